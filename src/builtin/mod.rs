@@ -1,0 +1,10 @@
+//! The built-in Nexus production checklist.
+
+use crate::model::Checklist;
+
+/// The Nexus production deployment checklist.
+pub fn nexus() -> Checklist {
+    Checklist::builder("production-checklist", "Production Deployment Checklist")
+        .build()
+        .expect("built-in checklist is valid")
+}

@@ -1,0 +1,89 @@
+//! Probes: the [`Probe`] trait, what a probe observes, and why it could not decide.
+//!
+//! A probe looks at one target and returns an [`Observation`] (Pass / Warn / Fail with a
+//! one-line summary, measurements and redacted evidence) or a [`ProbeError`] when it could not
+//! decide (unreachable, timed out, permission denied, not configured...). An error is never a
+//! Fail: the report shows it as *Error* with the reason.
+//!
+//! ```
+//! use async_trait::async_trait;
+//! use nexus_readiness::probe::{Observation, Probe, ProbeContext, ProbeError};
+//!
+//! #[derive(Debug)]
+//! struct DiskFree;
+//!
+//! #[async_trait]
+//! impl Probe for DiskFree {
+//!     fn target(&self) -> String {
+//!         "file:///var/lib/nexus".into()
+//!     }
+//!     async fn check(&self, _cx: &ProbeContext) -> Result<Observation, ProbeError> {
+//!         Ok(Observation::pass("42% free"))
+//!     }
+//! }
+//! ```
+
+mod attest;
+mod context;
+mod error;
+mod observation;
+mod secret;
+
+use async_trait::async_trait;
+
+pub use attest::{Attestation, Waiver};
+pub use context::{Clock, ManualClock, ProbeContext, SystemClock};
+pub use error::{ProbeError, ProbeErrorKind};
+pub use observation::{Evidence, Measurement, Observation, Verdict};
+pub use secret::{Redactor, Secret, is_sensitive_key};
+
+/// Something that can look at a target and say whether an item holds.
+///
+/// Object safe: bindings hold `Box<dyn Probe>`. Implementations must not report
+/// [`Verdict::Pass`] without having looked; "not configured" is
+/// [`ProbeError::not_configured`], "could not look" is another [`ProbeError`].
+#[async_trait]
+pub trait Probe: Send + Sync + std::fmt::Debug {
+    /// What this probe looks at, for reports: `tls://api.example.com:443`.
+    fn target(&self) -> String;
+
+    /// Looks at the target once.
+    async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError>;
+}
+
+#[async_trait]
+impl<P: Probe + ?Sized> Probe for Box<P> {
+    fn target(&self) -> String {
+        (**self).target()
+    }
+    async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+        (**self).check(cx).await
+    }
+}
+
+#[async_trait]
+impl<P: Probe + ?Sized> Probe for std::sync::Arc<P> {
+    fn target(&self) -> String {
+        (**self).target()
+    }
+    async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+        (**self).check(cx).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn _obj_safe(_: &dyn Probe) {}
+
+    fn _assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn core_types_are_send_sync() {
+        _assert_send_sync::<Box<dyn Probe>>();
+        _assert_send_sync::<ProbeError>();
+        _assert_send_sync::<Observation>();
+        _assert_send_sync::<ProbeContext>();
+    }
+}

@@ -1,0 +1,1 @@
+//! Built-in probe backends, one module per feature.
