@@ -28,6 +28,7 @@ mod context;
 mod error;
 mod observation;
 mod secret;
+mod spec;
 
 use async_trait::async_trait;
 
@@ -36,6 +37,7 @@ pub use context::{Clock, ManualClock, ProbeContext, SystemClock};
 pub use error::{ProbeError, ProbeErrorKind};
 pub use observation::{Evidence, Measurement, Observation, Verdict};
 pub use secret::{Redactor, Secret, is_sensitive_key};
+pub use spec::ProbeSpec;
 
 /// Something that can look at a target and say whether an item holds.
 ///

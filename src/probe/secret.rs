@@ -127,3 +127,16 @@ impl Redactor {
         }
     }
 }
+
+impl schemars::JsonSchema for Secret {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Secret".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A secret value; write it as an environment reference such as ${env:NEXUS_TOKEN} so no secret sits in the file."
+        })
+    }
+}
