@@ -257,8 +257,11 @@ impl Item {
 pub(crate) fn split_applicability(title: &str) -> (String, Applicability) {
     let t = title.trim();
     for (suffix, a) in [("(if needed)", Applicability::IfNeeded), ("(if applicable)", Applicability::IfApplicable)] {
-        if t.len() >= suffix.len() && t[t.len() - suffix.len()..].eq_ignore_ascii_case(suffix) {
-            return (t[..t.len() - suffix.len()].trim_end().to_string(), a);
+        let cut = t.len().saturating_sub(suffix.len());
+        if let (Some(head), Some(tail)) = (t.get(..cut), t.get(cut..))
+            && tail.eq_ignore_ascii_case(suffix)
+        {
+            return (head.trim_end().to_string(), a);
         }
     }
     (t.to_string(), Applicability::Always)
@@ -284,6 +287,28 @@ pub struct Section {
     /// Nested sections in document order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sections: Vec<Section>,
+    /// Checklist-wide blocks (capacity table, alerting rules, ...) that a document shows in
+    /// this section, in document order; renderers put them back here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocks: Vec<Block>,
+}
+
+/// A checklist-wide block of a document, recorded on the [`Section`] that shows it so that a
+/// rendered document keeps tables and steps where the source had them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Block {
+    /// The capacity planning table ([`Checklist::thresholds`](super::Checklist::thresholds)).
+    Thresholds,
+    /// The key metrics bullet list ([`Checklist::key_metrics`](super::Checklist::key_metrics)).
+    KeyMetrics,
+    /// The recommended alerting rules ([`Checklist::alert_rules`](super::Checklist::alert_rules)).
+    AlertRules,
+    /// The numbered rollback plan ([`Checklist::rollback`](super::Checklist::rollback)).
+    Rollback,
+    /// The sign-off table ([`Checklist::sign_off`](super::Checklist::sign_off)).
+    SignOff,
 }
 
 impl Section {
@@ -297,6 +322,7 @@ impl Section {
             description: None,
             items: Vec::new(),
             sections: Vec::new(),
+            blocks: Vec::new(),
         }
     }
 
