@@ -461,7 +461,7 @@ impl Runner {
 
         // Items whose dependencies are all settled: run them, or skip them when one did not pass.
         let mut ready: VecDeque<(u32, u32)> = VecDeque::new();
-        let mut unblocked: Vec<usize> = to_run.iter().copied().filter(|&i| waiting[i] == 0).collect();
+        let mut unblocked: VecDeque<usize> = to_run.iter().copied().filter(|&i| waiting[i] == 0).collect();
         let mut running: HashMap<usize, Running> = HashMap::new();
         let mut tasks: JoinSet<TaskOut> = JoinSet::new();
         let mut task_ids: HashMap<tokio::task::Id, (u32, u32)> = HashMap::new();
@@ -469,7 +469,7 @@ impl Runner {
 
         loop {
             // Settle unblocked items: either queue their probes or skip them.
-            while let Some(i) = unblocked.pop() {
+            while let Some(i) = unblocked.pop_front() {
                 let e = &entries[i];
                 let failed_dep = e.deps.iter().find_map(|&d| {
                     let r = done[d].as_ref()?;
@@ -718,7 +718,7 @@ impl Runner {
         done: &mut [Option<ItemReport>],
         dependents: &[Vec<usize>],
         waiting: &mut [usize],
-        unblocked: &mut Vec<usize>,
+        unblocked: &mut VecDeque<usize>,
         emit: bool,
     ) {
         let Some(state) = running.get_mut(&i) else { return };
@@ -749,7 +749,7 @@ impl Runner {
         done: &mut [Option<ItemReport>],
         dependents: &[Vec<usize>],
         waiting: &mut [usize],
-        unblocked: &mut Vec<usize>,
+        unblocked: &mut VecDeque<usize>,
         emit: bool,
     ) {
         if emit {
@@ -760,7 +760,7 @@ impl Runner {
         for &d in &dependents[i] {
             waiting[d] -= 1;
             if waiting[d] == 0 {
-                unblocked.push(d);
+                unblocked.push_back(d);
             }
         }
     }
