@@ -114,6 +114,13 @@ pub struct AlertRulesProbe {
     expected: Vec<ExpectedRule>,
 }
 
+impl ExpectedRule {
+    /// A rule expected under the Prometheus alert name `alert` with expression `expr`.
+    pub fn new(alert: impl Into<String>, rule: AlertRule, expr: impl Into<String>) -> Self {
+        ExpectedRule { alert: alert.into(), rule, expr: expr.into() }
+    }
+}
+
 impl AlertRulesProbe {
     /// Checks the given rules.
     pub fn new(client: PrometheusClient, expected: Vec<ExpectedRule>) -> Self {
