@@ -359,7 +359,7 @@ impl fmt::Display for Evaluation {
                 self.unit.format(self.healthy),
                 self.unit.format(self.breach)
             ),
-            Level::Breach => write!(f, " (breach {worse} {})", self.unit.format(self.breach)),
+            Level::Breach => write!(f, " ({worse} {})", self.unit.format(self.breach)),
         }?;
         if let (Level::Breach, Some(a)) = (self.level, &self.action) {
             write!(f, ": {a}")?;
