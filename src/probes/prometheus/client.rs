@@ -352,7 +352,10 @@ fn parse_result(data: &Value) -> Result<QueryResult, ProbeError> {
 
 /// Renders labels as `{k="v", ...}` for summaries.
 pub(crate) fn label_text(labels: &BTreeMap<String, String>) -> String {
-    let inner: Vec<String> =
-        labels.iter().filter(|(k, _)| k.as_str() != "__name__").map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+    let inner: Vec<String> = labels
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "__name__" | "instance" | "job"))
+        .map(|(k, v)| format!("{k}=\"{v}\""))
+        .collect();
     if inner.is_empty() { String::new() } else { format!("{{{}}}", inner.join(", ")) }
 }

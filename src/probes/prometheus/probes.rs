@@ -276,9 +276,10 @@ impl Probe for CapacityProbe {
             }
             let m = m.evaluate(&self.threshold);
             let text = match &m.evaluation {
-                Some(e) => format!("{}{}", e, label_text(labels)),
-                None => format!("{} {}{}", self.threshold.metric, self.unit.format(*v), label_text(labels)),
+                Some(e) => e.to_string(),
+                None => format!("{} {}", self.threshold.metric, self.unit.format(*v)),
             };
+            let text = if values.len() > 1 { format!("{text} on {}", label_text(labels)) } else { text };
             let level = m.evaluation.as_ref().map_or(Level::Ok, |e| e.level);
             if worst.as_ref().is_none_or(|(l, _)| level > *l) {
                 worst = Some((level, text));
