@@ -1,0 +1,318 @@
+//! The Prometheus backend against a real Prometheus server scraping an in-process exporter.
+#![cfg(feature = "prometheus")]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use nexus_readiness::model::{AlertRule, Comparison, Condition, Level, Threshold, Unit};
+use nexus_readiness::probe::{Probe, ProbeContext, ProbeErrorKind, Verdict};
+use nexus_readiness::probes::prometheus::{
+    AlertRulesProbe, CapacityProbe, ExpectedRule, MetricsFlowingProbe, PrometheusClient, SeriesPresentProbe,
+    render_rule_file, rule_expr,
+};
+
+/// What the exporter serves; counters advance by one "batch" per scrape.
+#[derive(Default)]
+struct Exporter {
+    gpu_util: f64,
+    slow: bool,
+    error_per_10k: u64,
+    scrapes: u64,
+    buckets: [u64; 5],
+    sum: f64,
+    requests_ok: u64,
+    requests_err: u64,
+}
+
+const LE: [&str; 5] = ["0.1", "0.25", "0.5", "1", "+Inf"];
+
+async fn metrics(State(state): State<Arc<Mutex<Exporter>>>) -> String {
+    let mut s = state.lock().unwrap();
+    s.scrapes += 1;
+    // 100 observations per scrape: all under 100 ms when fast, all in (0.5 s, 1 s] when slow.
+    let first = if s.slow { 3 } else { 0 };
+    for b in first..5 {
+        s.buckets[b] += 100;
+    }
+    s.sum += if s.slow { 90.0 } else { 5.0 };
+    let err = s.error_per_10k;
+    s.requests_err += err;
+    s.requests_ok += 10_000 - err;
+    let mut out = String::new();
+    out.push_str("# TYPE DCGM_FI_DEV_GPU_UTIL gauge\n");
+    out.push_str(&format!("DCGM_FI_DEV_GPU_UTIL{{gpu=\"0\",Hostname=\"node-a\"}} {}\n", s.gpu_util));
+    out.push_str("# TYPE http_request_duration_seconds histogram\n");
+    for (le, n) in LE.iter().zip(s.buckets) {
+        out.push_str(&format!("http_request_duration_seconds_bucket{{le=\"{le}\"}} {n}\n"));
+    }
+    out.push_str(&format!("http_request_duration_seconds_sum {}\n", s.sum));
+    out.push_str(&format!("http_request_duration_seconds_count {}\n", s.buckets[4]));
+    out.push_str("# TYPE http_requests_total counter\n");
+    out.push_str(&format!("http_requests_total{{code=\"200\"}} {}\n", s.requests_ok));
+    out.push_str(&format!("http_requests_total{{code=\"500\"}} {}\n", s.requests_err));
+    out
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn threshold(metric: &str, unit: Unit, healthy: f64, breach: f64, action: &str) -> Threshold {
+    Threshold::ceiling(metric, unit, healthy, breach, action).unwrap()
+}
+
+fn checklist_rules() -> Vec<AlertRule> {
+    vec![
+        AlertRule::new("High error rate")
+            .condition(Condition::new(Comparison::Gt, 5.0, Unit::Percent))
+            .window(Duration::from_secs(300)),
+        AlertRule::new("High latency")
+            .condition(Condition::new(Comparison::Gt, 1.0, Unit::Seconds).aggregation("p99"))
+            .window(Duration::from_secs(600)),
+        AlertRule::new("GPU OOM errors"),
+        AlertRule::new("Pod restart loops"),
+        AlertRule::new("Disk space").condition(Condition::new(Comparison::Gt, 80.0, Unit::Percent)),
+    ]
+}
+
+fn expected() -> Vec<ExpectedRule> {
+    let (rules, unknown) = nexus_readiness::probes::prometheus::expected_rules(
+        &nexus_readiness::model::Checklist::builder("t", "t").build().unwrap(),
+        &BTreeMap::new(),
+    );
+    assert!(rules.is_empty() && unknown.is_empty());
+    checklist_rules()
+        .into_iter()
+        .map(|r| {
+            let expr = rule_expr(&r, &BTreeMap::new()).expect("default expression");
+            ExpectedRule::new(r.alert_name(), r, expr)
+        })
+        .collect()
+}
+
+async fn wait_for(client: &PrometheusClient, expr: &str, pred: impl Fn(f64) -> bool) {
+    let start = Instant::now();
+    loop {
+        if let Ok(r) = client.query(expr, None).await
+            && r.into_samples().first().is_some_and(|s| pred(s.value))
+        {
+            return;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "`{expr}` never reached the expected value");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_backend_against_a_real_server() {
+    let Some(prometheus) = common::require_binary("prometheus") else { return };
+    let dir = tempfile::tempdir().unwrap();
+
+    // The in-process exporter.
+    let state = Arc::new(Mutex::new(Exporter { gpu_util: 60.0, error_per_10k: 5, ..Default::default() }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let exporter_addr = listener.local_addr().unwrap();
+    let app = Router::new().route("/metrics", get(metrics)).with_state(state.clone());
+    let exporter = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    // A rule file with four of the five rules: Disk space is missing, High latency has the wrong `for`.
+    let mut rules = expected();
+    rules.retain(|r| r.alert != "DiskSpace");
+    rules.iter_mut().filter(|r| r.alert == "HighLatency").for_each(|r| r.rule.window = Some(Duration::from_secs(60)));
+    let rules_path = dir.path().join("rules.yml");
+    std::fs::write(&rules_path, render_rule_file(&rules, "nexus")).unwrap();
+
+    let port = common::free_port();
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\nscrape_configs:\n  - job_name: nexus\n    static_configs:\n      - targets: ['{exporter_addr}']\n",
+        rules_path.display()
+    );
+    let config_path = dir.path().join("prometheus.yml");
+    std::fs::write(&config_path, config).unwrap();
+    let _server = Server(
+        Command::new(prometheus)
+            .arg(format!("--config.file={}", config_path.display()))
+            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--web.enable-lifecycle")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start prometheus"),
+    );
+    let client = PrometheusClient::new(&format!("http://127.0.0.1:{port}"), Duration::from_secs(5)).unwrap();
+    let start = Instant::now();
+    while !client.ready().await.unwrap_or(false) {
+        assert!(start.elapsed() < Duration::from_secs(30), "prometheus did not become ready");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    wait_for(&client, "DCGM_FI_DEV_GPU_UTIL", |v| v == 60.0).await;
+    let cx = ProbeContext::new();
+
+    // Metrics flowing: fresh samples, target up.
+    let flowing =
+        MetricsFlowingProbe::new(client.clone(), "DCGM_FI_DEV_GPU_UTIL", Duration::from_secs(30)).job("nexus");
+    let obs = flowing.check(&cx).await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Pass, "{}", obs.summary);
+    assert!(obs.summary.contains("newest sample"), "{}", obs.summary);
+    let other_job = MetricsFlowingProbe::new(client.clone(), "up", Duration::from_secs(30)).job("missing-job");
+    let obs = other_job.check(&cx).await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Fail);
+    assert!(obs.summary.contains("no active scrape target for job `missing-job`"), "{}", obs.summary);
+
+    // GPU utilization threshold as the exporter's value moves: 60 Ok, 80 Warn, 90 Breach "Scale up".
+    let gpu = threshold("GPU Utilization", Unit::Percent, 70.0, 85.0, "Scale up");
+    let gpu_probe = CapacityProbe::new(client.clone(), "DCGM_FI_DEV_GPU_UTIL", Unit::Percent, gpu.clone());
+    for (value, verdict, level) in
+        [(60.0, Verdict::Pass, Level::Ok), (80.0, Verdict::Warn, Level::Warn), (90.0, Verdict::Fail, Level::Breach)]
+    {
+        state.lock().unwrap().gpu_util = value;
+        wait_for(&client, "DCGM_FI_DEV_GPU_UTIL", |v| v == value).await;
+        let obs = gpu_probe.check(&cx).await.unwrap();
+        assert_eq!(obs.verdict, verdict, "{}", obs.summary);
+        let m = &obs.measurements[0];
+        assert_eq!(m.labels.get("gpu").map(String::as_str), Some("0"));
+        assert_eq!(m.evaluation.as_ref().unwrap().level, level);
+        if level == Level::Breach {
+            assert_eq!(obs.summary, "GPU Utilization 90%: breach (> 85%): Scale up");
+        }
+    }
+    // Sustained over a window that still holds the earlier 60-80% values: no breach yet.
+    let sustained = CapacityProbe::new(client.clone(), "DCGM_FI_DEV_GPU_UTIL", Unit::Percent, gpu)
+        .sustained(Duration::from_secs(60), Duration::from_secs(1));
+    let obs = sustained.check(&cx).await.unwrap();
+    assert_ne!(obs.verdict, Verdict::Fail, "{}", obs.summary);
+    assert!(obs.summary.contains("over 1m"), "{}", obs.summary);
+
+    // p99 latency from the histogram: fast → Ok; slow → Breach "Optimize" (threshold in ms, data in s).
+    let latency = threshold("Request Latency", Unit::Milliseconds, 200.0, 500.0, "Optimize");
+    let p99 = "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[5s])))";
+    let latency_probe = CapacityProbe::new(client.clone(), p99, Unit::Seconds, latency);
+    wait_for(&client, p99, |v| v < 0.2).await;
+    let obs = latency_probe.check(&cx).await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Pass, "{}", obs.summary);
+    state.lock().unwrap().slow = true;
+    wait_for(&client, p99, |v| v > 0.9).await;
+    let obs = latency_probe.check(&cx).await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Fail, "{}", obs.summary);
+    assert!(obs.summary.ends_with(": Optimize"), "{}", obs.summary);
+
+    // Error ratio: 0.05% → Ok; 2% → Breach "Investigate" (threshold in percent, data a ratio).
+    let errors = threshold("Error Rate", Unit::Percent, 0.1, 1.0, "Investigate");
+    let ratio = "sum(rate(http_requests_total{code=~\"5..\"}[5s])) / sum(rate(http_requests_total[5s]))";
+    let error_probe = CapacityProbe::new(client.clone(), ratio, Unit::Ratio, errors);
+    wait_for(&client, ratio, |v| (v - 0.0005).abs() < 1e-6).await;
+    let obs = error_probe.check(&cx).await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Pass, "{}", obs.summary);
+    assert!(obs.summary.starts_with("Error Rate 0.05%: ok"), "{}", obs.summary);
+    state.lock().unwrap().error_per_10k = 200;
+    wait_for(&client, ratio, |v| (v - 0.02).abs() < 1e-6).await;
+    let obs = error_probe.check(&cx).await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Fail, "{}", obs.summary);
+    assert!(
+        obs.summary.starts_with("Error Rate 2%: breach") && obs.summary.ends_with(": Investigate"),
+        "{}",
+        obs.summary
+    );
+
+    // Alert rules: the missing rule is named, the wrong `for` is reported.
+    let rules_probe = AlertRulesProbe::new(client.clone(), expected());
+    let obs = rules_probe.check(&cx).await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Fail);
+    assert!(obs.summary.contains("missing alert rules: DiskSpace (Disk space (> 80%))"), "{}", obs.summary);
+    assert!(obs.summary.contains("HighLatency has for 1m, want 10m"), "{}", obs.summary);
+    // Fixed rule file, reloaded: all five present.
+    std::fs::write(&rules_path, render_rule_file(&expected(), "nexus")).unwrap();
+    let reload = reqwest::Client::new().post(format!("http://127.0.0.1:{port}/-/reload")).send().await.unwrap();
+    assert!(reload.status().is_success());
+    let obs = rules_probe.check(&cx).await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Pass, "{}", obs.summary);
+    assert!(obs.summary.starts_with("all 5 recommended alert rules defined"), "{}", obs.summary);
+
+    // Dashboard series: a missing metric is named.
+    let series = SeriesPresentProbe::new(
+        client.clone(),
+        vec![
+            ("GPU utilization".into(), "DCGM_FI_DEV_GPU_UTIL".into()),
+            ("Queue depth".into(), "nexus_queue_depth".into()),
+        ],
+    );
+    let obs = series.check(&cx).await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Fail);
+    assert_eq!(obs.summary, "1 of 2 dashboard metrics have no series: Queue depth (`nexus_queue_depth`)");
+
+    // Bad PromQL: an Error with Prometheus's own message.
+    let bad =
+        CapacityProbe::new(client.clone(), "sum(rate(", Unit::Percent, threshold("x", Unit::Percent, 1.0, 2.0, "y"));
+    let err = bad.check(&cx).await.unwrap_err();
+    assert_eq!(err.kind, ProbeErrorKind::Misconfigured);
+    assert!(err.message.contains("bad_data") && err.message.contains("parse error"), "{}", err.message);
+
+    // A metric that is not there: an Error, never a Pass.
+    let absent = CapacityProbe::new(
+        client.clone(),
+        "no_such_metric",
+        Unit::Percent,
+        threshold("x", Unit::Percent, 1.0, 2.0, "y"),
+    );
+    let err = absent.check(&cx).await.unwrap_err();
+    assert!(err.message.contains("returned no series"), "{}", err.message);
+
+    // A stale target: stop the exporter and the target goes down.
+    exporter.abort();
+    let start = Instant::now();
+    let obs = loop {
+        let obs = flowing.check(&cx).await.unwrap();
+        if obs.verdict == Verdict::Fail || start.elapsed() > Duration::from_secs(30) {
+            break obs;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(obs.verdict, Verdict::Fail, "{}", obs.summary);
+    assert!(
+        obs.summary.contains(&format!("1 of 1 targets down: http://{exporter_addr}/metrics is down")),
+        "{}",
+        obs.summary
+    );
+}
+
+#[tokio::test]
+async fn unreachable_prometheus_is_an_error() {
+    let port = common::free_port();
+    let client = PrometheusClient::new(&format!("http://127.0.0.1:{port}"), Duration::from_secs(2)).unwrap();
+    let err =
+        MetricsFlowingProbe::new(client, "up", Duration::from_secs(60)).check(&ProbeContext::new()).await.unwrap_err();
+    assert_eq!(err.kind, ProbeErrorKind::Unreachable);
+    assert!(
+        err.message.contains(&format!("cannot connect to prometheus at http://127.0.0.1:{port}")),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn rendered_rule_file_passes_promtool() {
+    let Some(promtool) = common::require_binary("promtool") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.yml");
+    let yaml = render_rule_file(&expected(), "nexus");
+    assert!(yaml.contains("alert: HighErrorRate"), "{yaml}");
+    assert!(yaml.contains("> 0.05"), "{yaml}");
+    assert!(yaml.contains("for: 10m"), "{yaml}");
+    std::fs::write(&path, &yaml).unwrap();
+    let out = Command::new(promtool).arg("check").arg("rules").arg(&path).output().unwrap();
+    assert!(out.status.success(), "promtool rejected the rule file:\n{yaml}\n{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("SUCCESS: 5 rules found"));
+}
