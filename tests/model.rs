@@ -19,7 +19,7 @@ fn ceiling_threshold_levels_and_boundaries() {
     assert_eq!(t.evaluate(f64::NAN).level, Level::Breach, "an unreadable metric is not healthy");
     let e = t.evaluate(90.0);
     assert_eq!(e.action.as_deref(), Some("Scale up"));
-    assert_eq!(e.to_string(), "GPU Utilization 90%: breach (breach > 85%): Scale up");
+    assert_eq!(e.to_string(), "GPU Utilization 90%: breach (> 85%): Scale up");
     assert_eq!(t.evaluate(80.0).to_string(), "GPU Utilization 80%: warn (healthy < 70%, breach > 85%)");
     assert_eq!(t.healthy_text(), "< 70%");
     assert_eq!(t.breach_text(), "> 85%");
