@@ -1,1 +1,5 @@
 //! Built-in probe backends, one module per feature.
+
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod http;
