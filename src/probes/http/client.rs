@@ -208,6 +208,23 @@ pub fn display_url(url: &Url) -> String {
     u.to_string()
 }
 
+/// A URL whose Debug output is [`display_url`]: no credentials in probe Debug output.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct SafeUrl(pub(crate) Url);
+
+impl fmt::Debug for SafeUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&display_url(&self.0))
+    }
+}
+
+impl std::ops::Deref for SafeUrl {
+    type Target = Url;
+    fn deref(&self) -> &Url {
+        &self.0
+    }
+}
+
 /// `host:port` of a URL, for messages.
 pub(crate) fn host_port(url: &Url) -> String {
     match (url.host_str(), url.port_or_known_default()) {

@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use regex::Regex;
+use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
-use reqwest::{Method, Url};
 use serde::Deserialize;
 
 use super::client::{
-    ClientOptions, HttpClient, INSECURE_NOTE, SendError, StatusPattern, StatusSet, display_url, json_eq,
+    ClientOptions, HttpClient, INSECURE_NOTE, SafeUrl, SendError, StatusPattern, StatusSet, display_url, json_eq,
 };
 use crate::model::{Threshold, Unit};
 use crate::probe::{Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Verdict};
@@ -136,7 +136,7 @@ impl HttpSpec {
             }
         };
         Ok(HttpProbe {
-            url,
+            url: SafeUrl(url),
             method,
             body: self.body.clone(),
             content_type: self.content_type.clone(),
@@ -164,7 +164,7 @@ impl ProbeSpec for HttpSpec {
 /// The probe built from an [`HttpSpec`].
 #[derive(Debug, Clone)]
 pub struct HttpProbe {
-    url: Url,
+    url: SafeUrl,
     method: Method,
     body: Option<String>,
     content_type: Option<String>,
@@ -281,7 +281,7 @@ impl Probe for HttpProbe {
             obs.summary = format!("{head} answered {} but slowly: {} ms", resp.status.as_u16(), resp.latency_ms());
         }
         obs = obs.with_evidence("url", &shown).with_evidence("status", resp.status.as_u16().to_string());
-        if resp.url != self.url {
+        if resp.url != *self.url {
             obs = obs.with_evidence("final_url", display_url(&resp.url));
         }
         if resp.truncated {

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap};
-use reqwest::{Method, Url};
 use serde::Deserialize;
 
 use super::client::{
-    ClientOptions, Fetched, HttpClient, INSECURE_NOTE, StatusPattern, StatusSet, display_url, header_name,
+    ClientOptions, Fetched, HttpClient, INSECURE_NOTE, SafeUrl, StatusPattern, StatusSet, display_url, header_name,
     parse_method, parse_url, secret_header_value,
 };
 use super::endpoint::{HttpProbe, HttpSpec};
@@ -228,7 +228,7 @@ impl AuthSpec {
             return Err(ProbeError::not_configured("bearer_token"));
         }
         Ok(AuthProbe {
-            url,
+            url: SafeUrl(url),
             method,
             credentials,
             denied: StatusSet::parse("expect_denied", &self.expect_denied, StatusSet::of(&[401, 403]))?,
@@ -251,7 +251,7 @@ impl ProbeSpec for AuthSpec {
 /// The probe built from an [`AuthSpec`]. Its Debug output shows credential header names only.
 #[derive(Clone)]
 pub struct AuthProbe {
-    url: Url,
+    url: SafeUrl,
     method: Method,
     credentials: HeaderMap,
     denied: StatusSet,
@@ -387,7 +387,13 @@ impl RateLimitSpec {
                 crate::model::duration::format(MAX_BURST_DURATION)
             )));
         }
-        Ok(RateLimitProbe { url, method, requests: self.requests, within: self.within, client: self.client.build()? })
+        Ok(RateLimitProbe {
+            url: SafeUrl(url),
+            method,
+            requests: self.requests,
+            within: self.within,
+            client: self.client.build()?,
+        })
     }
 }
 
@@ -404,7 +410,7 @@ impl ProbeSpec for RateLimitSpec {
 /// The probe built from a [`RateLimitSpec`].
 #[derive(Debug, Clone)]
 pub struct RateLimitProbe {
-    url: Url,
+    url: SafeUrl,
     method: Method,
     requests: u32,
     within: Duration,
@@ -552,7 +558,7 @@ impl InputValidationSpec {
             )));
         }
         Ok(InputValidationProbe {
-            url,
+            url: SafeUrl(url),
             method,
             content_type: self.content_type.clone(),
             payloads: self.payloads.clone(),
@@ -574,7 +580,7 @@ impl ProbeSpec for InputValidationSpec {
 /// The probe built from an [`InputValidationSpec`].
 #[derive(Debug, Clone)]
 pub struct InputValidationProbe {
-    url: Url,
+    url: SafeUrl,
     method: Method,
     content_type: String,
     payloads: Vec<String>,
@@ -677,7 +683,7 @@ impl CdnSpec {
     /// # Errors
     /// `NotConfigured` without URL, `Misconfigured` naming the bad field.
     pub fn build_probe(&self) -> Result<CdnProbe, ProbeError> {
-        Ok(CdnProbe { url: parse_url("url", &self.url)?, client: self.client.build()? })
+        Ok(CdnProbe { url: SafeUrl(parse_url("url", &self.url)?), client: self.client.build()? })
     }
 }
 
@@ -694,7 +700,7 @@ impl ProbeSpec for CdnSpec {
 /// The probe built from a [`CdnSpec`].
 #[derive(Debug, Clone)]
 pub struct CdnProbe {
-    url: Url,
+    url: SafeUrl,
     client: HttpClient,
 }
 
@@ -835,8 +841,8 @@ impl DebugEndpointsSpec {
         let mut opts = self.client.clone();
         opts.follow_redirects = 0;
         Ok(DebugEndpointsProbe {
-            base,
-            urls,
+            base: SafeUrl(base),
+            urls: urls.into_iter().map(|(p, u)| (p, SafeUrl(u))).collect(),
             allowed: StatusSet::parse("allowed_status", &self.allowed_status, StatusSet::of(&[401, 403, 404]))?,
             client: opts.build()?,
         })
@@ -856,8 +862,8 @@ impl ProbeSpec for DebugEndpointsSpec {
 /// The probe built from a [`DebugEndpointsSpec`].
 #[derive(Debug, Clone)]
 pub struct DebugEndpointsProbe {
-    base: Url,
-    urls: Vec<(String, Url)>,
+    base: SafeUrl,
+    urls: Vec<(String, SafeUrl)>,
     allowed: StatusSet,
     client: HttpClient,
 }

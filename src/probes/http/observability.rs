@@ -9,7 +9,7 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, Url};
 use serde::Deserialize;
 
-use super::client::{ClientOptions, Fetched, HttpClient, INSECURE_NOTE, display_url, parse_method, parse_url};
+use super::client::{ClientOptions, Fetched, HttpClient, INSECURE_NOTE, SafeUrl, display_url, parse_method, parse_url};
 use crate::model::Unit;
 use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Verdict};
 
@@ -84,8 +84,8 @@ impl MonitoringSpec {
             return Err(ProbeError::not_configured("prometheus_url"));
         }
         Ok(MonitoringProbe {
-            prometheus: prometheus.map(|u| join(&u, "/-/ready")).transpose()?,
-            grafana: grafana.map(|u| join(&u, "/api/health")).transpose()?,
+            prometheus: prometheus.map(|u| join(&u, "/-/ready")).transpose()?.map(SafeUrl),
+            grafana: grafana.map(|u| join(&u, "/api/health")).transpose()?.map(SafeUrl),
             client: self.client.build()?,
         })
     }
@@ -110,15 +110,15 @@ impl ProbeSpec for MonitoringSpec {
 /// The probe built from a [`MonitoringSpec`].
 #[derive(Debug, Clone)]
 pub struct MonitoringProbe {
-    prometheus: Option<Url>,
-    grafana: Option<Url>,
+    prometheus: Option<SafeUrl>,
+    grafana: Option<SafeUrl>,
     client: HttpClient,
 }
 
 #[async_trait]
 impl Probe for MonitoringProbe {
     fn target(&self) -> String {
-        self.prometheus.iter().chain(&self.grafana).map(display_url).collect::<Vec<_>>().join(", ")
+        self.prometheus.iter().chain(&self.grafana).map(|u| display_url(u)).collect::<Vec<_>>().join(", ")
     }
 
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
@@ -212,8 +212,8 @@ impl LogAggregationSpec {
             return Err(ProbeError::not_configured("loki_url"));
         }
         Ok(LogAggregationProbe {
-            loki: loki.map(|u| join(&u, "/ready")).transpose()?,
-            elasticsearch: es.map(|u| join(&u, "/_cluster/health")).transpose()?,
+            loki: loki.map(|u| join(&u, "/ready")).transpose()?.map(SafeUrl),
+            elasticsearch: es.map(|u| join(&u, "/_cluster/health")).transpose()?.map(SafeUrl),
             client: self.client.build()?,
         })
     }
@@ -238,15 +238,15 @@ impl ProbeSpec for LogAggregationSpec {
 /// The probe built from a [`LogAggregationSpec`].
 #[derive(Debug, Clone)]
 pub struct LogAggregationProbe {
-    loki: Option<Url>,
-    elasticsearch: Option<Url>,
+    loki: Option<SafeUrl>,
+    elasticsearch: Option<SafeUrl>,
     client: HttpClient,
 }
 
 #[async_trait]
 impl Probe for LogAggregationProbe {
     fn target(&self) -> String {
-        self.loki.iter().chain(&self.elasticsearch).map(display_url).collect::<Vec<_>>().join(", ")
+        self.loki.iter().chain(&self.elasticsearch).map(|u| display_url(u)).collect::<Vec<_>>().join(", ")
     }
 
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
@@ -402,9 +402,6 @@ impl LogsAppearingSpec {
         if self.window.is_zero() {
             return Err(ProbeError::misconfigured("window must be longer than 0s"));
         }
-        let mut shown = parsed.clone();
-        let _ = shown.set_username("");
-        let _ = shown.set_password(None);
         Ok(LogsAppearingProbe {
             template: self.url.trim().to_string(),
             target: display_url(&parsed),
@@ -433,8 +430,9 @@ impl ProbeSpec for LogsAppearingSpec {
     }
 }
 
-/// The probe built from a [`LogsAppearingSpec`].
-#[derive(Debug, Clone)]
+/// The probe built from a [`LogsAppearingSpec`]. Its Debug output shows the URL without
+/// credentials.
+#[derive(Clone)]
 pub struct LogsAppearingProbe {
     template: String,
     target: String,
@@ -444,6 +442,20 @@ pub struct LogsAppearingProbe {
     method: Method,
     body: Option<String>,
     client: HttpClient,
+}
+
+impl std::fmt::Debug for LogsAppearingProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogsAppearingProbe")
+            .field("url", &self.target)
+            .field("pointer", &self.pointer)
+            .field("window", &self.window)
+            .field("time_format", &self.time_format)
+            .field("method", &self.method)
+            .field("body", &self.body)
+            .field("client", &self.client)
+            .finish()
+    }
 }
 
 #[async_trait]

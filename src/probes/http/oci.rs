@@ -4,10 +4,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use reqwest::header::{ACCEPT, AUTHORIZATION, WWW_AUTHENTICATE};
-use reqwest::{Method, StatusCode, Url};
+use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 
-use super::client::{ClientOptions, Fetched, HttpClient, INSECURE_NOTE, display_url, parse_url, secret_header_value};
+use super::client::{
+    ClientOptions, Fetched, HttpClient, INSECURE_NOTE, SafeUrl, display_url, parse_url, secret_header_value,
+};
 use crate::probe::{Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Secret};
 
 /// Manifest media types asked for, newest first.
@@ -83,7 +85,7 @@ impl OciImageSpec {
             return Err(ProbeError::misconfigured("username and password go together"));
         }
         Ok(OciImageProbe {
-            manifest,
+            manifest: SafeUrl(manifest),
             repository: repo.to_string(),
             tag: self.tag.trim().to_string(),
             credentials: self.username.clone().zip(self.password.clone()),
@@ -105,7 +107,7 @@ impl ProbeSpec for OciImageSpec {
 /// The probe built from an [`OciImageSpec`].
 #[derive(Debug, Clone)]
 pub struct OciImageProbe {
-    manifest: Url,
+    manifest: SafeUrl,
     repository: String,
     tag: String,
     credentials: Option<(String, Secret)>,
