@@ -918,3 +918,108 @@ fn specs_are_send_sync_and_have_schemas() {
     assert!(toml::from_str::<HttpSpec>("url = \"http://x/\"\nurll = 1").is_err());
     assert!(toml::from_str::<HttpSpec>("url = \"http://x/\"\n[client]\ntimeot = \"1s\"").is_err());
 }
+
+// ---------------------------------------------------------------------------------------------
+// HTTPS with a real rustls server and an rcgen CA
+
+mod tls {
+    use std::sync::Arc;
+
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio_rustls::TlsAcceptor;
+    use tokio_rustls::rustls::ServerConfig;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+    /// Accepts TCP connections and completes TLS handshakes; failed handshakes are dropped.
+    pub(super) struct TlsListener {
+        tcp: TcpListener,
+        acceptor: TlsAcceptor,
+    }
+
+    impl axum::serve::Listener for TlsListener {
+        type Io = tokio_rustls::server::TlsStream<TcpStream>;
+        type Addr = std::net::SocketAddr;
+
+        async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+            loop {
+                let Ok((stream, addr)) = self.tcp.accept().await else { continue };
+                if let Ok(tls) = self.acceptor.accept(stream).await {
+                    return (tls, addr);
+                }
+            }
+        }
+
+        fn local_addr(&self) -> std::io::Result<Self::Addr> {
+            self.tcp.local_addr()
+        }
+    }
+
+    /// A CA and a `localhost` / `127.0.0.1` leaf signed by it; returns (CA PEM, listener).
+    pub(super) async fn listener() -> (String, TlsListener) {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params.distinguished_name.push(rcgen::DnType::CommonName, "nexus-readiness test ca");
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let leaf_key = rcgen::KeyPair::generate().unwrap();
+        let leaf_params =
+            rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+        let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
+        // reqwest (feature `http`) enables rustls' aws-lc-rs provider; the server uses it too.
+        let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
+        let config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![CertificateDer::from(leaf.der().to_vec())],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+            )
+            .unwrap();
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        (ca_cert.pem(), TlsListener { tcp, acceptor: TlsAcceptor::from(Arc::new(config)) })
+    }
+}
+
+#[tokio::test]
+async fn https_verification_fails_without_the_ca_and_passes_with_it() {
+    let (ca_pem, listener) = tls::listener().await;
+    let port = axum::serve::Listener::local_addr(&listener).unwrap().port();
+    let router = Router::new().route("/healthz", get(|| async { "ok" }));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let url = format!("https://localhost:{port}/healthz");
+
+    // Default: verification on, the test CA is unknown.
+    let e = err(check(&HttpSpec::new(url.clone()).build_probe().unwrap()).await);
+    assert_eq!(e.kind, ProbeErrorKind::Protocol, "{e}");
+    assert!(e.message.starts_with(&format!("tls handshake with localhost:{port} failed ({url})")), "{e}");
+    assert!(e.message.to_lowercase().contains("certificate"), "{e}");
+
+    // With the CA file configured, it verifies.
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca_pem).unwrap();
+    let mut spec = HttpSpec::new(url.clone());
+    spec.client.ca_file = Some(ca_file.clone());
+    let o = ok(check(&spec.build_probe().unwrap()).await);
+    assert_eq!(o.verdict, Verdict::Pass, "{}", o.summary);
+    assert_eq!(o.evidence.get("tls_verification"), None);
+
+    // Insecure: passes, with a loud note.
+    let mut spec = HttpSpec::new(url.clone());
+    spec.client.insecure = true;
+    let o = ok(check(&spec.build_probe().unwrap()).await);
+    assert_eq!(o.verdict, Verdict::Pass, "{}", o.summary);
+    assert!(o.evidence.get("tls_verification").unwrap().starts_with("DISABLED by insecure = true"));
+
+    // A file that is not PEM is a misconfiguration.
+    std::fs::write(&ca_file, "not a certificate").unwrap();
+    let mut spec = HttpSpec::new(url);
+    spec.client.ca_file = Some(ca_file.clone());
+    let e = spec.build_probe().unwrap_err();
+    assert_eq!(e.kind, ProbeErrorKind::Misconfigured);
+    assert!(e.message.contains("ca.pem holds no"), "{e}");
+}
