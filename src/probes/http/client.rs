@@ -548,3 +548,47 @@ pub(crate) fn json_eq(a: &serde_json::Value, b: &serde_json::Value) -> bool {
 /// The note added to every observation of a probe that does not verify certificates.
 pub(crate) const INSECURE_NOTE: &str =
     "DISABLED by insecure = true: the server certificate was NOT verified, this result proves nothing about TLS";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_url_strips_credentials_and_sensitive_query_values() {
+        let u = Url::parse("https://bob:pw@api.example.com:8443/x?token=abc&page=2&api_key=k").unwrap();
+        assert_eq!(display_url(&u), "https://api.example.com:8443/x?token=redacted&page=2&api_key=redacted");
+        let u = Url::parse("https://api.example.com/x?page=2").unwrap();
+        assert_eq!(display_url(&u), "https://api.example.com/x?page=2");
+        assert_eq!(format!("{:?}", SafeUrl(Url::parse("http://u:secretpw@h/").unwrap())), "http://h/");
+    }
+
+    #[test]
+    fn status_sets_parse_and_print() {
+        let pats =
+            [StatusPattern::Code(204), StatusPattern::Pattern("3xx".into()), StatusPattern::Pattern("400-404".into())];
+        let set = StatusSet::parse("expect_status", &pats, StatusSet::two_xx()).unwrap();
+        assert_eq!(set.to_string(), "204 or 3xx or 400-404");
+        assert!(set.contains(StatusCode::NOT_FOUND) && set.contains(StatusCode::FOUND));
+        assert!(!set.contains(StatusCode::OK));
+        assert_eq!(StatusSet::parse("x", &[], StatusSet::two_xx()).unwrap().to_string(), "2xx");
+        for bad in ["abc", "6xx", "500-400", "99"] {
+            let e = StatusSet::parse("x", &[StatusPattern::Pattern(bad.into())], StatusSet::two_xx()).unwrap_err();
+            assert_eq!(e.message, format!("x: `{bad}` is not a status code, `2xx` or `200-299`"));
+        }
+    }
+
+    #[test]
+    fn json_numbers_compare_by_value() {
+        assert!(json_eq(&serde_json::json!(1), &serde_json::json!(1.0)));
+        assert!(!json_eq(&serde_json::json!("1"), &serde_json::json!(1)));
+    }
+
+    #[test]
+    fn client_options_debug_hides_secret_headers() {
+        let mut o = ClientOptions::default();
+        o.secret_headers.insert("X-Api-Key".into(), Secret::new("very-secret-value"));
+        let d = format!("{o:?}");
+        assert!(d.contains("X-Api-Key") && !d.contains("very-secret-value"), "{d}");
+        assert!(!format!("{:?}", o.build().unwrap()).contains("very-secret-value"));
+    }
+}

@@ -955,3 +955,24 @@ impl ProbeSpec for DocumentSpec {
         Ok(Arc::new(self.build_probe()?))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::not_cacheable;
+
+    #[test]
+    fn cache_control_directives() {
+        assert_eq!(not_cacheable(Some("public, max-age=60")), None);
+        assert_eq!(not_cacheable(Some("max-age=0, s-maxage=600")), None);
+        assert_eq!(not_cacheable(None).as_deref(), Some("Cache-Control header missing"));
+        assert_eq!(
+            not_cacheable(Some("private, max-age=60")).as_deref(),
+            Some("Cache-Control `private, max-age=60` forbids shared caching (private)")
+        );
+        assert_eq!(not_cacheable(Some("max-age=0")).as_deref(), Some("Cache-Control `max-age=0` has a zero max-age"));
+        assert_eq!(
+            not_cacheable(Some("public")).as_deref(),
+            Some("Cache-Control `public` sets no max-age or s-maxage")
+        );
+    }
+}
