@@ -1,5 +1,5 @@
-#![cfg(feature = "http")]
 //! The http backend against in-process axum servers on loopback.
+#![cfg(feature = "http")]
 
 mod common;
 
