@@ -259,7 +259,8 @@ async fn connection_refused_and_dns_failure_are_errors_without_credentials() {
         e.message,
         format!("connection refused by 127.0.0.1:{port} (http://127.0.0.1:{port}/healthz?api_key=redacted&x=1)")
     );
-    assert!(!format!("{e:?}{p:?}").contains("hunter2") && !e.message.contains("k3y-value"));
+    let printed = format!("{e:?}{p:?}{s:?}");
+    assert!(!printed.contains("hunter2") && !printed.contains("k3y-value"), "{printed}");
 
     let e = err(check(&HttpSpec::new("http://nexus-readiness-nonexistent.invalid/").build_probe().unwrap()).await);
     assert_eq!(e.kind, ProbeErrorKind::Unreachable);

@@ -225,6 +225,29 @@ impl std::ops::Deref for SafeUrl {
     }
 }
 
+/// Debug-formats the inner value, then removes URL credentials and sensitive query values.
+pub(crate) struct Scrubbed<'a, T: fmt::Debug>(pub(crate) &'a T);
+
+impl<T: fmt::Debug> fmt::Debug for Scrubbed<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&scrub_text(&format!("{:?}", self.0)))
+    }
+}
+
+/// Removes `user:password@` after any `scheme://` and the values of sensitive query parameters.
+pub(crate) fn scrub_text(text: &str) -> String {
+    static USERINFO: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r#"://[^/?#@\s"]*@"#).expect("valid regex"));
+    static QUERY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"(?i)([?&][^=&\s"]*(?:token|key|password|passwd|secret|credential|auth|signature)[^=&\s"]*=)[^&#\s"]*"#,
+        )
+        .expect("valid regex")
+    });
+    let out = USERINFO.replace_all(text, "://");
+    QUERY.replace_all(&out, "${1}redacted").into_owned()
+}
+
 /// `host:port` of a URL, for messages.
 pub(crate) fn host_port(url: &Url) -> String {
     match (url.host_str(), url.port_or_known_default()) {
@@ -560,6 +583,14 @@ mod tests {
         let u = Url::parse("https://api.example.com/x?page=2").unwrap();
         assert_eq!(display_url(&u), "https://api.example.com/x?page=2");
         assert_eq!(format!("{:?}", SafeUrl(Url::parse("http://u:secretpw@h/").unwrap())), "http://h/");
+    }
+
+    #[test]
+    fn scrub_text_removes_userinfo_and_sensitive_query_values() {
+        assert_eq!(
+            scrub_text(r#"Spec { url: "https://bob:pw@h:1/p@x?access_token=t0k&x=1", other: "a@b" }"#),
+            r#"Spec { url: "https://h:1/p@x?access_token=redacted&x=1", other: "a@b" }"#
+        );
     }
 
     #[test]

@@ -14,6 +14,8 @@ use super::client::{
 use crate::model::{Threshold, Unit};
 use crate::probe::{Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Verdict};
 
+scrubbed_debug!(HttpSpec: url, method, body, content_type, expect_status, body_contains, body_regex, json_pointer, json_equals, latency_warn_ms, latency_critical_ms, client);
+
 fn default_method() -> String {
     "GET".into()
 }
@@ -33,7 +35,7 @@ fn default_method() -> String {
 /// latency_critical_ms = 1000
 /// client = { timeout = "5s", secret_headers = { Authorization = "${env:NEXUS_TOKEN}" } }
 /// ```
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct HttpSpec {

@@ -19,6 +19,14 @@ use super::endpoint::{HttpProbe, HttpSpec};
 use crate::model::Unit;
 use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Secret, Verdict};
 
+scrubbed_debug!(HealthSpec: urls, expect_status, body_contains, latency_warn_ms, latency_critical_ms, client);
+scrubbed_debug!(AuthSpec: url, method, bearer_token, credential_headers, expect_denied, expect_allowed, client);
+scrubbed_debug!(RateLimitSpec: url, method, requests, within, client);
+scrubbed_debug!(InputValidationSpec: url, method, content_type, payloads, client);
+scrubbed_debug!(CdnSpec: url, client);
+scrubbed_debug!(DebugEndpointsSpec: base_url, paths, allowed_status, client);
+scrubbed_debug!(DocumentSpec: url, body_contains, client);
+
 fn get() -> String {
     "GET".into()
 }
@@ -39,7 +47,7 @@ fn insecure(obs: Observation, client: &HttpClient) -> Observation {
 // health endpoints
 
 /// Health endpoints passing (kind `http-health`): every URL answers an expected status.
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct HealthSpec {
@@ -167,7 +175,7 @@ impl Probe for HealthProbe {
 
 /// API authentication enforced (kind `http-auth`): without credentials the endpoint answers
 /// 401/403, with them 2xx.
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct AuthSpec {
@@ -335,7 +343,7 @@ fn default_within() -> Duration {
 /// The burst is sent one request after another and stops at the first 429 or rate-limit
 /// header, after `requests` requests, or after `within`, whichever comes first. Both bounds
 /// have hard maximums ([`MAX_BURST_REQUESTS`], [`MAX_BURST_DURATION`]).
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct RateLimitSpec {
@@ -510,7 +518,7 @@ pub const MAX_PAYLOADS: usize = 100;
 
 /// Input validation (kind `http-input-validation`): every configured malformed payload gets a
 /// 4xx, never a 5xx (nor a 2xx, which means it was accepted).
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct InputValidationSpec {
@@ -661,7 +669,7 @@ impl Probe for InputValidationProbe {
 /// CDN configured (kind `http-cdn`): a static asset is cacheable (`Cache-Control` with
 /// `max-age` or `s-maxage` above zero) and served through a cache (`Age`, `X-Cache`,
 /// `CF-Cache-Status`, `Via`...). Cacheable without any CDN header is a Warn.
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct CdnSpec {
@@ -788,7 +796,7 @@ fn default_debug_paths() -> Vec<String> {
 /// Debug endpoints not exposed (kind `http-debug-endpoints`): each path under `base_url`
 /// answers 401, 403 or 404. Redirects are not followed: a 3xx counts as exposed unless listed
 /// in `allowed_status`.
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct DebugEndpointsSpec {
@@ -914,7 +922,7 @@ impl Probe for DebugEndpointsProbe {
 
 /// A document or runbook URL is reachable (kind `http-document`): GET answers 2xx, and the
 /// body contains `body_contains` when set.
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct DocumentSpec {

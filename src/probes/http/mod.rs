@@ -35,6 +35,20 @@
 //! # Ok(()) }
 //! ```
 
+/// Debug for a spec: each field's Debug text with URL credentials and sensitive query values
+/// scrubbed, so a spec holding `https://user:pass@host/` never prints the password.
+macro_rules! scrubbed_debug {
+    ($ty:ident: $($field:ident),* $(,)?) => {
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($field), &crate::probes::http::client::Scrubbed(&self.$field)))*
+                    .finish()
+            }
+        }
+    };
+}
+
 mod client;
 mod endpoint;
 mod items;

@@ -13,6 +13,10 @@ use super::client::{ClientOptions, Fetched, HttpClient, INSECURE_NOTE, SafeUrl, 
 use crate::model::Unit;
 use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Verdict};
 
+scrubbed_debug!(MonitoringSpec: prometheus_url, grafana_url, client);
+scrubbed_debug!(LogAggregationSpec: loki_url, elasticsearch_url, client);
+scrubbed_debug!(LogsAppearingSpec: url, pointer, window, time_format, method, body, client);
+
 fn join(base: &Url, path: &str) -> Result<Url, ProbeError> {
     let mut b = base.clone();
     if !b.path().ends_with('/') {
@@ -52,7 +56,7 @@ fn combine(what: &str, parts: Vec<Part>, client: &HttpClient, measurements: Vec<
 
 /// Monitoring stack deployed (kind `monitoring-stack`): Prometheus `/-/ready` answers 200 and
 /// Grafana `/api/health` answers JSON with `database: ok`. At least one URL is required.
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct MonitoringSpec {
@@ -180,7 +184,7 @@ impl Probe for MonitoringProbe {
 
 /// Log aggregation ready (kind `log-aggregation`): Loki `/ready` answers 200, Elasticsearch
 /// `/_cluster/health` is green (yellow is a Warn, red a Fail). At least one URL is required.
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct LogAggregationSpec {
@@ -344,7 +348,7 @@ fn default_window() -> Duration {
 /// zero entries. The `url` (and `body`) may hold `{start}` and `{end}`, filled from the
 /// context's clock; the JSON answer is read at `pointer`: an array counts its elements, a
 /// number is the count.
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct LogsAppearingSpec {

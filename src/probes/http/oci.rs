@@ -12,6 +12,8 @@ use super::client::{
 };
 use crate::probe::{Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Secret};
 
+scrubbed_debug!(OciImageSpec: registry, repository, tag, username, password, client);
+
 /// Manifest media types asked for, newest first.
 const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
 application/vnd.oci.image.manifest.v1+json, \
@@ -21,7 +23,7 @@ application/vnd.docker.distribution.manifest.v2+json";
 /// Image pushed (kind `oci-image`): `HEAD /v2/<repository>/manifests/<tag>` answers 200, and
 /// the digest is reported. A 401 with `WWW-Authenticate: Bearer realm=..,service=..,scope=..`
 /// is followed through the token endpoint (anonymously, or with `username`/`password`).
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct OciImageSpec {
