@@ -1,0 +1,297 @@
+//! The endpoint probe: one request, expected status, body match, latency thresholds.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use regex::Regex;
+use reqwest::Method;
+use reqwest::header::CONTENT_TYPE;
+use serde::Deserialize;
+
+use super::client::{
+    ClientOptions, HttpClient, INSECURE_NOTE, SafeUrl, SendError, StatusPattern, StatusSet, display_url, json_eq,
+};
+use crate::model::{Threshold, Unit};
+use crate::probe::{Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Verdict};
+
+scrubbed_debug!(HttpSpec: url, method, body, content_type, expect_status, body_contains, body_regex, json_pointer, json_equals, latency_warn_ms, latency_critical_ms, client);
+
+fn default_method() -> String {
+    "GET".into()
+}
+
+/// One HTTP request with a verdict (kind `http`): status in the expected set, optional body
+/// match, latency under thresholds.
+///
+/// ```toml
+/// [[bind]]
+/// item = "post-deployment.verification.health-endpoints-responding"
+/// kind = "http"
+/// url = "https://api.example.com/healthz"
+/// expect_status = ["2xx"]
+/// json_pointer = "/status"
+/// json_equals = "ok"
+/// latency_warn_ms = 300
+/// latency_critical_ms = 1000
+/// client = { timeout = "5s", secret_headers = { Authorization = "${env:NEXUS_TOKEN}" } }
+/// ```
+#[derive(Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct HttpSpec {
+    /// The URL to request.
+    pub url: String,
+    /// The method (default `GET`).
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// A request body.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// The request body's content type (default `application/json` when a body is set).
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// Expected statuses: codes, `"2xx"`, `"200-204"` (default 2xx).
+    #[serde(default)]
+    pub expect_status: Vec<StatusPattern>,
+    /// The body must contain this text.
+    #[serde(default)]
+    pub body_contains: Option<String>,
+    /// The body must match this regular expression.
+    #[serde(default)]
+    pub body_regex: Option<String>,
+    /// A JSON pointer into the body (`/status`); with `json_equals` the value must equal it,
+    /// without it the pointer must exist.
+    #[serde(default)]
+    pub json_pointer: Option<String>,
+    /// The value expected at `json_pointer`.
+    #[serde(default)]
+    pub json_equals: Option<serde_json::Value>,
+    /// Latency from which the verdict is Warn (ms).
+    #[serde(default)]
+    pub latency_warn_ms: Option<f64>,
+    /// Latency above which the verdict is Fail (ms).
+    #[serde(default)]
+    pub latency_critical_ms: Option<f64>,
+    /// Connection settings: timeout, redirects, body cap, TLS, headers.
+    #[serde(default)]
+    pub client: ClientOptions,
+}
+
+impl HttpSpec {
+    /// A GET of `url` expecting 2xx.
+    pub fn new(url: impl Into<String>) -> Self {
+        HttpSpec {
+            url: url.into(),
+            method: default_method(),
+            body: None,
+            content_type: None,
+            expect_status: Vec::new(),
+            body_contains: None,
+            body_regex: None,
+            json_pointer: None,
+            json_equals: None,
+            latency_warn_ms: None,
+            latency_critical_ms: None,
+            client: ClientOptions::default(),
+        }
+    }
+
+    /// Builds the probe (the client is built once here).
+    ///
+    /// # Errors
+    /// `NotConfigured` for an empty URL, `Misconfigured` naming the bad field.
+    pub fn build_probe(&self) -> Result<HttpProbe, ProbeError> {
+        let client = self.client.build()?;
+        self.build_with(client)
+    }
+
+    pub(crate) fn build_with(&self, client: HttpClient) -> Result<HttpProbe, ProbeError> {
+        let url = super::client::parse_url("url", &self.url)?;
+        let method = super::client::parse_method("method", &self.method)?;
+        let expect = StatusSet::parse("expect_status", &self.expect_status, StatusSet::two_xx())?;
+        let regex = self
+            .body_regex
+            .as_deref()
+            .map(|r| {
+                Regex::new(r).map_err(|e| ProbeError::misconfigured("body_regex is not a valid regex").with_source(&e))
+            })
+            .transpose()?;
+        if let Some(p) = &self.json_pointer
+            && !p.is_empty()
+            && !p.starts_with('/')
+        {
+            return Err(ProbeError::misconfigured(format!("json_pointer `{p}` must start with `/`")));
+        }
+        if self.json_equals.is_some() && self.json_pointer.is_none() {
+            return Err(ProbeError::misconfigured("json_equals needs json_pointer"));
+        }
+        let latency = match (self.latency_warn_ms, self.latency_critical_ms) {
+            (None, None) => None,
+            (w, c) => {
+                let c = c.or(w).unwrap_or_default();
+                let w = w.unwrap_or(c);
+                Some(
+                    Threshold::ceiling("latency", Unit::Milliseconds, w, c, "investigate the slow endpoint").map_err(
+                        |e| ProbeError::misconfigured("latency_warn_ms / latency_critical_ms").with_source(&e),
+                    )?,
+                )
+            }
+        };
+        Ok(HttpProbe {
+            url: SafeUrl(url),
+            method,
+            body: self.body.clone(),
+            content_type: self.content_type.clone(),
+            expect,
+            contains: self.body_contains.clone(),
+            regex,
+            json_pointer: self.json_pointer.clone(),
+            json_equals: self.json_equals.clone(),
+            latency,
+            client,
+        })
+    }
+}
+
+impl ProbeSpec for HttpSpec {
+    fn kind(&self) -> &'static str {
+        "http"
+    }
+
+    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+        Ok(Arc::new(self.build_probe()?))
+    }
+}
+
+/// The probe built from an [`HttpSpec`].
+#[derive(Debug, Clone)]
+pub struct HttpProbe {
+    url: SafeUrl,
+    method: Method,
+    body: Option<String>,
+    content_type: Option<String>,
+    expect: StatusSet,
+    contains: Option<String>,
+    regex: Option<Regex>,
+    json_pointer: Option<String>,
+    json_equals: Option<serde_json::Value>,
+    latency: Option<Threshold>,
+    client: HttpClient,
+}
+
+impl HttpProbe {
+    /// The URL without credentials.
+    pub fn url(&self) -> String {
+        display_url(&self.url)
+    }
+
+    fn request(&self) -> reqwest::RequestBuilder {
+        let mut rb = self.client.request(self.method.clone(), &self.url);
+        if let Some(b) = &self.body {
+            let ct = self.content_type.as_deref().unwrap_or("application/json");
+            rb = rb.header(CONTENT_TYPE, ct).body(b.clone());
+        }
+        rb
+    }
+
+    /// Checks the body against the configured matches; `None` when all hold.
+    fn body_problem(&self, body: &[u8], truncated: bool) -> Result<Option<String>, ProbeError> {
+        let text = String::from_utf8_lossy(body);
+        let cut = if truncated { format!(" (body cut at the {} byte cap)", body.len()) } else { String::new() };
+        if let Some(s) = &self.contains
+            && !text.contains(s.as_str())
+        {
+            return Ok(Some(format!("body does not contain {s:?}{cut}")));
+        }
+        if let Some(r) = &self.regex
+            && !r.is_match(&text)
+        {
+            return Ok(Some(format!("body does not match /{}/{cut}", r.as_str())));
+        }
+        if let Some(ptr) = &self.json_pointer {
+            if truncated {
+                return Ok(Some(format!("body is larger than the {} byte cap, cannot read {ptr}", body.len())));
+            }
+            let json: serde_json::Value = match serde_json::from_slice(body) {
+                Ok(v) => v,
+                Err(e) => return Ok(Some(format!("body is not json ({e}), cannot read {ptr}"))),
+            };
+            match (json.pointer(ptr), &self.json_equals) {
+                (None, _) => return Ok(Some(format!("json body has no {ptr}"))),
+                (Some(v), Some(want)) if !json_eq(v, want) => {
+                    return Ok(Some(format!("json {ptr} is {v}, expected {want}")));
+                }
+                _ => {}
+            }
+        }
+        Ok(None)
+    }
+}
+
+#[async_trait]
+impl Probe for HttpProbe {
+    fn target(&self) -> String {
+        display_url(&self.url)
+    }
+
+    async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+        let shown = display_url(&self.url);
+        let resp = match self.client.send(cx, self.request(), &self.url).await {
+            Ok(r) => r,
+            Err(SendError::Redirect(m)) => {
+                let mut obs = Observation::fail(format!("{} {shown}: {m}", self.method)).with_evidence("url", &shown);
+                if self.client.insecure {
+                    obs = obs.with_evidence("tls_verification", INSECURE_NOTE);
+                }
+                return Ok(obs);
+            }
+            Err(SendError::Probe(e)) => return Err(e),
+        };
+        let mut problems = Vec::new();
+        if !self.expect.contains(resp.status) {
+            let mut p = format!("answered {}, expected {}", resp.status.as_u16(), self.expect);
+            if resp.status.is_redirection()
+                && let Some(loc) = resp.header("location")
+            {
+                p.push_str(&format!(" (redirect to {loc})"));
+            }
+            problems.push(p);
+        }
+        if let Some(p) = self.body_problem(&resp.body, resp.truncated)? {
+            problems.push(p);
+        }
+        let head = format!("{} {shown}", self.method);
+        let mut obs = if problems.is_empty() {
+            let mut s = format!("{head} answered {} in {} ms", resp.status.as_u16(), resp.latency_ms());
+            if resp.truncated {
+                s.push_str(&format!(", body larger than the {} byte cap (stopped reading there)", resp.body.len()));
+                Observation::warn(s)
+            } else {
+                Observation::pass(s)
+            }
+        } else {
+            Observation::fail(format!("{head}: {}", problems.join("; ")))
+        };
+        for m in resp.measurements(None) {
+            let m = match (&self.latency, m.name.as_str()) {
+                (Some(t), "latency") => m.evaluate(t),
+                _ => m,
+            };
+            obs.push_measurement(m);
+        }
+        if obs.verdict != Verdict::Pass && problems.is_empty() && !resp.truncated {
+            obs.summary = format!("{head} answered {} but slowly: {} ms", resp.status.as_u16(), resp.latency_ms());
+        }
+        obs = obs.with_evidence("url", &shown).with_evidence("status", resp.status.as_u16().to_string());
+        if resp.url != *self.url {
+            obs = obs.with_evidence("final_url", display_url(&resp.url));
+        }
+        if resp.truncated {
+            obs = obs.with_evidence("body_truncated", format!("stopped at the {} byte cap", resp.body.len()));
+        }
+        if self.client.insecure {
+            obs = obs.with_evidence("tls_verification", INSECURE_NOTE);
+        }
+        Ok(obs)
+    }
+}

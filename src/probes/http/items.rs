@@ -1,0 +1,986 @@
+//! Item probes about an API's endpoints and protections: health, authentication, rate
+//! limiting, input validation, CDN caching, debug endpoints, documents.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use reqwest::Method;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap};
+use serde::Deserialize;
+
+use super::client::{
+    ClientOptions, Fetched, HttpClient, INSECURE_NOTE, SafeUrl, StatusPattern, StatusSet, display_url, header_name,
+    parse_method, parse_url, secret_header_value,
+};
+use super::endpoint::{HttpProbe, HttpSpec};
+use crate::model::Unit;
+use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Secret, Verdict};
+
+scrubbed_debug!(HealthSpec: urls, expect_status, body_contains, latency_warn_ms, latency_critical_ms, client);
+scrubbed_debug!(AuthSpec: url, method, bearer_token, credential_headers, expect_denied, expect_allowed, client);
+scrubbed_debug!(RateLimitSpec: url, method, requests, within, client);
+scrubbed_debug!(InputValidationSpec: url, method, content_type, payloads, client);
+scrubbed_debug!(CdnSpec: url, client);
+scrubbed_debug!(DebugEndpointsSpec: base_url, paths, allowed_status, client);
+scrubbed_debug!(DocumentSpec: url, body_contains, client);
+
+fn get() -> String {
+    "GET".into()
+}
+
+fn post() -> String {
+    "POST".into()
+}
+
+fn json_type() -> String {
+    "application/json".into()
+}
+
+fn insecure(obs: Observation, client: &HttpClient) -> Observation {
+    if client.insecure { obs.with_evidence("tls_verification", INSECURE_NOTE) } else { obs }
+}
+
+// ---------------------------------------------------------------------------------------------
+// health endpoints
+
+/// Health endpoints passing (kind `http-health`): every URL answers an expected status.
+#[derive(Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct HealthSpec {
+    /// The health endpoints (`/healthz`, `/readyz`...), all must pass.
+    pub urls: Vec<String>,
+    /// Expected statuses (default 2xx).
+    #[serde(default)]
+    pub expect_status: Vec<StatusPattern>,
+    /// Each body must contain this text.
+    #[serde(default)]
+    pub body_contains: Option<String>,
+    /// Latency from which the verdict is Warn (ms).
+    #[serde(default)]
+    pub latency_warn_ms: Option<f64>,
+    /// Latency above which the verdict is Fail (ms).
+    #[serde(default)]
+    pub latency_critical_ms: Option<f64>,
+    /// Connection settings.
+    #[serde(default)]
+    pub client: ClientOptions,
+}
+
+impl HealthSpec {
+    /// Health endpoints expecting 2xx.
+    pub fn new(urls: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        HealthSpec {
+            urls: urls.into_iter().map(Into::into).collect(),
+            expect_status: Vec::new(),
+            body_contains: None,
+            latency_warn_ms: None,
+            latency_critical_ms: None,
+            client: ClientOptions::default(),
+        }
+    }
+
+    /// Builds the probe.
+    ///
+    /// # Errors
+    /// `NotConfigured` without URLs, `Misconfigured` naming the bad field.
+    pub fn build_probe(&self) -> Result<HealthProbe, ProbeError> {
+        if self.urls.is_empty() {
+            return Err(ProbeError::not_configured("urls"));
+        }
+        let client = self.client.build()?;
+        let probes = self
+            .urls
+            .iter()
+            .map(|u| {
+                let mut s = HttpSpec::new(u.clone());
+                s.expect_status = self.expect_status.clone();
+                s.body_contains = self.body_contains.clone();
+                s.latency_warn_ms = self.latency_warn_ms;
+                s.latency_critical_ms = self.latency_critical_ms;
+                s.build_with(client.clone())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(HealthProbe { probes })
+    }
+}
+
+impl ProbeSpec for HealthSpec {
+    fn kind(&self) -> &'static str {
+        "http-health"
+    }
+
+    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+        Ok(Arc::new(self.build_probe()?))
+    }
+}
+
+/// The probe built from a [`HealthSpec`].
+#[derive(Debug, Clone)]
+pub struct HealthProbe {
+    probes: Vec<HttpProbe>,
+}
+
+#[async_trait]
+impl Probe for HealthProbe {
+    fn target(&self) -> String {
+        self.probes.iter().map(HttpProbe::url).collect::<Vec<_>>().join(", ")
+    }
+
+    async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+        let results = futures_util::future::join_all(self.probes.iter().map(|p| p.check(cx))).await;
+        let mut observations = Vec::new();
+        for r in results {
+            observations.push(r?);
+        }
+        let total = observations.len();
+        let failing: Vec<&Observation> = observations.iter().filter(|o| o.verdict != Verdict::Pass).collect();
+        let worst = observations.iter().map(|o| o.verdict).max().unwrap_or(Verdict::Fail);
+        let mut obs = if failing.is_empty() {
+            let noun = if total == 1 { "health endpoint" } else { "health endpoints" };
+            Observation::pass(format!(
+                "{total} {noun} passing: {}",
+                observations.iter().map(|o| o.summary.as_str()).collect::<Vec<_>>().join("; ")
+            ))
+        } else {
+            Observation::new(
+                worst,
+                format!(
+                    "{} of {total} health endpoints not passing: {}",
+                    failing.len(),
+                    failing.iter().map(|o| o.summary.as_str()).collect::<Vec<_>>().join("; ")
+                ),
+            )
+        };
+        for (p, o) in self.probes.iter().zip(&observations) {
+            let url = p.url();
+            for m in &o.measurements {
+                obs.measurements.push(m.clone().label("url", url.clone()));
+            }
+            for (k, v) in o.evidence.iter() {
+                if k != "url" {
+                    obs.evidence.insert(format!("{url} {k}"), v);
+                }
+            }
+        }
+        Ok(obs)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// authentication enforced
+
+/// API authentication enforced (kind `http-auth`): without credentials the endpoint answers
+/// 401/403, with them 2xx.
+#[derive(Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AuthSpec {
+    /// A protected endpoint.
+    pub url: String,
+    /// The method (default `GET`).
+    #[serde(default = "get")]
+    pub method: String,
+    /// A bearer token sent as `Authorization: Bearer ...` on the authenticated request.
+    #[serde(default)]
+    pub bearer_token: Option<Secret>,
+    /// Other credential headers for the authenticated request (`X-Api-Key`).
+    #[serde(default)]
+    pub credential_headers: BTreeMap<String, Secret>,
+    /// Statuses that mean "denied" (default 401 and 403).
+    #[serde(default)]
+    pub expect_denied: Vec<StatusPattern>,
+    /// Statuses that mean "allowed" (default 2xx).
+    #[serde(default)]
+    pub expect_allowed: Vec<StatusPattern>,
+    /// Connection settings (its headers go with both requests).
+    #[serde(default)]
+    pub client: ClientOptions,
+}
+
+impl AuthSpec {
+    /// Checks `url` with a bearer token.
+    pub fn new(url: impl Into<String>, bearer_token: Secret) -> Self {
+        AuthSpec {
+            url: url.into(),
+            method: get(),
+            bearer_token: Some(bearer_token),
+            credential_headers: BTreeMap::new(),
+            expect_denied: Vec::new(),
+            expect_allowed: Vec::new(),
+            client: ClientOptions::default(),
+        }
+    }
+
+    /// Builds the probe.
+    ///
+    /// # Errors
+    /// `NotConfigured` without URL or credentials, `Misconfigured` naming the bad field.
+    pub fn build_probe(&self) -> Result<AuthProbe, ProbeError> {
+        let url = parse_url("url", &self.url)?;
+        let method = parse_method("method", &self.method)?;
+        let mut credentials = HeaderMap::new();
+        if let Some(t) = &self.bearer_token {
+            credentials.insert(
+                AUTHORIZATION,
+                secret_header_value("Authorization", &Secret::new(format!("Bearer {}", t.expose())))?,
+            );
+        }
+        for (k, v) in &self.credential_headers {
+            credentials.insert(header_name(k)?, secret_header_value(k, v)?);
+        }
+        if credentials.is_empty() {
+            return Err(ProbeError::not_configured("bearer_token"));
+        }
+        Ok(AuthProbe {
+            url: SafeUrl(url),
+            method,
+            credentials,
+            denied: StatusSet::parse("expect_denied", &self.expect_denied, StatusSet::of(&[401, 403]))?,
+            allowed: StatusSet::parse("expect_allowed", &self.expect_allowed, StatusSet::two_xx())?,
+            client: self.client.build()?,
+        })
+    }
+}
+
+impl ProbeSpec for AuthSpec {
+    fn kind(&self) -> &'static str {
+        "http-auth"
+    }
+
+    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+        Ok(Arc::new(self.build_probe()?))
+    }
+}
+
+/// The probe built from an [`AuthSpec`]. Its Debug output shows credential header names only.
+#[derive(Clone)]
+pub struct AuthProbe {
+    url: SafeUrl,
+    method: Method,
+    credentials: HeaderMap,
+    denied: StatusSet,
+    allowed: StatusSet,
+    client: HttpClient,
+}
+
+impl std::fmt::Debug for AuthProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthProbe")
+            .field("url", &display_url(&self.url))
+            .field("method", &self.method)
+            .field("credentials", &self.credentials.keys().collect::<Vec<_>>())
+            .field("denied", &self.denied)
+            .field("allowed", &self.allowed)
+            .field("client", &self.client)
+            .finish()
+    }
+}
+
+#[async_trait]
+impl Probe for AuthProbe {
+    fn target(&self) -> String {
+        display_url(&self.url)
+    }
+
+    async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+        let shown = display_url(&self.url);
+        let anon = self.client.send(cx, self.client.request(self.method.clone(), &self.url), &self.url).await?;
+        let rb = self.client.request(self.method.clone(), &self.url).headers(self.credentials.clone());
+        let authed = self.client.send(cx, rb, &self.url).await?;
+        let (a, b) = (anon.status.as_u16(), authed.status.as_u16());
+        let mut problems = Vec::new();
+        if !self.denied.contains(anon.status) {
+            problems.push(format!(
+                "without credentials it answered {a}, expected {} (authentication not enforced)",
+                self.denied
+            ));
+        }
+        if !self.allowed.contains(authed.status) {
+            problems
+                .push(format!("with credentials it answered {b}, expected {} (credentials rejected)", self.allowed));
+        }
+        let mut obs = if problems.is_empty() {
+            Observation::pass(format!(
+                "{} {shown} answered {a} without credentials and {b} with credentials",
+                self.method
+            ))
+        } else {
+            Observation::fail(format!("{} {shown}: {}", self.method, problems.join("; ")))
+        };
+        for m in anon.measurements(Some(("credentials", "without"))) {
+            obs.push_measurement(m);
+        }
+        for m in authed.measurements(Some(("credentials", "with"))) {
+            obs.push_measurement(m);
+        }
+        obs = obs
+            .with_evidence("url", &shown)
+            .with_evidence("status_without_credentials", a.to_string())
+            .with_evidence("status_with_credentials", b.to_string());
+        Ok(insecure(obs, &self.client))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// rate limiting
+
+/// The most requests one rate-limit check may send.
+pub const MAX_BURST_REQUESTS: u32 = 1000;
+/// The longest a rate-limit burst may last.
+pub const MAX_BURST_DURATION: Duration = Duration::from_secs(60);
+
+fn default_within() -> Duration {
+    Duration::from_secs(10)
+}
+
+/// Rate limiting configured (kind `http-rate-limit`): a bounded burst of requests sees a 429
+/// or `RateLimit` / `X-RateLimit-*` headers.
+///
+/// The burst is sent one request after another and stops at the first 429 or rate-limit
+/// header, after `requests` requests, or after `within`, whichever comes first. Both bounds
+/// have hard maximums ([`MAX_BURST_REQUESTS`], [`MAX_BURST_DURATION`]).
+#[derive(Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RateLimitSpec {
+    /// The rate-limited endpoint.
+    pub url: String,
+    /// The method (default `GET`).
+    #[serde(default = "get")]
+    pub method: String,
+    /// The most requests to send (1..=1000): required, a burst is never unbounded.
+    pub requests: u32,
+    /// The longest the burst may last ("10s", at most "60s").
+    #[serde(default = "default_within", with = "crate::model::duration::human")]
+    #[schemars(with = "String")]
+    pub within: Duration,
+    /// Connection settings.
+    #[serde(default)]
+    pub client: ClientOptions,
+}
+
+impl RateLimitSpec {
+    /// A burst of `requests` GETs to `url`, within 10 seconds.
+    pub fn new(url: impl Into<String>, requests: u32) -> Self {
+        RateLimitSpec {
+            url: url.into(),
+            method: get(),
+            requests,
+            within: default_within(),
+            client: ClientOptions::default(),
+        }
+    }
+
+    /// Builds the probe.
+    ///
+    /// # Errors
+    /// `Misconfigured` when the burst is empty or beyond the hard maximums.
+    pub fn build_probe(&self) -> Result<RateLimitProbe, ProbeError> {
+        let url = parse_url("url", &self.url)?;
+        let method = parse_method("method", &self.method)?;
+        if self.requests == 0 || self.requests > MAX_BURST_REQUESTS {
+            return Err(ProbeError::misconfigured(format!(
+                "requests = {} is outside 1..={MAX_BURST_REQUESTS} (a burst is always bounded)",
+                self.requests
+            )));
+        }
+        if self.within.is_zero() || self.within > MAX_BURST_DURATION {
+            return Err(ProbeError::misconfigured(format!(
+                "within = {} is outside (0s, {}]",
+                crate::model::duration::format(self.within),
+                crate::model::duration::format(MAX_BURST_DURATION)
+            )));
+        }
+        Ok(RateLimitProbe {
+            url: SafeUrl(url),
+            method,
+            requests: self.requests,
+            within: self.within,
+            client: self.client.build()?,
+        })
+    }
+}
+
+impl ProbeSpec for RateLimitSpec {
+    fn kind(&self) -> &'static str {
+        "http-rate-limit"
+    }
+
+    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+        Ok(Arc::new(self.build_probe()?))
+    }
+}
+
+/// The probe built from a [`RateLimitSpec`].
+#[derive(Debug, Clone)]
+pub struct RateLimitProbe {
+    url: SafeUrl,
+    method: Method,
+    requests: u32,
+    within: Duration,
+    client: HttpClient,
+}
+
+const RATE_LIMIT_HEADERS: [&str; 8] = [
+    "ratelimit",
+    "ratelimit-policy",
+    "ratelimit-limit",
+    "ratelimit-remaining",
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+    "x-rate-limit-limit",
+    "x-rate-limit-remaining",
+];
+
+fn rate_limit_headers(resp: &Fetched) -> Option<String> {
+    let found: Vec<String> =
+        RATE_LIMIT_HEADERS.iter().filter_map(|h| resp.header(h).map(|v| format!("{}: {v}", canonical(h)))).collect();
+    (!found.is_empty()).then(|| found.join(", "))
+}
+
+fn canonical(h: &str) -> String {
+    h.split('-')
+        .map(|p| {
+            let mut c = p.chars();
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+        .replace("Ratelimit", "RateLimit")
+}
+
+#[async_trait]
+impl Probe for RateLimitProbe {
+    fn target(&self) -> String {
+        display_url(&self.url)
+    }
+
+    async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+        let shown = display_url(&self.url);
+        let started = Instant::now();
+        let mut sent = 0u32;
+        let mut server_errors = 0u32;
+        let mut statuses: BTreeMap<u16, u32> = BTreeMap::new();
+        let mut found: Option<String> = None;
+        while sent < self.requests && started.elapsed() < self.within {
+            let resp = self
+                .client
+                .send(cx, self.client.request(self.method.clone(), &self.url), &self.url)
+                .await
+                .map_err(|e| ProbeError::from(e).context(format!("rate-limit burst after {sent} requests")))?;
+            sent += 1;
+            *statuses.entry(resp.status.as_u16()).or_default() += 1;
+            if resp.status.is_server_error() {
+                server_errors += 1;
+            }
+            if resp.status.as_u16() == 429 {
+                let retry = resp.header("retry-after").map(|r| format!(", Retry-After: {r}")).unwrap_or_default();
+                found = Some(format!("answered 429 after {sent} requests{retry}"));
+                break;
+            }
+            if let Some(h) = rate_limit_headers(&resp) {
+                found = Some(format!("advertises a rate limit after {sent} requests ({h})"));
+                break;
+            }
+        }
+        let elapsed = started.elapsed();
+        let secs = format!("{:.1}s", elapsed.as_secs_f64());
+        let mut obs = match found {
+            Some(what) => Observation::pass(format!("{} {shown} {what}", self.method)),
+            None => Observation::fail(format!(
+                "{} {shown}: no 429 and no RateLimit/X-RateLimit header after {sent} requests in {secs}",
+                self.method
+            )),
+        };
+        obs.push_measurement(Measurement::new("requests_sent", f64::from(sent), Unit::Count));
+        obs.push_measurement(Measurement::new("burst_duration", elapsed.as_secs_f64() * 1000.0, Unit::Milliseconds));
+        let mut st = String::new();
+        for (code, n) in &statuses {
+            let _ = write!(st, "{}{code}×{n}", if st.is_empty() { "" } else { ", " });
+        }
+        obs = obs.with_evidence("url", &shown).with_evidence("statuses", st);
+        if server_errors > 0 {
+            obs = obs.with_evidence("server_errors", format!("{server_errors} answers were 5xx during the burst"));
+        }
+        Ok(insecure(obs, &self.client))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// input validation
+
+/// The most payloads one input-validation check may send.
+pub const MAX_PAYLOADS: usize = 100;
+
+/// Input validation (kind `http-input-validation`): every configured malformed payload gets a
+/// 4xx, never a 5xx (nor a 2xx, which means it was accepted).
+#[derive(Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct InputValidationSpec {
+    /// The endpoint receiving the payloads.
+    pub url: String,
+    /// The method (default `POST`).
+    #[serde(default = "post")]
+    pub method: String,
+    /// The payloads' content type (default `application/json`).
+    #[serde(default = "json_type")]
+    pub content_type: String,
+    /// Malformed payloads (at most 100).
+    pub payloads: Vec<String>,
+    /// Connection settings.
+    #[serde(default)]
+    pub client: ClientOptions,
+}
+
+impl InputValidationSpec {
+    /// JSON payloads POSTed to `url`.
+    pub fn new(url: impl Into<String>, payloads: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        InputValidationSpec {
+            url: url.into(),
+            method: post(),
+            content_type: json_type(),
+            payloads: payloads.into_iter().map(Into::into).collect(),
+            client: ClientOptions::default(),
+        }
+    }
+
+    /// Builds the probe.
+    ///
+    /// # Errors
+    /// `NotConfigured` without payloads, `Misconfigured` naming the bad field.
+    pub fn build_probe(&self) -> Result<InputValidationProbe, ProbeError> {
+        let url = parse_url("url", &self.url)?;
+        let method = parse_method("method", &self.method)?;
+        if self.payloads.is_empty() {
+            return Err(ProbeError::not_configured("payloads"));
+        }
+        if self.payloads.len() > MAX_PAYLOADS {
+            return Err(ProbeError::misconfigured(format!(
+                "payloads has {} entries, at most {MAX_PAYLOADS} are allowed",
+                self.payloads.len()
+            )));
+        }
+        Ok(InputValidationProbe {
+            url: SafeUrl(url),
+            method,
+            content_type: self.content_type.clone(),
+            payloads: self.payloads.clone(),
+            client: self.client.build()?,
+        })
+    }
+}
+
+impl ProbeSpec for InputValidationSpec {
+    fn kind(&self) -> &'static str {
+        "http-input-validation"
+    }
+
+    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+        Ok(Arc::new(self.build_probe()?))
+    }
+}
+
+/// The probe built from an [`InputValidationSpec`].
+#[derive(Debug, Clone)]
+pub struct InputValidationProbe {
+    url: SafeUrl,
+    method: Method,
+    content_type: String,
+    payloads: Vec<String>,
+    client: HttpClient,
+}
+
+fn snippet(s: &str) -> String {
+    let mut out: String = s.chars().take(40).collect();
+    if s.chars().count() > 40 {
+        out.push('…');
+    }
+    out
+}
+
+#[async_trait]
+impl Probe for InputValidationProbe {
+    fn target(&self) -> String {
+        display_url(&self.url)
+    }
+
+    async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+        let shown = display_url(&self.url);
+        let mut all = Vec::new();
+        let mut bad = Vec::new();
+        let mut evidence = Vec::new();
+        let mut measurements = Vec::new();
+        for (i, p) in self.payloads.iter().enumerate() {
+            let n = i + 1;
+            let rb = self
+                .client
+                .request(self.method.clone(), &self.url)
+                .header(CONTENT_TYPE, self.content_type.as_str())
+                .body(p.clone());
+            let resp = self
+                .client
+                .send(cx, rb, &self.url)
+                .await
+                .map_err(|e| ProbeError::from(e).context(format!("payload #{n}")))?;
+            let code = resp.status.as_u16();
+            all.push(format!("#{n} {code}"));
+            evidence.push((format!("payload_{n}"), format!("{code} for {}", snippet(p))));
+            measurements.extend(resp.measurements(Some(("payload", &n.to_string()))));
+            if resp.status.is_server_error() {
+                bad.push(format!("#{n} got {code} (server error)"));
+            } else if !resp.status.is_client_error() {
+                bad.push(format!("#{n} got {code} (not rejected)"));
+            }
+        }
+        let total = self.payloads.len();
+        let mut obs = if bad.is_empty() {
+            Observation::pass(format!(
+                "{} {shown}: all {total} malformed payloads rejected with 4xx ({})",
+                self.method,
+                all.join(", ")
+            ))
+        } else {
+            Observation::fail(format!(
+                "{} {shown}: {} of {total} malformed payloads not rejected with 4xx: {} (all: {})",
+                self.method,
+                bad.len(),
+                bad.join(", "),
+                all.join(", ")
+            ))
+        };
+        for m in measurements {
+            obs.push_measurement(m);
+        }
+        for (k, v) in evidence {
+            obs.evidence.insert(k, v);
+        }
+        Ok(insecure(obs.with_evidence("url", &shown), &self.client))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CDN / caching
+
+/// CDN configured (kind `http-cdn`): a static asset is cacheable (`Cache-Control` with
+/// `max-age` or `s-maxage` above zero) and served through a cache (`Age`, `X-Cache`,
+/// `CF-Cache-Status`, `Via`...). Cacheable without any CDN header is a Warn.
+#[derive(Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct CdnSpec {
+    /// A static asset's URL (`https://cdn.example.com/static/app.js`).
+    pub url: String,
+    /// Connection settings.
+    #[serde(default)]
+    pub client: ClientOptions,
+}
+
+impl CdnSpec {
+    /// Checks the asset at `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        CdnSpec { url: url.into(), client: ClientOptions::default() }
+    }
+
+    /// Builds the probe.
+    ///
+    /// # Errors
+    /// `NotConfigured` without URL, `Misconfigured` naming the bad field.
+    pub fn build_probe(&self) -> Result<CdnProbe, ProbeError> {
+        Ok(CdnProbe { url: SafeUrl(parse_url("url", &self.url)?), client: self.client.build()? })
+    }
+}
+
+impl ProbeSpec for CdnSpec {
+    fn kind(&self) -> &'static str {
+        "http-cdn"
+    }
+
+    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+        Ok(Arc::new(self.build_probe()?))
+    }
+}
+
+/// The probe built from a [`CdnSpec`].
+#[derive(Debug, Clone)]
+pub struct CdnProbe {
+    url: SafeUrl,
+    client: HttpClient,
+}
+
+const CDN_HEADERS: [&str; 8] =
+    ["Age", "X-Cache", "CF-Cache-Status", "Via", "X-Served-By", "X-Cache-Hits", "X-Amz-Cf-Pop", "CDN-Cache-Control"];
+
+/// Why `Cache-Control` does not allow shared caching, or `None` when it does.
+fn not_cacheable(cc: Option<&str>) -> Option<String> {
+    let Some(cc) = cc else { return Some("Cache-Control header missing".into()) };
+    let lower = cc.to_ascii_lowercase();
+    let directives: Vec<&str> = lower.split(',').map(str::trim).collect();
+    for d in ["no-store", "private", "no-cache"] {
+        if directives.contains(&d) {
+            return Some(format!("Cache-Control `{cc}` forbids shared caching ({d})"));
+        }
+    }
+    let ttl = directives
+        .iter()
+        .filter_map(|d| d.strip_prefix("s-maxage=").or_else(|| d.strip_prefix("max-age=")))
+        .filter_map(|v| v.trim_matches('"').parse::<u64>().ok())
+        .max();
+    match ttl {
+        Some(t) if t > 0 => None,
+        Some(_) => Some(format!("Cache-Control `{cc}` has a zero max-age")),
+        None => Some(format!("Cache-Control `{cc}` sets no max-age or s-maxage")),
+    }
+}
+
+#[async_trait]
+impl Probe for CdnProbe {
+    fn target(&self) -> String {
+        display_url(&self.url)
+    }
+
+    async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+        let shown = display_url(&self.url);
+        let resp = self.client.send(cx, self.client.request(Method::GET, &self.url), &self.url).await?;
+        let cc = resp.header("cache-control");
+        let cdn: Vec<String> = CDN_HEADERS.iter().filter_map(|h| resp.header(h).map(|v| format!("{h}: {v}"))).collect();
+        let mut obs = if !resp.status.is_success() {
+            Observation::fail(format!("{shown} answered {}, expected 2xx for a static asset", resp.status.as_u16()))
+        } else if let Some(why) = not_cacheable(cc) {
+            Observation::fail(format!("{shown} is not cacheable: {why}"))
+        } else if cdn.is_empty() {
+            Observation::warn(format!(
+                "{shown} is cacheable (Cache-Control: {}) but no CDN header (Age, X-Cache, CF-Cache-Status, Via) was seen",
+                cc.unwrap_or_default()
+            ))
+        } else {
+            Observation::pass(format!(
+                "{shown} is cacheable (Cache-Control: {}) and served through a cache ({})",
+                cc.unwrap_or_default(),
+                cdn.join(", ")
+            ))
+        };
+        for m in resp.measurements(None) {
+            obs.push_measurement(m);
+        }
+        obs = obs.with_evidence("url", &shown).with_evidence("cache-control", cc.unwrap_or("(missing)"));
+        if !cdn.is_empty() {
+            obs = obs.with_evidence("cdn_headers", cdn.join(", "));
+        }
+        Ok(insecure(obs, &self.client))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// debug endpoints
+
+fn default_debug_paths() -> Vec<String> {
+    [
+        "/debug/pprof/",
+        "/debug/vars",
+        "/actuator",
+        "/actuator/env",
+        "/actuator/heapdump",
+        "/metrics",
+        "/server-status",
+        "/.env",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// Debug endpoints not exposed (kind `http-debug-endpoints`): each path under `base_url`
+/// answers 401, 403 or 404. Redirects are not followed: a 3xx counts as exposed unless listed
+/// in `allowed_status`.
+#[derive(Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct DebugEndpointsSpec {
+    /// The public base URL (`https://api.example.com`).
+    pub base_url: String,
+    /// Paths that must not be served (default: pprof, expvar, Spring actuator, `/metrics`,
+    /// `/server-status`, `/.env`).
+    #[serde(default = "default_debug_paths")]
+    pub paths: Vec<String>,
+    /// Statuses that mean "not exposed" (default 401, 403, 404).
+    #[serde(default)]
+    pub allowed_status: Vec<StatusPattern>,
+    /// Connection settings (`follow_redirects` is ignored: always 0).
+    #[serde(default)]
+    pub client: ClientOptions,
+}
+
+impl DebugEndpointsSpec {
+    /// The default paths under `base_url`.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        DebugEndpointsSpec {
+            base_url: base_url.into(),
+            paths: default_debug_paths(),
+            allowed_status: Vec::new(),
+            client: ClientOptions::default(),
+        }
+    }
+
+    /// Builds the probe.
+    ///
+    /// # Errors
+    /// `NotConfigured` without base URL or paths, `Misconfigured` naming the bad field.
+    pub fn build_probe(&self) -> Result<DebugEndpointsProbe, ProbeError> {
+        let mut base = parse_url("base_url", &self.base_url)?;
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        if self.paths.is_empty() {
+            return Err(ProbeError::not_configured("paths"));
+        }
+        let urls = self
+            .paths
+            .iter()
+            .map(|p| {
+                base.join(p.trim_start_matches('/')).map(|u| (p.clone(), u)).map_err(|e| {
+                    ProbeError::misconfigured(format!("paths entry `{p}` is not a valid path")).with_source(&e)
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut opts = self.client.clone();
+        opts.follow_redirects = 0;
+        Ok(DebugEndpointsProbe {
+            base: SafeUrl(base),
+            urls: urls.into_iter().map(|(p, u)| (p, SafeUrl(u))).collect(),
+            allowed: StatusSet::parse("allowed_status", &self.allowed_status, StatusSet::of(&[401, 403, 404]))?,
+            client: opts.build()?,
+        })
+    }
+}
+
+impl ProbeSpec for DebugEndpointsSpec {
+    fn kind(&self) -> &'static str {
+        "http-debug-endpoints"
+    }
+
+    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+        Ok(Arc::new(self.build_probe()?))
+    }
+}
+
+/// The probe built from a [`DebugEndpointsSpec`].
+#[derive(Debug, Clone)]
+pub struct DebugEndpointsProbe {
+    base: SafeUrl,
+    urls: Vec<(String, SafeUrl)>,
+    allowed: StatusSet,
+    client: HttpClient,
+}
+
+#[async_trait]
+impl Probe for DebugEndpointsProbe {
+    fn target(&self) -> String {
+        display_url(&self.base)
+    }
+
+    async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+        let shown = display_url(&self.base);
+        let sends = self.urls.iter().map(|(_, u)| self.client.send(cx, self.client.request(Method::GET, u), u));
+        let results = futures_util::future::join_all(sends).await;
+        let mut exposed = Vec::new();
+        let mut all = Vec::new();
+        let mut measurements = Vec::new();
+        for ((path, _), r) in self.urls.iter().zip(results) {
+            let resp = r.map_err(ProbeError::from)?;
+            let code = resp.status.as_u16();
+            all.push(format!("{path} {code}"));
+            measurements.extend(resp.measurements(Some(("path", path))));
+            if !self.allowed.contains(resp.status) {
+                exposed.push(format!("{path} ({code})"));
+            }
+        }
+        let total = self.urls.len();
+        let mut obs = if exposed.is_empty() {
+            Observation::pass(format!("none of {total} debug endpoints exposed on {shown} ({})", all.join(", ")))
+        } else {
+            Observation::fail(format!(
+                "{} of {total} debug endpoints exposed on {shown}: {} (expected {})",
+                exposed.len(),
+                exposed.join(", "),
+                self.allowed
+            ))
+        };
+        for m in measurements {
+            obs.push_measurement(m);
+        }
+        obs = obs.with_evidence("base_url", &shown).with_evidence("statuses", all.join(", "));
+        Ok(insecure(obs, &self.client))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// documents
+
+/// A document or runbook URL is reachable (kind `http-document`): GET answers 2xx, and the
+/// body contains `body_contains` when set.
+#[derive(Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct DocumentSpec {
+    /// The document's URL.
+    pub url: String,
+    /// Text the document must contain (a title, "Rollback").
+    #[serde(default)]
+    pub body_contains: Option<String>,
+    /// Connection settings.
+    #[serde(default)]
+    pub client: ClientOptions,
+}
+
+impl DocumentSpec {
+    /// The document at `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        DocumentSpec { url: url.into(), body_contains: None, client: ClientOptions::default() }
+    }
+
+    /// Builds the probe (an [`HttpProbe`] GET expecting 2xx).
+    ///
+    /// # Errors
+    /// `NotConfigured` without URL, `Misconfigured` naming the bad field.
+    pub fn build_probe(&self) -> Result<HttpProbe, ProbeError> {
+        let mut s = HttpSpec::new(self.url.clone());
+        s.body_contains = self.body_contains.clone();
+        s.client = self.client.clone();
+        s.build_probe()
+    }
+}
+
+impl ProbeSpec for DocumentSpec {
+    fn kind(&self) -> &'static str {
+        "http-document"
+    }
+
+    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+        Ok(Arc::new(self.build_probe()?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::not_cacheable;
+
+    #[test]
+    fn cache_control_directives() {
+        assert_eq!(not_cacheable(Some("public, max-age=60")), None);
+        assert_eq!(not_cacheable(Some("max-age=0, s-maxage=600")), None);
+        assert_eq!(not_cacheable(None).as_deref(), Some("Cache-Control header missing"));
+        assert_eq!(
+            not_cacheable(Some("private, max-age=60")).as_deref(),
+            Some("Cache-Control `private, max-age=60` forbids shared caching (private)")
+        );
+        assert_eq!(not_cacheable(Some("max-age=0")).as_deref(), Some("Cache-Control `max-age=0` has a zero max-age"));
+        assert_eq!(
+            not_cacheable(Some("public")).as_deref(),
+            Some("Cache-Control `public` sets no max-age or s-maxage")
+        );
+    }
+}

@@ -1,0 +1,69 @@
+//! HTTP probes (feature `http`): endpoints with verdicts, the way blackbox_exporter and gatus
+//! users expect them, plus probes for checklist items built on them.
+//!
+//! | kind | spec | answers |
+//! |---|---|---|
+//! | `http` | [`HttpSpec`] | one endpoint: status, body match, latency |
+//! | `http-health` | [`HealthSpec`] | health endpoints passing |
+//! | `http-auth` | [`AuthSpec`] | API authentication enforced |
+//! | `http-rate-limit` | [`RateLimitSpec`] | rate limiting configured |
+//! | `http-input-validation` | [`InputValidationSpec`] | malformed input gets 4xx, never 5xx |
+//! | `http-cdn` | [`CdnSpec`] | CDN / cache headers on a static asset |
+//! | `http-debug-endpoints` | [`DebugEndpointsSpec`] | debug endpoints not exposed |
+//! | `http-document` | [`DocumentSpec`] | a document / runbook URL is reachable |
+//! | `oci-image` | [`OciImageSpec`] | an image tag is pushed to a registry |
+//! | `monitoring-stack` | [`MonitoringSpec`] | Prometheus / Grafana ready |
+//! | `log-aggregation` | [`LogAggregationSpec`] | Loki / Elasticsearch ready |
+//! | `logs-appearing` | [`LogsAppearingSpec`] | a log query finds recent entries |
+//!
+//! Every spec has a `client` table ([`ClientOptions`]): timeout, redirects, body cap, extra
+//! CA file, `insecure`, plain and secret headers. Secret header values are [`Secret`](crate::probe::Secret)s:
+//! they are sent, and appear in no Debug output, error, summary or evidence. Credentials in
+//! URLs are stripped from every message.
+//!
+//! ```no_run
+//! use nexus_readiness::probe::{Probe, ProbeContext};
+//! use nexus_readiness::probes::http::HttpSpec;
+//!
+//! # async fn demo() -> Result<(), nexus_readiness::probe::ProbeError> {
+//! let mut spec = HttpSpec::new("https://api.example.com/healthz");
+//! spec.latency_warn_ms = Some(300.0);
+//! spec.latency_critical_ms = Some(1000.0);
+//! let probe = spec.build_probe()?;
+//! let obs = probe.check(&ProbeContext::new()).await?;
+//! println!("{}: {}", obs.verdict, obs.summary);
+//! # Ok(()) }
+//! ```
+
+/// Debug for a spec: each field's Debug text with URL credentials and sensitive query values
+/// scrubbed, so a spec holding `https://user:pass@host/` never prints the password.
+macro_rules! scrubbed_debug {
+    ($ty:ident: $($field:ident),* $(,)?) => {
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($field), &crate::probes::http::client::Scrubbed(&self.$field)))*
+                    .finish()
+            }
+        }
+    };
+}
+
+mod client;
+mod endpoint;
+mod items;
+mod observability;
+mod oci;
+
+pub use client::{ClientOptions, StatusPattern, display_url};
+pub use endpoint::{HttpProbe, HttpSpec};
+pub use items::{
+    AuthProbe, AuthSpec, CdnProbe, CdnSpec, DebugEndpointsProbe, DebugEndpointsSpec, DocumentSpec, HealthProbe,
+    HealthSpec, InputValidationProbe, InputValidationSpec, MAX_BURST_DURATION, MAX_BURST_REQUESTS, MAX_PAYLOADS,
+    RateLimitProbe, RateLimitSpec,
+};
+pub use observability::{
+    LogAggregationProbe, LogAggregationSpec, LogsAppearingProbe, LogsAppearingSpec, MonitoringProbe, MonitoringSpec,
+    TimeFormat,
+};
+pub use oci::{OciImageProbe, OciImageSpec};
