@@ -13,5 +13,8 @@ pub mod probe;
 pub mod probes;
 pub mod report;
 pub mod run;
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
+pub mod server;
 
 pub use error::{Error, Result};
