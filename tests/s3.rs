@@ -458,6 +458,7 @@ async fn freshness_across_pages_with_a_manual_clock() {
     assert_eq!(measurement(&obs, "backup_age_seconds"), 3600.0);
     assert_eq!(measurement(&obs, "objects_scanned"), 7.0);
     assert_eq!(measurement(&obs, "list_requests"), 4.0);
+    assert_eq!(obs.evidence.get("newest_object"), Some("postgres/dump-3.sql.gz"));
     assert_eq!(obs.evidence.get("newest_content_length"), Some("11"));
     assert!(obs.evidence.get("newest_etag").is_some_and(|e| e.len() > 2), "{obs:?}");
 
@@ -498,6 +499,7 @@ async fn freshness_across_pages_with_a_manual_clock() {
         (obs.verdict, obs.summary.as_str()),
         (Verdict::Fail, "newest backup s3://db-backups/empty/dump.sql.gz is empty (0 bytes)")
     );
+    assert_eq!(measurement(&obs, "objects_scanned"), 1.0);
     assert_no_secret(&format!("{obs:?}"));
 }
 

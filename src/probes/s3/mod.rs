@@ -57,7 +57,7 @@ use tokio::sync::OnceCell;
 
 use self::error::{CallError, ServiceFault, classify, fault_to_error};
 use crate::model::{Threshold, Unit};
-use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, Secret};
+use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, Secret, Verdict};
 
 pub use spec::S3Spec;
 
@@ -609,7 +609,7 @@ impl S3Probe {
                     .label("bucket", &self.bucket)
                     .evaluate(&self.rpo),
             )
-            .with_evidence("newest_key", &newest.key)
+            .with_evidence("newest_object", &newest.key)
             .with_evidence("newest_last_modified", newest.last_modified.to_rfc3339())
             .with_evidence("newest_size", newest.size.to_string());
         if self.verify_newest {
@@ -628,11 +628,16 @@ impl S3Probe {
     ) -> Result<Observation, ProbeError> {
         let op = "HeadObject";
         let uri = format!("s3://{}/{}", self.bucket, key);
+        // A failed read-back keeps the listing's measurements and evidence.
+        let failed = |mut obs: Observation, summary: String| {
+            obs.verdict = Verdict::Fail;
+            obs.summary = summary;
+            Ok(obs)
+        };
         let head = match self.call(cx, op, client.head_object().bucket(&self.bucket).key(key).send()).await? {
             Ok(h) => h,
             Err(f) if f.status == 404 => {
-                return Ok(Observation::fail(format!("newest backup {uri} vanished before it could be read back"))
-                    .with_evidence("newest_key", key));
+                return failed(obs, format!("newest backup {uri} vanished before it could be read back"));
             }
             Err(f) if f.status == 403 => {
                 return Err(ProbeError::permission_denied(format!(
@@ -654,16 +659,13 @@ impl S3Probe {
         .into_iter()
         .find_map(|(n, v)| v.map(|v| (n, v)));
         let etag = head.e_tag().filter(|e| !e.trim_matches('"').is_empty());
+        obs = obs.with_evidence("newest_content_length", size.to_string());
         if size <= 0 {
-            return Ok(
-                Observation::fail(format!("newest backup {uri} is empty (0 bytes)")).with_evidence("newest_key", key)
-            );
+            return failed(obs, format!("newest backup {uri} is empty (0 bytes)"));
         }
         if etag.is_none() && checksum.is_none() {
-            return Ok(Observation::fail(format!("newest backup {uri} has neither an etag nor a checksum"))
-                .with_evidence("newest_key", key));
+            return failed(obs, format!("newest backup {uri} has neither an etag nor a checksum"));
         }
-        obs = obs.with_evidence("newest_content_length", size.to_string());
         if let Some(e) = etag {
             obs = obs.with_evidence("newest_etag", e);
         }
