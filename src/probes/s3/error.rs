@@ -81,7 +81,11 @@ pub(crate) fn fault_to_error(op: &str, bucket: &str, fault: &ServiceFault) -> Pr
     match fault.status {
         403 => ProbeError::permission_denied(format!("access denied to bucket {bucket}: {op}: {}", fault.describe())),
         _ if fault.is("NoSuchBucket") => ProbeError::not_found(format!("bucket {bucket} does not exist")),
-        301 | 307 | 400 if fault.is("PermanentRedirect") || fault.is("AuthorizationHeaderMalformed") => {
+        301 => ProbeError::misconfigured(format!(
+            "bucket {bucket} is in another region than the one configured: {op}: {}",
+            fault.describe()
+        )),
+        307 | 400 if fault.is("PermanentRedirect") || fault.is("AuthorizationHeaderMalformed") => {
             ProbeError::misconfigured(format!(
                 "bucket {bucket} is in another region than the one configured: {op}: {}",
                 fault.describe()
@@ -112,5 +116,7 @@ mod tests {
         let e = fault_to_error("HeadBucket", "b", &ServiceFault { status: 503, code: None, message: None });
         assert_eq!(e.message, "HeadBucket on bucket b failed on the server: HTTP 503");
         assert!(e.kind.is_transient());
+        let e = fault_to_error("HeadBucket", "b", &ServiceFault { status: 301, code: None, message: None });
+        assert_eq!(e.message, "bucket b is in another region than the one configured: HeadBucket: HTTP 301");
     }
 }

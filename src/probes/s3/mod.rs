@@ -117,8 +117,9 @@ pub struct StaticCredentials {
 /// How to build the S3 client: the standard AWS chain, with optional overrides.
 ///
 /// Without overrides the client is configured exactly as the AWS CLI would be (environment,
-/// shared profile, web identity token, container and instance metadata). `Debug` shows no key.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// shared profile, web identity token, container and instance metadata). `Debug` shows no key
+/// (nor a user:password in the endpoint URL).
+#[derive(Clone, PartialEq, Eq)]
 pub struct S3Config {
     endpoint_url: Option<String>,
     region: Option<String>,
@@ -127,6 +128,20 @@ pub struct S3Config {
     max_attempts: u32,
     connect_timeout: Duration,
     operation_timeout: Duration,
+}
+
+impl fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Config")
+            .field("endpoint_url", &self.endpoint_url.as_deref().map(strip_userinfo))
+            .field("region", &self.region)
+            .field("path_style", &self.path_style)
+            .field("credentials", &self.credentials)
+            .field("max_attempts", &self.max_attempts)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("operation_timeout", &self.operation_timeout)
+            .finish()
+    }
 }
 
 impl Default for S3Config {
@@ -201,7 +216,7 @@ impl S3Config {
     /// endpoint, else `s3.amazonaws.com`.
     pub fn endpoint_for_display(&self) -> String {
         match (&self.endpoint_url, &self.region) {
-            (Some(u), _) => u.clone(),
+            (Some(u), _) => strip_userinfo(u),
             (None, Some(r)) => format!("https://s3.{r}.amazonaws.com"),
             (None, None) => "https://s3.amazonaws.com".into(),
         }
@@ -718,6 +733,17 @@ impl S3Probe {
     }
 }
 
+/// `https://user:pass@host/` → `https://host/`: an endpoint in a message never carries credentials.
+fn strip_userinfo(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) if scheme.is_empty() => rest[at + 1..].to_string(),
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
 fn unreachable_threshold() -> Threshold {
     // Only reached if the fixed defaults above were invalid, which they are not; keep a
     // harmless ceiling rather than panicking.
@@ -825,6 +851,15 @@ mod tests {
         let text = format!("{probe:?}");
         assert!(!text.contains("AKIDEXAMPLEKEYID") && !text.contains("wJalrXUtnFEMIsecretvalue"), "{text}");
         assert!(text.contains("[redacted]"), "{text}");
+    }
+
+    #[test]
+    fn endpoint_in_messages_has_no_userinfo() {
+        let c = S3Config::new().endpoint_url("https://minio:s3cr3tpass@store.internal:9000/");
+        assert_eq!(c.endpoint_for_display(), "https://store.internal:9000/");
+        assert!(!format!("{c:?}").contains("s3cr3tpass"), "{c:?}");
+        assert_eq!(S3Config::new().region("eu-west-1").endpoint_for_display(), "https://s3.eu-west-1.amazonaws.com");
+        assert_eq!(strip_userinfo("http://127.0.0.1:9000"), "http://127.0.0.1:9000");
     }
 
     #[test]
