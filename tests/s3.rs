@@ -214,15 +214,18 @@ async fn access_denied_is_an_error_not_a_fail() {
 
     let reader = |check| S3Probe::new(moto.config_with(&key_id, &secret), "locked", check);
     let e = check(&reader(S3Check::Reachable)).await.unwrap_err();
+    eprintln!("policy-less IAM user, HeadBucket: {e}");
     assert_eq!(e.kind, ProbeErrorKind::PermissionDenied, "{e}");
     assert!(e.message.starts_with("access denied to bucket locked: HeadBucket: "), "{e}");
     let e = check(&reader(S3Check::Versioning)).await.unwrap_err();
+    eprintln!("policy-less IAM user, GetBucketVersioning: {e}");
     assert_eq!(e.kind, ProbeErrorKind::PermissionDenied, "{e}");
     assert!(e.message.starts_with("access denied to bucket locked: GetBucketVersioning: AccessDenied"), "{e}");
     assert!(!e.message.contains(&secret), "{e}");
 
     // An access key the server does not know is refused the same way.
     let e = check(&moto.probe("locked", S3Check::Reachable)).await.unwrap_err();
+    eprintln!("unknown access key, HeadBucket: {e}");
     assert_eq!(e.kind, ProbeErrorKind::PermissionDenied, "{e}");
     assert_no_secret(&format!("{e:?}"));
 }
@@ -515,6 +518,7 @@ async fn connection_refused_is_unreachable_with_the_endpoint() {
         .max_attempts(1);
     for c in [S3Check::Reachable, S3Check::Freshness] {
         let e = S3Probe::new(config.clone(), "backups", c).check(&ProbeContext::new()).await.unwrap_err();
+        eprintln!("{c}: {e}");
         assert_eq!(e.kind, ProbeErrorKind::Unreachable, "{e}");
         assert!(e.message.contains(&format!("cannot reach {endpoint}")), "{e}");
         assert_no_secret(&format!("{e:?}"));
