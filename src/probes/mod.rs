@@ -1,4 +1,7 @@
 //! Built-in probe backends, one module per feature.
+//!
+//! The core kinds (`net`, `file`, `command`) need no feature; every other backend is behind the
+//! feature of its name.
 
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
@@ -7,3 +10,7 @@ pub mod http;
 #[cfg(feature = "prometheus")]
 #[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
 pub mod prometheus;
+
+#[cfg(feature = "s3")]
+#[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
+pub mod s3;
