@@ -1,6 +1,61 @@
 //! # nexus-readiness
 //!
 //! Production-readiness checklists as typed data, and an executable readiness pipeline.
+//!
+//! A platform team gates deploys of a GPU inference service ("Nexus") on a checklist people
+//! already write: before deploying (manifests, images, certificates, DNS, backups, alert
+//! rules), after deploying (pods ready, health endpoints, metrics flowing, GPU health, capacity
+//! thresholds), and with people's sign-off for what no machine can check. This crate turns that
+//! document into a typed [`Checklist`](model::Checklist), binds each item a machine can verify
+//! to a [`Probe`](probe::Probe), records attestations and waivers for the rest, runs everything
+//! the way a deploy gate needs ([`Runner`](run::Runner): concurrency, timeouts, dependencies,
+//! polling until ready), and reports in the formats teams read ([`Report`](report::Report):
+//! Markdown, reStructuredText, JSON, JUnit, TAP, Prometheus).
+//!
+//! ```
+//! use nexus_readiness::model::Phase;
+//! use nexus_readiness::probe::{FnProbe, Observation};
+//! use nexus_readiness::report::{Format, Status};
+//! use nexus_readiness::run::{Plan, Runner};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut plan = Plan::new(nexus_readiness::builtin::nexus()); // the 58-item Nexus checklist
+//! plan.bind(
+//!     "deployment.container-image.image-tagged-with-version",
+//!     FnProbe::new("image://nexus:1.4.2", |_cx| async { Ok(Observation::pass("tagged 1.4.2")) }),
+//! )?;
+//! let report = Runner::builder().phases([Phase::Deployment]).build().run(&plan).await;
+//! let item = report.item("deployment.container-image.image-tagged-with-version").unwrap();
+//! assert_eq!(item.status, Status::Pass);
+//! println!("{}", report.render(Format::Markdown));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Items without a configured target are reported as *Skipped: not configured* with the config
+//! key that would enable them, never as Pass; items only a person can confirm stay *Pending*
+//! until attested. The [`config`] module loads all of this from one TOML file.
+//!
+//! # Optional features
+//!
+//! The core (no feature) holds the model, document formats, runner, reports, config and the
+//! `net` (TCP, Redis), `file` (Dockerfile, Trivy, JUnit, documents) and `command` probes.
+//!
+//! - `http`: HTTP endpoint probes: health, auth enforced, rate limiting, input validation, CDN
+//!   headers, debug endpoints, OCI registry, monitoring and logging stacks (reqwest + rustls).
+//! - `tls`: certificate chain, expiry, hostname and protocol-version probes (tokio-rustls, x509-parser).
+//! - `dns`: record probes against the system or given nameservers (hickory-resolver).
+//! - `prometheus`: metrics flowing, alert rules defined, capacity thresholds; rule-file rendering.
+//! - `kube`: Kubernetes checks on a live cluster and on manifests; rollout gate and rollback.
+//! - `s3`: backup bucket reachable, versioning, encryption, lifecycle, logging, newest backup age.
+//! - `nvml`: NVIDIA GPU presence, health, utilization and memory through NVML.
+//! - `server`: readiness as an HTTP service (`/healthz`, `/readyz`, `/report`, `/metrics`).
+//! - `full`: all of the above.
+//!
+//! # Minimum supported Rust version
+//!
+//! Rust 1.95 (edition 2024).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
@@ -18,3 +73,13 @@ pub mod run;
 pub mod server;
 
 pub use error::{Error, Result};
+
+/// The types most programs need: `use nexus_readiness::prelude::*;`.
+pub mod prelude {
+    pub use crate::model::{Checklist, Item, ItemId, Phase, Section, Severity, Threshold, Unit};
+    pub use crate::probe::{
+        Attestation, FnProbe, Observation, Probe, ProbeContext, ProbeError, ProbeExt, Verdict, Waiver,
+    };
+    pub use crate::report::{Format, Report, Status};
+    pub use crate::run::{Plan, Runner};
+}
