@@ -167,9 +167,9 @@ static void load_scenario(void) {
 
 nvmlReturn_t nvmlInit_v2(void) {
     load_scenario();
-    unsigned long long rc;
-    number(lookup("init"), 0, &rc);
-    if (rc != OK) return (nvmlReturn_t)rc;
+    unsigned long long ignored;
+    nvmlReturn_t rc = number(lookup("init"), 0, &ignored);
+    if (rc != OK) return rc;
     initialised = 1;
     return OK;
 }
@@ -207,12 +207,13 @@ nvmlReturn_t nvmlDeviceGetCount_v2(unsigned int *count) {
 }
 
 nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvmlDevice_t *out) {
-    unsigned long long count, rc;
+    unsigned long long count, ignored;
     if (!initialised) return ERR_UNINITIALIZED;
-    number(lookup("count"), 1, &count);
+    nvmlReturn_t rc = number(lookup("count"), 1, &count);
+    if (rc != OK) return rc;
     if (index >= count || index >= MAX_GPUS) return ERR_INVALID_ARGUMENT;
-    number(gpu_lookup((int)index, "handle"), 0, &rc);
-    if (rc != OK) return (nvmlReturn_t)rc;
+    rc = number(gpu_lookup((int)index, "handle"), 0, &ignored);
+    if (rc != OK) return rc;
     *out = &devices[index];
     return OK;
 }
@@ -305,7 +306,7 @@ nvmlReturn_t nvmlDeviceGetFieldValues(nvmlDevice_t d, int count, nvmlFieldValue_
         case 145: key = "remap_failure"; break; /* NVML_FI_DEV_REMAPPED_FAILURE */
         default: values[i].nvmlReturn = ERR_NOT_SUPPORTED; continue;
         }
-        unsigned long long v;
+        unsigned long long v = 0;
         values[i].nvmlReturn = number(gpu_lookup(d->index, key), 0, &v);
         values[i].valueType = 1; /* NVML_VALUE_TYPE_UNSIGNED_INT */
         values[i].value.uiVal = (unsigned int)v;
@@ -326,11 +327,11 @@ nvmlReturn_t nvmlEventSetCreate(nvmlEventSet_t *set) {
 }
 
 nvmlReturn_t nvmlDeviceRegisterEvents(nvmlDevice_t d, unsigned long long types, nvmlEventSet_t set) {
-    unsigned long long supported, rc;
-    nvmlReturn_t r = gpu_number(d, "events", XID_CRITICAL_ERROR, &supported);
-    if (r != OK) return r;
-    number(gpu_lookup(d->index, "register"), 0, &rc);
-    if (rc != OK) return (nvmlReturn_t)rc;
+    unsigned long long supported, ignored;
+    nvmlReturn_t rc = gpu_number(d, "events", XID_CRITICAL_ERROR, &supported);
+    if (rc != OK) return rc;
+    rc = number(gpu_lookup(d->index, "register"), 0, &ignored);
+    if (rc != OK) return rc;
     if ((types & supported) != types) return ERR_NOT_SUPPORTED;
     set->registered[d->index] |= types;
     return OK;
