@@ -120,7 +120,7 @@ impl GpuHealthProbe {
                 "{n} gpus healthy: no double-bit ecc errors, no pending page retirement or row remapping, no thermal or power throttling{hot}"
             )
         } else {
-            problems.sort_by(|a, b| b.0.cmp(&a.0));
+            problems.sort_by_key(|p| std::cmp::Reverse(p.0));
             obs.verdict = problems.iter().map(|p| p.0).fold(obs.verdict, Verdict::worst);
             problems.iter().map(|p| p.1.as_str()).collect::<Vec<_>>().join("; ")
         };
