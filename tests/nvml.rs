@@ -304,6 +304,15 @@ async fn not_supported_is_reported_not_failed() {
     assert!(obs.measurement("gpu_utilization").is_none());
     assert!(obs.measurement("gpu_memory_usage").is_some());
 
+    // A reading that fails for another reason is a concern, not a pass.
+    let Some(node) = start_node("gpu0.ecc_dbe=!999\n") else { return };
+    let obs = check(&health(&node)).await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Warn);
+    assert_eq!(
+        obs.summary,
+        "ecc on gpu 0 (GPU-00000000-0000-0000-0000-000000000000) could not be read: an internal driver error occurred"
+    );
+
     // Nothing measurable at all: the probe could not look.
     let Some(node) = start_node("gpu0.util=!3\ngpu0.mem_used=!3\n") else { return };
     let err = check(&capacity(&node)).await.unwrap_err();

@@ -157,7 +157,10 @@ impl GpuHealthProbe {
                 .as_deref()
             {
                 Some("not supported") => unsupported.push(format!("{what} on gpu {i}")),
-                Some(other) => problems.push((Verdict::Warn, format!("{what} on {gpu} could not be read: {other}"))),
+                Some(other) => {
+                    let why = other.strip_prefix("failed: ").unwrap_or(other);
+                    problems.push((Verdict::Warn, format!("{what} on {gpu} could not be read: {why}")))
+                }
                 None => {}
             };
 
