@@ -344,6 +344,18 @@ async fn critical_xid_fails_application_xid_is_ignored() {
         obs.summary
     );
 
+    // NVML's "unknown" XID (999) is not an application error.
+    let Some(node) = start_node("gpu0.xid=999\n") else { return };
+    let obs = check(&xid(&node)).await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Fail);
+    assert!(obs.summary.starts_with("critical xid unknown (999) on gpu 0"), "{}", obs.summary);
+
+    // A GPU falls off the bus while we listen.
+    let Some(node) = start_node("count=2\nwait_lost=1\n") else { return };
+    let obs = check(&xid(&node)).await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Fail);
+    assert_eq!(obs.summary, "gpu 1 is lost (fell off the bus): drain the node and reset the gpu or reboot");
+
     // No event support anywhere: skipped, with the reason.
     let Some(node) = start_node("count=2\ngpu0.events=0\ngpu1.events=!3\n") else { return };
     let err = check(&xid(&node)).await.unwrap_err();

@@ -10,7 +10,8 @@
  * Scenario lines are `key=value`; `#` starts a comment. Global keys: init, driver, cuda, count.
  * Per-GPU keys are prefixed `gpuN.`: handle, name, uuid, temp, power_mw, util, mem_util,
  * mem_total, mem_used, ecc_dbe, pending, remap_pending, remap_failure, throttle, events,
- * register, xid (a comma-separated list of queued XID events). A value `!N` makes the call
+ * register, xid (a comma-separated list of queued XID events); `wait_lost=N` makes GPU N fall
+ * off the bus once the queued events are delivered. A value `!N` makes the call
  * return NVML error code N (3 not supported, 15 GPU lost...). Missing keys are healthy values.
  */
 #define _GNU_SOURCE
@@ -91,6 +92,7 @@ static device devices[MAX_GPUS];
 static int event_gpu[MAX_EVENTS];
 static unsigned long long event_xid[MAX_EVENTS];
 static int events_queued, events_delivered;
+static int lost_gpu = -1; /* set by `wait_lost=N`: the GPU that falls off the bus while waiting */
 
 static const char *lookup(const char *key) {
     for (int i = 0; i < entries; i++)
@@ -118,6 +120,7 @@ static nvmlReturn_t number(const char *v, unsigned long long def, unsigned long 
 static nvmlReturn_t gpu_number(nvmlDevice_t d, const char *key, unsigned long long def, unsigned long long *out) {
     if (!initialised) return ERR_UNINITIALIZED;
     if (d == NULL || d < devices || d >= devices + MAX_GPUS) return ERR_INVALID_ARGUMENT;
+    if (d->index == lost_gpu) return 15; /* NVML_ERROR_GPU_IS_LOST */
     return number(gpu_lookup(d->index, key), def, out);
 }
 
@@ -134,6 +137,7 @@ static void load_scenario(void) {
     char path[4096];
     entries = 0;
     events_queued = events_delivered = 0;
+    lost_gpu = -1;
     if (dladdr((void *)load_scenario, &info) == 0 || info.dli_fname == NULL) return;
     snprintf(path, sizeof path, "%s", info.dli_fname);
     char *slash = strrchr(path, '/');
@@ -349,6 +353,11 @@ nvmlReturn_t nvmlEventSetWait_v2(nvmlEventSet_t set, nvmlEventData_t *data, unsi
         data->gpuInstanceId = 0xFFFFFFFF;
         data->computeInstanceId = 0xFFFFFFFF;
         return OK;
+    }
+    const char *lost = lookup("wait_lost");
+    if (lost != NULL) {
+        lost_gpu = atoi(lost);
+        return 15;
     }
     usleep((useconds_t)timeoutms * 1000);
     return ERR_TIMEOUT;

@@ -252,6 +252,15 @@ mod tests {
     }
 
     #[test]
+    fn spec_schemas_describe_the_fields() {
+        let schema = serde_json::to_value(schemars::schema_for!(GpuXidSpec)).unwrap();
+        assert_eq!(schema["properties"]["window"]["type"], "string");
+        assert_eq!(schema["additionalProperties"], false);
+        let schema = serde_json::to_value(schemars::schema_for!(GpuCapacitySpec)).unwrap();
+        assert!(schema["properties"]["utilization_breach_percent"]["description"].as_str().unwrap().contains("85"));
+    }
+
+    #[test]
     fn errors_are_send_sync() {
         fn assert_impls<T: Send + Sync + 'static>() {}
         assert_impls::<NvmlInitError>();

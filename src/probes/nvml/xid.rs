@@ -118,7 +118,7 @@ impl GpuXidProbe {
             match ev.xid {
                 Some(x) if self.spec.ignored_xids.contains(&x) => ignored.push(format!("xid {x} on {gpu}")),
                 Some(x) => critical.push(format!("xid {x}{} on {gpu}", describe(x))),
-                None => critical.push(format!("an unknown xid on {gpu}")),
+                None => critical.push(format!("xid unknown (999) on {gpu}")),
             }
         }
         obs.push_measurement(Measurement::new("gpu_xid_critical_events", critical.len() as f64, Unit::Count));
