@@ -460,3 +460,19 @@ async fn specs_load_from_config_files() {
     let err = toml::from_str::<GpuHealthSpec>("temperature = 3").unwrap_err();
     assert!(err.to_string().contains("unknown field `temperature`"), "{err}");
 }
+
+#[tokio::test]
+async fn node_without_gpus() {
+    let Some(node) = start_node("count=0\n") else { return };
+    let obs = check(&presence(&node, 1)).await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Fail);
+    assert_eq!(obs.summary, "found 0 gpus, expected at least 1; driver 550.54.15, cuda 12.4");
+    let err = check(&health(&node)).await.unwrap_err();
+    assert_eq!(err.kind, ProbeErrorKind::NotFound);
+    assert_eq!(err.message, "no gpu visible to NVML on this node: nothing to check");
+    let err = check(&capacity(&node)).await.unwrap_err();
+    assert_eq!(err.message, "no gpu visible to NVML on this node: nothing to measure");
+    let err = check(&xid(&node)).await.unwrap_err();
+    assert_eq!(err.kind, ProbeErrorKind::NotApplicable);
+    assert_eq!(err.message, "no gpu visible to NVML on this node: no xid events to watch");
+}

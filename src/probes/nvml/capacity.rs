@@ -125,7 +125,7 @@ impl GpuCapacityProbe {
 
     fn evaluate(&self, snap: &Snapshot) -> Result<Observation, ProbeError> {
         if snap.gpus.is_empty() {
-            return Err(ProbeError::not_found("NVML sees no gpu on this node: nothing to measure"));
+            return Err(ProbeError::not_found("no gpu visible to NVML on this node: nothing to measure"));
         }
         let per_gpu = self.spec.aggregation == Aggregation::Max;
         let mut obs = Observation::pass("");

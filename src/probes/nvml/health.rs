@@ -101,7 +101,7 @@ impl GpuHealthProbe {
 
     fn evaluate(&self, snap: &Snapshot) -> Result<Observation, ProbeError> {
         if snap.gpus.is_empty() {
-            return Err(ProbeError::not_found("NVML sees no gpu on this node: nothing to check"));
+            return Err(ProbeError::not_found("no gpu visible to NVML on this node: nothing to check"));
         }
         let mut obs = Observation::pass("");
         let mut problems: Vec<(Verdict, String)> = Vec::new();

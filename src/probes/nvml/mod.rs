@@ -112,11 +112,11 @@ pub enum NvmlInitError {
     GpuLost,
     /// NVML failed with an unknown error at initialisation.
     #[error(
-        "NVML initialisation failed with an unknown error: a container that lost access to its GPU devices (for example after `systemctl daemon-reload` on the host) must be restarted; on the host check `nvidia-smi`"
+        "initialising NVML failed with an unknown error: a container that lost access to its GPU devices (for example after `systemctl daemon-reload` on the host) must be restarted; on the host check `nvidia-smi`"
     )]
     Unknown,
     /// Any other initialisation failure.
-    #[error("NVML initialisation through {library} failed: {reason}")]
+    #[error("initialising NVML through {library} failed: {reason}")]
     Other {
         /// The library path or name.
         library: String,

@@ -212,7 +212,7 @@ fn field_flag(sample: Option<Result<FieldValueSample, NvmlError>>) -> Reading<bo
     let sample = match sample {
         Some(Ok(s)) => s,
         Some(Err(e)) => return Reading::from_error(&e),
-        None => return Reading::Failed("NVML returned fewer field values than asked for".into()),
+        None => return Reading::Failed("nvml returned fewer field values than asked for".into()),
     };
     match sample.value {
         Ok(SampleValue::U32(v)) => Reading::Value(v != 0),

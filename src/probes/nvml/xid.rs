@@ -102,7 +102,7 @@ impl GpuXidProbe {
                 return Ok(Observation::fail(format!("{}; {why}", lost.join(", "))));
             }
             if w.gpus == 0 {
-                why = "NVML sees no gpu on this node: no xid events to watch".into();
+                why = "no gpu visible to NVML on this node: no xid events to watch".into();
             }
             return Err(ProbeError::not_applicable(why));
         }
