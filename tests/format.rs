@@ -465,3 +465,10 @@ fn alert_rule_names_that_would_read_back_as_items_stay_whole() {
     assert_eq!(c.alert_rules, [AlertRule::new("[ ](> 5%)"), AlertRule::new("[x]y").condition(gt)]);
     assert_round_trip(&c);
 }
+
+#[test]
+fn a_bullet_whose_text_starts_on_the_next_line_is_an_error() {
+    // Found by fuzzing: "-" followed by " [ ] x" joined into "[ ] x", which renders as an item.
+    let doc = "# T\n\n## S\n\nRecommended alerting rules:\n\n- GPU OOM errors\n-\n [ ] x\n";
+    assert_eq!(md_error(doc), (8, 1, "empty bullet: its text must start on the bullet's line".into()));
+}

@@ -441,10 +441,11 @@ impl<'a> Lexer<'a> {
         let mut i = start;
         let mut end;
         while let Kind::Bullet(first) = self.kind(i) {
-            let (text, next) = self.continued(i, first, 0);
-            if text.is_empty() {
-                return Err(Pos::at(i, 1).error("empty bullet"));
+            // The text must start on the bullet's line: continued text could read as a checkbox.
+            if first.is_empty() {
+                return Err(Pos::at(i, 1).error("empty bullet: its text must start on the bullet's line"));
             }
+            let (text, next) = self.continued(i, first, 0);
             items.push(text);
             end = next;
             let mut k = next;
@@ -590,10 +591,10 @@ impl<'a> Lexer<'a> {
             match classify(s, self.syntax) {
                 Kind::Item(..) => return Err(pos.error("checklist item inside a numbered step")),
                 Kind::Bullet(first) => {
-                    let (text, next) = self.continued(k, first, col);
-                    if text.is_empty() {
-                        return Err(pos.error("empty bullet"));
+                    if first.is_empty() {
+                        return Err(pos.error("empty bullet: its text must start on the bullet's line"));
                     }
+                    let (text, next) = self.continued(k, first, col);
                     actions.push(text);
                     k = next;
                 }
