@@ -361,6 +361,18 @@ pub(crate) fn redact(r: &Redactor, mut result: Result<Observation, ProbeError>) 
     result
 }
 
+/// Whether an item's outcome keeps its dependents from running: Fail, Error, Pending, or
+/// Skipped because of its own dependency or a cancellation. A dependency that passed, warned,
+/// was attested or waived, or was not checked at all (not configured, not applicable, phase
+/// not run) lets its dependents run and give their own verdict.
+fn blocks_dependents(r: &ItemReport) -> bool {
+    match r.status {
+        Status::Fail | Status::Error | Status::Pending => true,
+        Status::Skipped => r.skip.is_some_and(SkipKind::blocks),
+        _ => false,
+    }
+}
+
 fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
         (*s).to_string()
@@ -427,10 +439,7 @@ impl Exec<'_, '_> {
     fn release(&mut self) {
         while let Some(i) = self.unblocked.pop_front() {
             let e = &self.entries[i];
-            let failed_dep = e.deps.iter().find_map(|&d| {
-                let r = self.done[d].as_ref()?;
-                (!matches!(r.status, Status::Pass | Status::Warn | Status::Attested)).then_some(r)
-            });
+            let failed_dep = e.deps.iter().find_map(|&d| self.done[d].as_ref().filter(|r| blocks_dependents(r)));
             if let Some(dep) = failed_dep {
                 let reason = match dep.status {
                     Status::Fail => format!("dependency {} failed", dep.id),
@@ -482,12 +491,13 @@ impl Exec<'_, '_> {
         if let Some(d) = deadline {
             timeout = timeout.min(d.saturating_duration_since(Instant::now()));
         }
-        let cx = ProbeContext::new()
-            .with_item(e.item.id.clone())
-            .with_timeout(timeout)
-            .with_cancellation(cancel.clone())
-            .with_clock(runner.clock.clone())
-            .with_redactor(self.redactor.clone());
+        let cx = ProbeContext::for_probe(
+            e.item.id.clone(),
+            Instant::now() + timeout,
+            cancel.clone(),
+            runner.clock.clone(),
+            self.redactor.clone(),
+        );
         let target = probe.target();
         let span = tracing::info_span!(parent: &state.span, "probe", target = %target);
         let redactor = self.redactor.clone();
