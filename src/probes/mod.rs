@@ -1,1 +1,6 @@
 //! Built-in probe backends, one module per feature.
+
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub mod tls;
+
