@@ -13,7 +13,7 @@ use std::time::Duration;
 use hickory_server::Server;
 use hickory_server::net::runtime::Time;
 use hickory_server::proto::op::ResponseCode;
-use hickory_server::proto::rr::rdata::{A, AAAA, CNAME, MX, SOA, TXT};
+use hickory_server::proto::rr::rdata::{A, AAAA, CAA, CNAME, MX, SOA, TXT};
 use hickory_server::proto::rr::{LowerName, Name, RData, Record};
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::store::in_memory::InMemoryZoneHandler;
@@ -46,6 +46,11 @@ async fn authoritative() -> (SocketAddr, Server<Catalog>) {
         Record::from_rdata(name("txt.test."), 300, RData::TXT(TXT::new(vec!["v=spf1 ".into(), "-all".into()]))),
         Record::from_rdata(name("test."), 300, RData::MX(MX::new(10, name("mx.test.")))),
         Record::from_rdata(name("short.test."), 30, RData::A(A(Ipv4Addr::new(10, 0, 0, 9)))),
+        Record::from_rdata(
+            name("test."),
+            300,
+            RData::CAA(CAA::new_issue(false, Some(name("letsencrypt.org")), vec![])),
+        ),
     ];
     for r in records {
         assert!(zone.upsert_mut(r, 1));
@@ -171,6 +176,14 @@ async fn authoritative_hickory_server() {
     // A record with a short TTL.
     let obs = check(probe(ns, "short.test", RecordKind::A).min_ttl(60)).await.unwrap();
     assert_eq!(obs.summary, "short.test A ttl 30s is below the floor 60s");
+    // CAA.
+    let obs = check(probe(ns, "test", RecordKind::Caa).expect(["0 issue \"letsencrypt.org\""])).await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Pass, "{}", obs.summary);
+    let obs = check(probe(ns, "test", RecordKind::Caa).expect(["0 issue \"pki.goog\""])).await.unwrap();
+    assert_eq!(
+        obs.summary,
+        "test CAA is 0 issue \"letsencrypt.org\", expected exactly 0 issue \"pki.goog\" (missing 0 issue \"pki.goog\", unexpected 0 issue \"letsencrypt.org\")"
+    );
 }
 
 #[tokio::test]
