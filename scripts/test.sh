@@ -26,14 +26,14 @@ if [ -z "${SKIP_INSTALL:-}" ]; then
   command -v dnsmasq >/dev/null || need+=(dnsmasq)
   if [ ${#need[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${need[@]}"
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}"
   fi
   # The Debian packages start system services; the tests start their own on loopback ports.
   for svc in redis-server prometheus dnsmasq; do
     (service "$svc" stop || systemctl stop "$svc") >/dev/null 2>&1 || true
   done
-  if ! command -v moto_server >/dev/null; then
+  if ! python3 -c 'import moto.server' 2>/dev/null; then
     python3 -m pip install -q 'moto[server]>=5.0,<5.2'
   fi
   if ! command -v cargo-deny >/dev/null; then

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use super::ItemId;
 
 /// How much an item matters. Blocker and critical items gate readiness by default.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Severity {
     /// Deploying without it is unsafe: security, health checks, pods ready, certificates.
@@ -46,7 +48,7 @@ impl fmt::Display for Severity {
 }
 
 /// When in a deployment's life an item is checked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
     /// Before deploying: infrastructure, security, performance preparation.
@@ -94,7 +96,7 @@ impl std::str::FromStr for Phase {
 }
 
 /// Whether an item always applies, or only in some deployments.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Applicability {
     /// The item always applies.
@@ -118,7 +120,7 @@ impl Applicability {
 }
 
 /// How an item is verified.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verification {
     /// A probe can verify it once its target is configured; a person may attest instead.
