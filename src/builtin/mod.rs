@@ -1,5 +1,8 @@
 //! The built-in Nexus production checklist.
 
+pub mod bindings;
+pub use bindings::{DefaultBinding, default_binding, default_bindings};
+
 use crate::model::Checklist;
 
 /// The Nexus production deployment checklist.
