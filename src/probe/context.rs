@@ -1,4 +1,5 @@
 use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -60,6 +61,7 @@ pub struct ProbeContext {
     deadline: Option<Instant>,
     cancel: CancellationToken,
     attempt: u32,
+    attempts: Arc<AtomicU32>,
     clock: Arc<dyn Clock>,
     redactor: Arc<Redactor>,
 }
@@ -90,6 +92,7 @@ impl ProbeContext {
             deadline: None,
             cancel: CancellationToken::new(),
             attempt: 1,
+            attempts: Arc::new(AtomicU32::new(1)),
             clock: Arc::new(SystemClock),
             redactor: Arc::new(Redactor::new()),
         }
@@ -120,10 +123,18 @@ impl ProbeContext {
         self
     }
 
-    /// Sets the attempt number (1 for the first try).
+    /// Sets the attempt number (1 for the first try). The highest attempt number set on a
+    /// context or its clones is what [`attempts`](Self::attempts) reports.
     pub fn with_attempt(mut self, attempt: u32) -> Self {
         self.attempt = attempt;
+        self.attempts.fetch_max(attempt, Ordering::Relaxed);
         self
+    }
+
+    /// The highest attempt number made with this context or its clones (the runner reports it
+    /// as the probe's attempts).
+    pub fn attempts(&self) -> u32 {
+        self.attempts.load(Ordering::Relaxed)
     }
 
     /// Sets the clock.

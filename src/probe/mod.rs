@@ -22,22 +22,43 @@
 //!     }
 //! }
 //! ```
+//!
+//! Combinators ([`ProbeExt`], tower style): [`timeout`](ProbeExt::timeout),
+//! [`retry`](ProbeExt::retry) with a [`RetryPolicy`] such as [`ExponentialBackoff`],
+//! [`named`](ProbeExt::named), [`threshold`](ProbeExt::threshold), [`boxed`](ProbeExt::boxed);
+//! [`FnProbe`] for a probe made of an async closure; [`all`] and [`any`] to compose probes.
 
 mod attest;
+pub mod boxed;
+pub mod compose;
 mod context;
 mod error;
+mod ext;
+pub mod fn_probe;
+pub mod named;
 mod observation;
+pub mod retry;
 mod secret;
 mod spec;
+pub mod threshold;
+pub mod timeout;
 
 use async_trait::async_trait;
 
 pub use attest::{Attestation, Waiver};
+pub use boxed::BoxProbe;
+pub use compose::{All, Any, all, any};
 pub use context::{Clock, ManualClock, ProbeContext, SystemClock};
 pub use error::{ProbeError, ProbeErrorKind};
+pub use ext::ProbeExt;
+pub use fn_probe::FnProbe;
+pub use named::Named;
 pub use observation::{Evidence, Measurement, Observation, Verdict};
+pub use retry::{ExponentialBackoff, Retry, RetryPolicy};
 pub use secret::{Redactor, Secret, is_sensitive_key};
 pub use spec::ProbeSpec;
+pub use threshold::WithThreshold;
+pub use timeout::{Elapsed, Timeout};
 
 /// Something that can look at a target and say whether an item holds.
 ///
@@ -78,6 +99,8 @@ mod tests {
     use super::*;
 
     fn _obj_safe(_: &dyn Probe) {}
+
+    fn _policy_obj_safe(_: &dyn RetryPolicy) {}
 
     fn _assert_send_sync<T: Send + Sync>() {}
 

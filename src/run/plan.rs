@@ -46,6 +46,11 @@ pub struct Binding {
     pub waiver: Option<Waiver>,
     /// Why the item does not apply here.
     pub not_applicable: Option<String>,
+    /// Extra dependencies: items that must pass before this one runs (beside the item's own
+    /// `after`).
+    pub after: Vec<ItemId>,
+    /// Overrides whether the item gates readiness (default: its severity decides).
+    pub gating: Option<bool>,
 }
 
 /// A checklist plus its bindings: what the runner executes.
@@ -151,6 +156,46 @@ impl Plan {
         }
         b.not_applicable = Some(reason.into());
         Ok(self)
+    }
+
+    /// Adds a dependency: `id` runs only after `dep` passed; when `dep` does not pass, `id` is
+    /// Skipped "dependency `dep` failed".
+    ///
+    /// # Errors
+    /// [`PlanError::UnknownItem`] for either id, with the closest ids.
+    pub fn after(&mut self, id: &str, dep: &str) -> Result<&mut Self, PlanError> {
+        let dep_id = self.resolve(dep)?;
+        let b = self.entry(id)?;
+        if !b.after.contains(&dep_id) {
+            b.after.push(dep_id);
+        }
+        Ok(self)
+    }
+
+    /// Overrides whether an item gates readiness (by default blocker and critical items do).
+    ///
+    /// # Errors
+    /// [`PlanError::UnknownItem`] with the closest ids.
+    pub fn gating(&mut self, id: &str, gating: bool) -> Result<&mut Self, PlanError> {
+        self.entry(id)?.gating = Some(gating);
+        Ok(self)
+    }
+
+    /// Whether an item gates readiness: the override of [`gating`](Self::gating), else the
+    /// item's severity. `None` for an unknown id.
+    pub fn is_gating(&self, id: &str) -> Option<bool> {
+        let item = self.checklist.item(id)?;
+        Some(self.bindings.get(id).and_then(|b| b.gating).unwrap_or_else(|| item.gates()))
+    }
+
+    fn resolve(&self, id: &str) -> Result<ItemId, PlanError> {
+        match self.checklist.item(id) {
+            Some(item) => Ok(item.id.clone()),
+            None => Err(PlanError::UnknownItem {
+                id: id.to_string(),
+                closest: self.checklist.closest_ids(id, 3).into_iter().map(ToString::to_string).collect(),
+            }),
+        }
     }
 
     /// Registers a secret: the runner scrubs it from every observation and error.

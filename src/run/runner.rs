@@ -1,0 +1,773 @@
+use std::collections::HashMap;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
+
+use super::events::{Observers, RunEvent, RunObserver};
+use super::plan::{Binding, Plan};
+use crate::model::{Item, Phase, Section, Verification};
+use crate::probe::{
+    Clock, Observation, Probe, ProbeContext, ProbeError, ProbeErrorKind, Redactor, SystemClock, Verdict,
+};
+use crate::report::{ItemReport, ProbeResult, Report, SkipKind, Status, WaiverReport};
+
+/// Runs a [`Plan`] and produces a [`Report`].
+///
+/// Independent probes run concurrently up to [`concurrency`](RunnerBuilder::concurrency);
+/// items with dependencies (`after`) wait for them and are Skipped when one did not pass; every
+/// probe is cut at [`probe_timeout`](RunnerBuilder::probe_timeout) (and at the overall
+/// [`deadline`](RunnerBuilder::deadline)); a panicking probe becomes an Error outcome for its
+/// own item only. A run never fails: every problem becomes an outcome in the report. See
+/// [`crate::report`] for the readiness rules.
+///
+/// ```
+/// use std::time::Duration;
+/// use nexus_readiness::model::{Checklist, Item, Section, Severity};
+/// use nexus_readiness::probe::{FnProbe, Observation};
+/// use nexus_readiness::report::Status;
+/// use nexus_readiness::run::{Plan, Runner};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+/// let checklist = Checklist::builder("demo", "Demo")
+///     .section(Section::new("Checks").item(Item::new("Cache answers").severity(Severity::Blocker)))
+///     .build()?;
+/// let mut plan = Plan::new(checklist);
+/// plan.bind("checks.cache-answers", FnProbe::new("redis://127.0.0.1:6379", |_cx| async move {
+///     Ok(Observation::pass("PONG"))
+/// }))?;
+/// let report = Runner::builder().probe_timeout(Duration::from_secs(5)).build().run(&plan).await;
+/// assert_eq!(report.item("checks.cache-answers").unwrap().status, Status::Pass);
+/// assert!(report.ready());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Runner {
+    pub(crate) concurrency: usize,
+    pub(crate) probe_timeout: Duration,
+    pub(crate) deadline: Option<Duration>,
+    pub(crate) phases: Option<Vec<Phase>>,
+    pub(crate) fail_on_warn: bool,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) observers: Observers,
+}
+
+/// Builds a [`Runner`].
+#[derive(Debug)]
+pub struct RunnerBuilder {
+    runner: Runner,
+}
+
+impl Default for RunnerBuilder {
+    fn default() -> Self {
+        RunnerBuilder {
+            runner: Runner {
+                concurrency: 16,
+                probe_timeout: Duration::from_secs(30),
+                deadline: None,
+                phases: None,
+                fail_on_warn: false,
+                clock: Arc::new(SystemClock),
+                observers: Observers(Vec::new()),
+            },
+        }
+    }
+}
+
+impl RunnerBuilder {
+    /// How many probes run at once (default 16; 0 counts as 1).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.runner.concurrency = n.max(1);
+        self
+    }
+
+    /// How long one probe may take before it is cut with "probe timed out after ..."
+    /// (default 30s).
+    pub fn probe_timeout(mut self, d: Duration) -> Self {
+        self.runner.probe_timeout = d;
+        self
+    }
+
+    /// The overall deadline of a run: probes still running are cut, items not started yet are
+    /// Skipped "deadline passed" (default none).
+    pub fn deadline(mut self, d: Duration) -> Self {
+        self.runner.deadline = Some(d);
+        self
+    }
+
+    /// Runs only items of these phases; the others are Skipped "phase not run" (default all).
+    pub fn phases(mut self, phases: impl IntoIterator<Item = Phase>) -> Self {
+        self.runner.phases = Some(phases.into_iter().collect());
+        self
+    }
+
+    /// Whether a gating item in Warn keeps the report from being ready (default false).
+    pub fn fail_on_warn(mut self, fail_on_warn: bool) -> Self {
+        self.runner.fail_on_warn = fail_on_warn;
+        self
+    }
+
+    /// The clock for report timestamps, attestation and waiver expiry, and probe contexts
+    /// (default the system clock; [`ManualClock`](crate::probe::ManualClock) in tests).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.runner.clock = clock;
+        self
+    }
+
+    /// Adds an observer of [`RunEvent`]s.
+    pub fn observer(mut self, observer: impl RunObserver + 'static) -> Self {
+        self.runner.observers.0.push(Box::new(observer));
+        self
+    }
+
+    /// Adds a channel of [`RunEvent`]s and returns its receiving end.
+    ///
+    /// ```
+    /// use nexus_readiness::run::Runner;
+    ///
+    /// let mut builder = Runner::builder();
+    /// let _events = builder.events();
+    /// let _runner = builder.concurrency(4).build();
+    /// ```
+    pub fn events(&mut self) -> mpsc::UnboundedReceiver<RunEvent> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.runner.observers.0.push(Box::new(tx));
+        rx
+    }
+
+    /// The runner.
+    pub fn build(self) -> Runner {
+        self.runner
+    }
+}
+
+/// One item of the plan, resolved once per run.
+pub(crate) struct Entry<'a> {
+    pub(crate) item: &'a Item,
+    pub(crate) phase: Option<Phase>,
+    pub(crate) section: Arc<Vec<String>>,
+    pub(crate) binding: Option<&'a Binding>,
+    pub(crate) gating: bool,
+    pub(crate) deps: Vec<usize>,
+}
+
+impl Entry<'_> {
+    pub(crate) fn has_probes(&self) -> bool {
+        self.binding.is_some_and(|b| !b.probes.is_empty())
+    }
+}
+
+/// Every item of the plan in document order, with its phase, section path, binding, gating
+/// and dependencies (indices).
+pub(crate) fn entries(plan: &Plan) -> Vec<Entry<'_>> {
+    fn walk<'a>(
+        s: &'a Section,
+        phase: Option<Phase>,
+        path: &mut Vec<String>,
+        plan: &'a Plan,
+        out: &mut Vec<Entry<'a>>,
+    ) {
+        let phase = s.phase.or(phase);
+        path.push(s.title.clone());
+        let section = Arc::new(path.clone());
+        for item in &s.items {
+            let binding = plan.binding(item.id.as_str());
+            let gating = binding.and_then(|b| b.gating).unwrap_or_else(|| item.gates());
+            out.push(Entry { item, phase, section: section.clone(), binding, gating, deps: Vec::new() });
+        }
+        for c in &s.sections {
+            walk(c, phase, path, plan, out);
+        }
+        path.pop();
+    }
+    let mut out = Vec::new();
+    let mut path = Vec::new();
+    for s in &plan.checklist().sections {
+        walk(s, None, &mut path, plan, &mut out);
+    }
+    let index: HashMap<&str, usize> = out.iter().enumerate().map(|(i, e)| (e.item.id.as_str(), i)).collect();
+    for e in &mut out {
+        let extra = e.binding.map(|b| b.after.as_slice()).unwrap_or(&[]);
+        for dep in e.item.after.iter().chain(extra) {
+            if let Some(&d) = index.get(dep.as_str())
+                && !e.deps.contains(&d)
+            {
+                e.deps.push(d);
+            }
+        }
+    }
+    out
+}
+
+/// The item report skeleton for an entry.
+fn skeleton(e: &Entry<'_>, status: Status, reason: String) -> ItemReport {
+    ItemReport {
+        id: e.item.id.clone(),
+        title: e.item.display_title(),
+        section: e.section.as_ref().clone(),
+        phase: e.phase,
+        severity: e.item.severity,
+        gating: e.gating,
+        status,
+        reason,
+        skip: None,
+        config_key: None,
+        waived_status: None,
+        probes: Vec::new(),
+        attestation: e.binding.and_then(|b| b.attestation.clone()),
+        waiver: None,
+        duration: Duration::ZERO,
+    }
+}
+
+fn skipped(e: &Entry<'_>, kind: SkipKind, reason: String) -> ItemReport {
+    let mut r = skeleton(e, Status::Skipped, reason);
+    r.skip = Some(kind);
+    r
+}
+
+/// Applies the item's waiver to a Fail, Error or Pending outcome.
+fn apply_waiver(e: &Entry<'_>, mut r: ItemReport, now: chrono::DateTime<chrono::Utc>) -> ItemReport {
+    let Some(w) = e.binding.and_then(|b| b.waiver.as_ref()) else {
+        return r;
+    };
+    let expired = w.is_expired(now);
+    r.waiver = Some(WaiverReport::new(w, expired));
+    if matches!(r.status, Status::Fail | Status::Error | Status::Pending) {
+        if expired {
+            r.reason = format!("{}; waiver expired on {}", r.reason, w.expires);
+        } else {
+            r.waived_status = Some(r.status);
+            r.reason = format!(
+                "waived ({}): {}; approved by {} until {}; {}",
+                r.status, w.justification, w.approver, w.expires, r.reason
+            );
+            r.status = Status::Waived;
+        }
+    }
+    r
+}
+
+/// The outcome of an item that runs no probe, or `None` when its probes must run.
+pub(crate) fn static_outcome(
+    e: &Entry<'_>,
+    phases: Option<&[Phase]>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<ItemReport> {
+    if let Some(reason) = e.binding.and_then(|b| b.not_applicable.as_deref()) {
+        return Some(skipped(e, SkipKind::NotApplicable, format!("not applicable: {reason}")));
+    }
+    if let Some(phases) = phases
+        && !e.phase.is_some_and(|p| phases.contains(&p))
+    {
+        return Some(skipped(e, SkipKind::PhaseNotRun, "phase not run".into()));
+    }
+    if e.has_probes() {
+        return None;
+    }
+    let r = match e.binding.and_then(|b| b.attestation.as_ref()) {
+        Some(a) if a.is_expired(now) => skeleton(
+            e,
+            Status::Pending,
+            format!("attestation expired on {}", a.expires.map(|d| d.to_string()).unwrap_or_default()),
+        ),
+        Some(a) => {
+            let mut reason = format!("attested by {}", a.by);
+            if let Some(role) = &a.role {
+                reason.push_str(&format!(" ({role})"));
+            }
+            reason.push_str(&format!(" on {}", a.at.date_naive()));
+            if let Some(ev) = &a.evidence {
+                reason.push_str(&format!(": {ev}"));
+            }
+            skeleton(e, Status::Attested, reason)
+        }
+        None if e.item.verification == Verification::Attestation => {
+            skeleton(e, Status::Pending, "waiting for a person's attestation".into())
+        }
+        None => skipped(e, SkipKind::NotConfigured, "not configured: no probe bound to this item".into()),
+    };
+    Some(apply_waiver(e, r, now))
+}
+
+/// The outcome of an item from its probes' results.
+pub(crate) fn conclude(
+    e: &Entry<'_>,
+    probes: Vec<ProbeResult>,
+    duration: Duration,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ItemReport {
+    let errors: Vec<&ProbeError> =
+        probes.iter().filter_map(|p| p.error.as_ref()).filter(|e| !e.kind.is_skip()).collect();
+    let skips: Vec<&ProbeError> = probes.iter().filter_map(|p| p.error.as_ref()).filter(|e| e.kind.is_skip()).collect();
+    let worst = probes.iter().filter_map(|p| p.observation.as_ref()).map(|o| o.verdict).max();
+    let texts = |pred: &dyn Fn(&ProbeResult) -> bool| -> String {
+        let parts: Vec<String> = probes
+            .iter()
+            .filter(|p| pred(p))
+            .map(|p| if probes.len() > 1 { format!("{}: {}", p.target, p.text()) } else { p.text().to_string() })
+            .collect();
+        parts.join("; ")
+    };
+    let mut r = if !errors.is_empty() {
+        skeleton(e, Status::Error, texts(&|p| p.error.as_ref().is_some_and(|e| !e.kind.is_skip())))
+    } else if worst == Some(Verdict::Fail) {
+        skeleton(e, Status::Fail, texts(&|p| p.observation.as_ref().is_some_and(|o| o.verdict == Verdict::Fail)))
+    } else if let Some(first) = skips.first() {
+        let kind =
+            if first.kind == ProbeErrorKind::NotConfigured { SkipKind::NotConfigured } else { SkipKind::NotApplicable };
+        let mut r = skipped(e, kind, texts(&|p| p.error.as_ref().is_some_and(|e| e.kind.is_skip())));
+        r.config_key = skips.iter().find_map(|e| e.config_key.clone());
+        r
+    } else if worst == Some(Verdict::Warn) {
+        skeleton(e, Status::Warn, texts(&|p| p.observation.as_ref().is_some_and(|o| o.verdict == Verdict::Warn)))
+    } else {
+        skeleton(e, Status::Pass, texts(&|_| true))
+    };
+    r.probes = probes;
+    r.duration = duration;
+    apply_waiver(e, r, now)
+}
+
+fn redact_observation(r: &Redactor, o: &mut Observation) {
+    r.redact_in_place(&mut o.summary);
+    for v in o.evidence.values_mut() {
+        r.redact_in_place(v);
+    }
+    for m in &mut o.measurements {
+        for v in m.labels.values_mut() {
+            r.redact_in_place(v);
+        }
+    }
+}
+
+/// Scrubs every registered secret from a probe's result.
+pub(crate) fn redact(r: &Redactor, mut result: Result<Observation, ProbeError>) -> Result<Observation, ProbeError> {
+    if r.is_empty() {
+        return result;
+    }
+    match &mut result {
+        Ok(o) => redact_observation(r, o),
+        Err(e) => {
+            r.redact_in_place(&mut e.message);
+        }
+    }
+    result
+}
+
+fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_string()
+    }
+}
+
+/// Per-item state while its probes run.
+struct Running {
+    results: Vec<Option<ProbeResult>>,
+    left: usize,
+    started: Instant,
+    span: tracing::Span,
+}
+
+type TaskOut = (u32, u32, ProbeResult);
+
+impl Runner {
+    /// A builder with the defaults: concurrency 16, probe timeout 30s, no deadline, every
+    /// phase, Warn does not block, the system clock.
+    pub fn builder() -> RunnerBuilder {
+        RunnerBuilder::default()
+    }
+
+    /// Runs the plan. Never fails: every problem becomes an outcome in the report.
+    pub async fn run(&self, plan: &Plan) -> Report {
+        self.run_with_cancel(plan, CancellationToken::new()).await
+    }
+
+    /// Runs the plan until it finishes or `cancel` fires. On cancellation, finished items keep
+    /// their outcomes, probes still running become Error "cancelled" and items not started
+    /// Skipped "cancelled"; the report is not ready.
+    pub async fn run_with_cancel(&self, plan: &Plan, cancel: CancellationToken) -> Report {
+        self.execute(plan, &cancel, None, self.deadline.map(|d| Instant::now() + d)).await
+    }
+
+    /// Runs the items selected by `rerun` (all when `None`); the others keep their outcome
+    /// from `rerun`'s report.
+    pub(crate) async fn execute(
+        &self,
+        plan: &Plan,
+        cancel: &CancellationToken,
+        rerun: Option<(&[bool], &Report)>,
+        deadline: Option<Instant>,
+    ) -> Report {
+        let started_at = self.clock.now();
+        let started = Instant::now();
+        let entries = entries(plan);
+        let n = entries.len();
+        let redactor = Arc::new(plan.redactor().clone());
+        let emit = !self.observers.is_empty();
+        if emit {
+            self.observers.emit(RunEvent::Started { checklist: plan.checklist().id.clone(), items: n });
+        }
+
+        let mut done: Vec<Option<ItemReport>> = vec![None; n];
+        let mut waiting = vec![0usize; n];
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let mut to_run: Vec<usize> = Vec::new();
+        let mut settled: Vec<usize> = Vec::new();
+        for (i, e) in entries.iter().enumerate() {
+            if let Some((mask, previous)) = rerun
+                && !mask.get(i).copied().unwrap_or(true)
+                && let Some(prev) = previous.items.get(i).filter(|p| p.id == e.item.id)
+            {
+                done[i] = Some(prev.clone());
+                continue;
+            }
+            if let Some(r) = static_outcome(e, self.phases.as_deref(), started_at) {
+                done[i] = Some(r);
+                settled.push(i);
+                continue;
+            }
+            to_run.push(i);
+        }
+        for &i in &to_run {
+            for &d in &entries[i].deps {
+                if done[d].is_none() {
+                    waiting[i] += 1;
+                    dependents[d].push(i);
+                }
+            }
+        }
+        if emit {
+            for &i in &settled {
+                if let Some(r) = &done[i] {
+                    self.observers.emit(RunEvent::ItemFinished {
+                        id: r.id.clone(),
+                        status: r.status,
+                        duration: r.duration,
+                    });
+                }
+            }
+        }
+
+        // Items whose dependencies are all settled: run them, or skip them when one did not pass.
+        let mut ready: VecDeque<(u32, u32)> = VecDeque::new();
+        let mut unblocked: VecDeque<usize> = to_run.iter().copied().filter(|&i| waiting[i] == 0).collect();
+        let mut running: HashMap<usize, Running> = HashMap::new();
+        let mut tasks: JoinSet<TaskOut> = JoinSet::new();
+        let mut task_ids: HashMap<tokio::task::Id, (u32, u32)> = HashMap::new();
+        let mut cancelled = false;
+
+        loop {
+            // Settle unblocked items: either queue their probes or skip them.
+            while let Some(i) = unblocked.pop_front() {
+                let e = &entries[i];
+                let failed_dep = e.deps.iter().find_map(|&d| {
+                    let r = done[d].as_ref()?;
+                    (!matches!(r.status, Status::Pass | Status::Warn | Status::Attested)).then_some(r)
+                });
+                if let Some(dep) = failed_dep {
+                    let reason = match dep.status {
+                        Status::Fail => format!("dependency {} failed", dep.id),
+                        s => format!("dependency {} did not pass ({s})", dep.id),
+                    };
+                    let r = apply_waiver(e, skipped(e, SkipKind::Dependency, reason), started_at);
+                    self.settle(i, r, &mut done, &dependents, &mut waiting, &mut unblocked, emit);
+                } else {
+                    let probes = e.binding.map_or(0, |b| b.probes.len());
+                    for p in 0..probes {
+                        ready.push_back((i as u32, p as u32));
+                    }
+                }
+            }
+            // Start probes up to the concurrency limit.
+            while tasks.len() < self.concurrency && !cancel.is_cancelled() {
+                let Some((i, p)) = ready.pop_front() else { break };
+                let (iu, pu) = (i as usize, p as usize);
+                let e = &entries[iu];
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    if !running.contains_key(&iu) {
+                        // Not started: drop its other queued probes too.
+                        ready.retain(|&(j, _)| j != i);
+                        let r = skipped(e, SkipKind::Cancelled, "run deadline passed before the item ran".into());
+                        self.settle(iu, r, &mut done, &dependents, &mut waiting, &mut unblocked, emit);
+                        continue;
+                    }
+                }
+                let Some(probe) = e.binding.and_then(|b| b.probes.get(pu)).cloned() else { continue };
+                let state = running.entry(iu).or_insert_with(|| {
+                    if emit {
+                        self.observers.emit(RunEvent::ItemStarted { id: e.item.id.clone() });
+                    }
+                    let count = e.binding.map_or(0, |b| b.probes.len());
+                    Running {
+                        results: vec![None; count],
+                        left: count,
+                        started: Instant::now(),
+                        span: tracing::info_span!(
+                            "item",
+                            id = %e.item.id,
+                            outcome = tracing::field::Empty,
+                            duration_ms = tracing::field::Empty
+                        ),
+                    }
+                });
+                let mut timeout = self.probe_timeout;
+                if let Some(d) = deadline {
+                    timeout = timeout.min(d.saturating_duration_since(Instant::now()));
+                }
+                let cx = ProbeContext::new()
+                    .with_item(e.item.id.clone())
+                    .with_timeout(timeout)
+                    .with_cancellation(cancel.clone())
+                    .with_clock(self.clock.clone())
+                    .with_redactor(redactor.clone());
+                let target = probe.target();
+                let span = tracing::info_span!(parent: &state.span, "probe", target = %target);
+                let redactor = redactor.clone();
+                let handle = tasks.spawn(
+                    async move {
+                        let t0 = Instant::now();
+                        let result = match tokio::time::timeout(timeout, probe.check(&cx)).await {
+                            Ok(r) => r,
+                            Err(_) => Err(ProbeError::timeout(timeout)),
+                        };
+                        let result = redact(&redactor, result);
+                        let target = redactor.redact(&target);
+                        let pr = ProbeResult::new(target, result, t0.elapsed()).with_attempts(cx.attempts());
+                        (i, p, pr)
+                    }
+                    .instrument(span),
+                );
+                task_ids.insert(handle.id(), (i, p));
+            }
+            if tasks.is_empty() {
+                if ready.is_empty() && unblocked.is_empty() {
+                    break;
+                }
+                if cancel.is_cancelled() {
+                    cancelled = true;
+                    break;
+                }
+                continue;
+            }
+            let joined = tokio::select! {
+                biased;
+                () = cancel.cancelled() => {
+                    cancelled = true;
+                    break;
+                }
+                j = tasks.join_next_with_id() => j,
+            };
+            let Some(joined) = joined else { continue };
+            let (i, p, pr) = match joined {
+                Ok((id, out)) => {
+                    task_ids.remove(&id);
+                    out
+                }
+                Err(err) => {
+                    let Some((i, p)) = task_ids.remove(&err.id()) else { continue };
+                    let e = &entries[i as usize];
+                    let target =
+                        e.binding.and_then(|b| b.probes.get(p as usize)).map(|p| p.target()).unwrap_or_default();
+                    let error = if err.is_panic() {
+                        let msg = redactor.redact(&panic_message(err.into_panic()));
+                        ProbeError::new(ProbeErrorKind::Panicked, format!("probe {target} panicked: {msg}"))
+                    } else {
+                        ProbeError::cancelled()
+                    };
+                    let elapsed = running.get(&(i as usize)).map_or(Duration::ZERO, |s| s.started.elapsed());
+                    (i, p, ProbeResult::new(redactor.redact(&target), Err(error), elapsed))
+                }
+            };
+            self.record(
+                i as usize,
+                p as usize,
+                pr,
+                &entries,
+                &mut running,
+                started_at,
+                &mut done,
+                &dependents,
+                &mut waiting,
+                &mut unblocked,
+                emit,
+            );
+        }
+
+        if cancelled {
+            tasks.abort_all();
+            while let Some(joined) = tasks.join_next_with_id().await {
+                let (i, p, pr) = match joined {
+                    Ok((id, out)) => {
+                        task_ids.remove(&id);
+                        out
+                    }
+                    Err(err) => {
+                        let Some((i, p)) = task_ids.remove(&err.id()) else { continue };
+                        let e = &entries[i as usize];
+                        let target =
+                            e.binding.and_then(|b| b.probes.get(p as usize)).map(|p| p.target()).unwrap_or_default();
+                        let error = if err.is_panic() {
+                            let msg = redactor.redact(&panic_message(err.into_panic()));
+                            ProbeError::new(ProbeErrorKind::Panicked, format!("probe {target} panicked: {msg}"))
+                        } else {
+                            ProbeError::cancelled()
+                        };
+                        let elapsed = running.get(&(i as usize)).map_or(Duration::ZERO, |s| s.started.elapsed());
+                        (i, p, ProbeResult::new(redactor.redact(&target), Err(error), elapsed))
+                    }
+                };
+                self.record(
+                    i as usize,
+                    p as usize,
+                    pr,
+                    &entries,
+                    &mut running,
+                    started_at,
+                    &mut done,
+                    &dependents,
+                    &mut waiting,
+                    &mut unblocked,
+                    emit,
+                );
+            }
+            // Items with some probes never started.
+            let partial: Vec<usize> = running.keys().copied().collect();
+            for i in partial {
+                if let Some(state) = running.remove(&i) {
+                    let e = &entries[i];
+                    let probes: Vec<ProbeResult> = state
+                        .results
+                        .into_iter()
+                        .enumerate()
+                        .map(|(p, r)| {
+                            r.unwrap_or_else(|| {
+                                let target =
+                                    e.binding.and_then(|b| b.probes.get(p)).map(|p| p.target()).unwrap_or_default();
+                                ProbeResult::new(redactor.redact(&target), Err(ProbeError::cancelled()), Duration::ZERO)
+                            })
+                        })
+                        .collect();
+                    let r = conclude(e, probes, state.started.elapsed(), started_at);
+                    done[i] = Some(r);
+                }
+            }
+        }
+        // Whatever is left never ran: cancelled, or caught in a dependency cycle.
+        for (i, slot) in done.iter_mut().enumerate() {
+            if slot.is_none() {
+                let e = &entries[i];
+                let r = if cancelled {
+                    skipped(e, SkipKind::Cancelled, "cancelled before the item ran".into())
+                } else {
+                    let mut r = skeleton(e, Status::Error, "dependency cycle: the item waits on itself".into());
+                    r.skip = None;
+                    r
+                };
+                if emit {
+                    self.observers.emit(RunEvent::ItemFinished {
+                        id: r.id.clone(),
+                        status: r.status,
+                        duration: r.duration,
+                    });
+                }
+                *slot = Some(r);
+            }
+        }
+
+        let items: Vec<ItemReport> = done.into_iter().flatten().collect();
+        let checklist = plan.checklist();
+        let mut report = Report::new(
+            checklist.id.clone(),
+            checklist.title.clone(),
+            started_at,
+            self.clock.now(),
+            started.elapsed(),
+            items,
+        )
+        .with_sign_off(checklist.sign_off.clone());
+        report.fail_on_warn = self.fail_on_warn;
+        report.cancelled = cancelled;
+        report.recompute();
+        if emit {
+            self.observers.emit(RunEvent::Finished { summary: report.summary.clone() });
+        }
+        report
+    }
+
+    /// Stores a probe's result; concludes the item when it was its last probe.
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &self,
+        i: usize,
+        p: usize,
+        pr: ProbeResult,
+        entries: &[Entry<'_>],
+        running: &mut HashMap<usize, Running>,
+        now: chrono::DateTime<chrono::Utc>,
+        done: &mut [Option<ItemReport>],
+        dependents: &[Vec<usize>],
+        waiting: &mut [usize],
+        unblocked: &mut VecDeque<usize>,
+        emit: bool,
+    ) {
+        let Some(state) = running.get_mut(&i) else { return };
+        if let Some(slot) = state.results.get_mut(p)
+            && slot.is_none()
+        {
+            *slot = Some(pr);
+            state.left -= 1;
+        }
+        if state.left > 0 {
+            return;
+        }
+        let Some(state) = running.remove(&i) else { return };
+        let duration = state.started.elapsed();
+        let probes: Vec<ProbeResult> = state.results.into_iter().flatten().collect();
+        let r = conclude(&entries[i], probes, duration, now);
+        state.span.record("outcome", r.status.as_str());
+        state.span.record("duration_ms", duration.as_secs_f64() * 1000.0);
+        self.settle(i, r, done, dependents, waiting, unblocked, emit);
+    }
+
+    /// Sets an item's outcome and unblocks its dependents.
+    #[allow(clippy::too_many_arguments)]
+    fn settle(
+        &self,
+        i: usize,
+        r: ItemReport,
+        done: &mut [Option<ItemReport>],
+        dependents: &[Vec<usize>],
+        waiting: &mut [usize],
+        unblocked: &mut VecDeque<usize>,
+        emit: bool,
+    ) {
+        if emit {
+            self.observers.emit(RunEvent::ItemFinished { id: r.id.clone(), status: r.status, duration: r.duration });
+        }
+        tracing::debug!(item = %r.id, status = %r.status, reason = %r.reason, "item finished");
+        done[i] = Some(r);
+        for &d in &dependents[i] {
+            waiting[d] -= 1;
+            if waiting[d] == 0 {
+                unblocked.push_back(d);
+            }
+        }
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_send(runner: &Runner, plan: &Plan) {
+    fn is_send<T: Send>(_: &T) {}
+    is_send(&runner.run(plan));
+}

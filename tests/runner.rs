@@ -1,0 +1,658 @@
+//! The runner against real probes (closures doing real work: sleeping, counting, panicking).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use nexus_readiness::model::{Checklist, Item, Phase, Section, Severity};
+use nexus_readiness::probe::{
+    Attestation, ExponentialBackoff, FnProbe, ManualClock, Observation, ProbeError, ProbeExt, Waiver,
+};
+use nexus_readiness::report::{SkipKind, Status};
+use nexus_readiness::run::{Plan, PollPolicy, RunEvent, Runner};
+use tokio_util::sync::CancellationToken;
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
+}
+
+fn clock_at(y: i32, m: u32, d: u32) -> ManualClock {
+    ManualClock::new(Utc.with_ymd_and_hms(y, m, d, 12, 0, 0).single().expect("valid time"))
+}
+
+/// Blocker items a..n in one section; ids `checks.<slug>`.
+fn flat(titles: &[&str]) -> Checklist {
+    let mut s = Section::new("Checks").phase(Phase::Deployment);
+    for t in titles {
+        s = s.item(Item::new(*t).severity(Severity::Blocker));
+    }
+    Checklist::builder("test", "Test").section(s).build().expect("valid checklist")
+}
+
+fn pass(target: &'static str) -> impl nexus_readiness::probe::Probe {
+    FnProbe::new(target, |_cx| async move { Ok(Observation::pass("looked and it holds")) })
+}
+
+#[tokio::test]
+async fn every_outcome_kind_with_its_reason() {
+    let checklist = Checklist::builder("test", "Test")
+        .section(
+            Section::new("Pre-Deployment")
+                .phase(Phase::PreDeployment)
+                .item(Item::new("Passes").severity(Severity::Blocker))
+                .item(Item::new("Warns").severity(Severity::Critical))
+                .item(Item::new("Fails").severity(Severity::Major))
+                .item(Item::new("Errors").severity(Severity::Major))
+                .item(Item::new("Needs a target").severity(Severity::Blocker))
+                .item(Item::new("Unbound").severity(Severity::Minor))
+                .item(Item::new("Attested").attestation_only().severity(Severity::Blocker))
+                .item(Item::new("Pending").attestation_only().severity(Severity::Major))
+                .item(Item::new("Maybe (if needed)").severity(Severity::Major))
+                .item(Item::new("Waived").severity(Severity::Blocker))
+                .item(Item::new("Unbound but attested").severity(Severity::Major)),
+        )
+        .build()
+        .unwrap();
+    let now = clock_at(2026, 1, 15);
+    let mut plan = Plan::new(checklist);
+    plan.bind("pre-deployment.passes", pass("a")).unwrap();
+    plan.bind(
+        "pre-deployment.warns",
+        FnProbe::new("b", |_cx| async move { Ok(Observation::warn("certificate expires in 20 days")) }),
+    )
+    .unwrap();
+    plan.bind(
+        "pre-deployment.fails",
+        FnProbe::new("c", |_cx| async move { Ok(Observation::fail("401 expected, got 200 on /v1/infer")) }),
+    )
+    .unwrap();
+    plan.bind(
+        "pre-deployment.errors",
+        FnProbe::new("d", |_cx| async move { Err(ProbeError::unreachable("connection refused by 127.0.0.1:9")) }),
+    )
+    .unwrap();
+    plan.bind(
+        "pre-deployment.needs-a-target",
+        FnProbe::new("e", |_cx| async move { Err(ProbeError::not_configured("targets.redis")) }),
+    )
+    .unwrap();
+    plan.attest("pre-deployment.attested", Attestation::new("Dana", now.now()).role("Security Lead")).unwrap();
+    plan.not_applicable("pre-deployment.maybe", "single region").unwrap();
+    plan.bind(
+        "pre-deployment.waived",
+        FnProbe::new("f", |_cx| async move { Ok(Observation::fail("no HPA for nexus")) }),
+    )
+    .unwrap();
+    plan.waive("pre-deployment.waived", Waiver::new("fixed in sprint 12", "CTO", date(2026, 2, 1))).unwrap();
+    plan.attest("pre-deployment.unbound-but-attested", Attestation::new("Lee", now.now())).unwrap();
+
+    use nexus_readiness::probe::Clock as _;
+    let report = Runner::builder().clock(Arc::new(now.clone())).build().run(&plan).await;
+    let st = |id: &str| report.item(&format!("pre-deployment.{id}")).unwrap_or_else(|| panic!("item {id}")).clone();
+
+    assert_eq!(st("passes").status, Status::Pass);
+    assert_eq!(st("passes").reason, "looked and it holds");
+    assert_eq!(st("warns").status, Status::Warn);
+    assert_eq!(st("warns").reason, "certificate expires in 20 days");
+    assert_eq!(st("fails").status, Status::Fail);
+    assert_eq!(st("fails").reason, "401 expected, got 200 on /v1/infer");
+    assert_eq!(st("errors").status, Status::Error);
+    assert_eq!(st("errors").reason, "connection refused by 127.0.0.1:9");
+    let nt = st("needs-a-target");
+    assert_eq!((nt.status, nt.skip), (Status::Skipped, Some(SkipKind::NotConfigured)));
+    assert_eq!(nt.reason, "not configured: set targets.redis");
+    assert_eq!(nt.config_key.as_deref(), Some("targets.redis"));
+    let ub = st("unbound");
+    assert_eq!((ub.status, ub.skip), (Status::Skipped, Some(SkipKind::NotConfigured)));
+    assert!(ub.reason.starts_with("not configured"), "{}", ub.reason);
+    assert_eq!(st("attested").status, Status::Attested);
+    assert_eq!(st("attested").reason, "attested by Dana (Security Lead) on 2026-01-15");
+    assert_eq!(st("pending").status, Status::Pending);
+    assert_eq!(st("pending").reason, "waiting for a person's attestation");
+    let na = st("maybe");
+    assert_eq!((na.status, na.skip), (Status::Skipped, Some(SkipKind::NotApplicable)));
+    assert_eq!(na.reason, "not applicable: single region");
+    let w = st("waived");
+    assert_eq!(w.status, Status::Waived);
+    assert_eq!(w.waived_status, Some(Status::Fail));
+    assert!(w.reason.contains("fixed in sprint 12") && w.reason.contains("CTO") && w.reason.contains("2026-02-01"));
+    assert!(w.reason.contains("no HPA for nexus"), "{}", w.reason);
+    assert_eq!(w.waiver.as_ref().map(|w| w.expired), Some(false));
+    assert_eq!(st("unbound-but-attested").status, Status::Attested);
+
+    let s = report.summary();
+    assert_eq!((s.pass, s.warn, s.fail, s.error, s.skipped, s.pending, s.attested, s.waived), (1, 1, 1, 1, 3, 1, 2, 1));
+    assert_eq!(s.gating_not_configured, 1, "the blocker that needs a target is counted apart");
+    assert_eq!(s.not_configured.len(), 2);
+    // Fails, errors and pending are major: none of them gates, so the report is ready.
+    assert!(report.ready(), "blockers: {:?}", report.blockers().map(|i| &i.id).collect::<Vec<_>>());
+    assert_eq!(report.exit_code(), 0);
+}
+
+#[tokio::test]
+async fn a_failing_gating_item_makes_the_report_not_ready() {
+    let mut plan = Plan::new(flat(&["One", "Two"]));
+    plan.bind("checks.one", pass("a")).unwrap();
+    plan.bind("checks.two", FnProbe::new("b", |_cx| async move { Ok(Observation::fail("pods not ready: 1/3")) }))
+        .unwrap();
+    let report = Runner::builder().build().run(&plan).await;
+    assert!(!report.ready());
+    assert_eq!(report.exit_code(), 1);
+    assert_eq!(report.blockers().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["checks.two"]);
+
+    // Un-gating it makes the report ready again.
+    plan.gating("checks.two", false).unwrap();
+    let report = Runner::builder().build().run(&plan).await;
+    assert!(report.ready());
+    assert!(!report.item("checks.two").unwrap().gating);
+}
+
+#[tokio::test]
+async fn warn_blocks_only_with_fail_on_warn() {
+    let mut plan = Plan::new(flat(&["One"]));
+    plan.bind("checks.one", FnProbe::new("a", |_cx| async move { Ok(Observation::warn("p99 latency 420ms")) }))
+        .unwrap();
+    assert!(Runner::builder().build().run(&plan).await.ready());
+    let strict = Runner::builder().fail_on_warn(true).build().run(&plan).await;
+    assert!(!strict.ready());
+    assert!(strict.fail_on_warn);
+}
+
+#[tokio::test]
+async fn a_dependency_that_did_not_pass_skips_its_dependents() {
+    let mut plan = Plan::new(flat(&["DNS", "TLS", "Health", "Other"]));
+    let ran = Arc::new(AtomicUsize::new(0));
+    plan.bind("checks.dns", FnProbe::new("dns://api", |_cx| async move { Ok(Observation::fail("NXDOMAIN for api")) }))
+        .unwrap();
+    for id in ["checks.tls", "checks.health"] {
+        let ran = ran.clone();
+        plan.bind(
+            id,
+            FnProbe::new("x", move |_cx| {
+                let ran = ran.clone();
+                async move {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                    Ok(Observation::pass("ok"))
+                }
+            }),
+        )
+        .unwrap();
+    }
+    plan.bind("checks.other", pass("o")).unwrap();
+    plan.after("checks.tls", "checks.dns").unwrap();
+    plan.after("checks.health", "checks.tls").unwrap();
+    let err = plan.after("checks.tls", "checks.dnss").unwrap_err();
+    assert!(err.to_string().contains("checks.dns"), "{err}");
+
+    let report = Runner::builder().build().run(&plan).await;
+    let tls = report.item("checks.tls").unwrap();
+    assert_eq!((tls.status, tls.skip), (Status::Skipped, Some(SkipKind::Dependency)));
+    assert_eq!(tls.reason, "dependency checks.dns failed");
+    let health = report.item("checks.health").unwrap();
+    assert_eq!(health.reason, "dependency checks.tls did not pass (skipped)");
+    assert_eq!(ran.load(Ordering::SeqCst), 0, "dependents never ran");
+    assert_eq!(report.item("checks.other").unwrap().status, Status::Pass);
+    assert!(!report.ready());
+}
+
+#[tokio::test]
+async fn dependents_run_after_their_dependency_passed() {
+    let mut plan = Plan::new(flat(&["DNS", "TLS"]));
+    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+    for (id, delay) in [("checks.dns", 80u64), ("checks.tls", 0)] {
+        let order = order.clone();
+        plan.bind(
+            id,
+            FnProbe::new(id, move |_cx| {
+                let order = order.clone();
+                async move {
+                    tokio::time::sleep(Duration::from_millis(delay)).await;
+                    order.lock().unwrap().push(id);
+                    Ok(Observation::pass("ok"))
+                }
+            }),
+        )
+        .unwrap();
+    }
+    plan.after("checks.tls", "checks.dns").unwrap();
+    let report = Runner::builder().build().run(&plan).await;
+    assert!(report.ready());
+    assert_eq!(*order.lock().unwrap(), ["checks.dns", "checks.tls"]);
+}
+
+#[tokio::test]
+async fn a_dependency_cycle_is_an_error_not_a_hang() {
+    let mut plan = Plan::new(flat(&["A", "B"]));
+    plan.bind("checks.a", pass("a")).unwrap();
+    plan.bind("checks.b", pass("b")).unwrap();
+    plan.after("checks.a", "checks.b").unwrap();
+    plan.after("checks.b", "checks.a").unwrap();
+    let report = tokio::time::timeout(Duration::from_secs(5), Runner::builder().build().run(&plan)).await.unwrap();
+    for id in ["checks.a", "checks.b"] {
+        let i = report.item(id).unwrap();
+        assert_eq!(i.status, Status::Error);
+        assert!(i.reason.contains("dependency cycle"), "{}", i.reason);
+    }
+}
+
+#[tokio::test]
+async fn waiver_counts_until_its_expiry_date() {
+    let mut plan = Plan::new(flat(&["Autoscaling"]));
+    plan.bind("checks.autoscaling", FnProbe::new("k8s", |_cx| async move { Ok(Observation::fail("no HPA")) })).unwrap();
+    plan.waive("checks.autoscaling", Waiver::new("manual scaling this quarter", "VP Eng", date(2026, 1, 10))).unwrap();
+    let clock = clock_at(2026, 1, 10);
+    let runner = Runner::builder().clock(Arc::new(clock.clone())).build();
+
+    let report = runner.run(&plan).await;
+    let item = report.item("checks.autoscaling").unwrap();
+    assert_eq!(item.status, Status::Waived, "the waiver counts through its expiry date");
+    assert!(report.ready());
+
+    clock.set(Utc.with_ymd_and_hms(2026, 1, 11, 0, 0, 1).unwrap());
+    let report = runner.run(&plan).await;
+    let item = report.item("checks.autoscaling").unwrap();
+    assert_eq!(item.status, Status::Fail);
+    assert_eq!(item.reason, "no HPA; waiver expired on 2026-01-10");
+    assert_eq!(item.waiver.as_ref().map(|w| w.expired), Some(true));
+    assert!(!report.ready());
+}
+
+#[tokio::test]
+async fn an_expired_attestation_does_not_count() {
+    let checklist = Checklist::builder("test", "Test")
+        .section(Section::new("People").item(Item::new("Pen test").attestation_only().severity(Severity::Blocker)))
+        .build()
+        .unwrap();
+    let clock = clock_at(2026, 3, 1);
+    let mut plan = Plan::new(checklist);
+    plan.attest(
+        "people.pen-test",
+        Attestation::new("Sec team", Utc.with_ymd_and_hms(2025, 9, 1, 0, 0, 0).unwrap())
+            .evidence("https://wiki/pentest-2025")
+            .expires(date(2026, 3, 1)),
+    )
+    .unwrap();
+    let runner = Runner::builder().clock(Arc::new(clock.clone())).build();
+    let report = runner.run(&plan).await;
+    let item = report.item("people.pen-test").unwrap();
+    assert_eq!(item.status, Status::Attested);
+    assert_eq!(item.reason, "attested by Sec team on 2025-09-01: https://wiki/pentest-2025");
+
+    clock.advance(Duration::from_secs(86_400));
+    let report = runner.run(&plan).await;
+    let item = report.item("people.pen-test").unwrap();
+    assert_eq!(item.status, Status::Pending);
+    assert_eq!(item.reason, "attestation expired on 2026-03-01");
+    assert!(!report.ready());
+}
+
+#[tokio::test]
+async fn a_panicking_probe_is_an_error_for_its_own_item_only() {
+    let mut plan = Plan::new(flat(&["Boom", "Fine"]));
+    plan.bind(
+        "checks.boom",
+        FnProbe::new("boom://x", |_cx| async move {
+            let v: Vec<u8> = Vec::new();
+            if v.is_empty() {
+                panic!("index out of range in gpu parser");
+            }
+            Ok(Observation::pass("unreachable"))
+        }),
+    )
+    .unwrap();
+    plan.bind("checks.fine", pass("fine")).unwrap();
+    let report = Runner::builder().build().run(&plan).await;
+    let boom = report.item("checks.boom").unwrap();
+    assert_eq!(boom.status, Status::Error);
+    assert_eq!(boom.reason, "probe boom://x panicked: index out of range in gpu parser");
+    assert_eq!(report.item("checks.fine").unwrap().status, Status::Pass);
+}
+
+#[tokio::test]
+async fn a_probe_that_never_returns_is_cut_at_its_timeout() {
+    let mut plan = Plan::new(flat(&["Hangs", "Fine"]));
+    plan.bind(
+        "checks.hangs",
+        FnProbe::new("tcp://10.255.255.1:443", |_cx| async move {
+            std::future::pending::<Result<Observation, ProbeError>>().await
+        }),
+    )
+    .unwrap();
+    plan.bind("checks.fine", pass("fine")).unwrap();
+    let t0 = Instant::now();
+    let report = Runner::builder().probe_timeout(Duration::from_millis(150)).build().run(&plan).await;
+    let elapsed = t0.elapsed();
+    let hangs = report.item("checks.hangs").unwrap();
+    assert_eq!(hangs.status, Status::Error);
+    assert_eq!(hangs.reason, "probe timed out after 150ms");
+    assert_eq!(hangs.probes[0].error.as_ref().map(|e| e.kind), Some(nexus_readiness::probe::ProbeErrorKind::Timeout));
+    assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
+    assert_eq!(report.item("checks.fine").unwrap().status, Status::Pass);
+}
+
+#[tokio::test]
+async fn the_overall_deadline_cuts_the_run() {
+    let mut plan = Plan::new(flat(&["A", "B", "C"]));
+    for id in ["checks.a", "checks.b", "checks.c"] {
+        plan.bind(
+            id,
+            FnProbe::new(id, |_cx| async move {
+                tokio::time::sleep(Duration::from_millis(120)).await;
+                Ok(Observation::pass("slow but fine"))
+            }),
+        )
+        .unwrap();
+    }
+    let t0 = Instant::now();
+    let report = Runner::builder().concurrency(1).deadline(Duration::from_millis(180)).build().run(&plan).await;
+    assert!(t0.elapsed() < Duration::from_millis(900), "took {:?}", t0.elapsed());
+    assert_eq!(report.item("checks.a").unwrap().status, Status::Pass);
+    let b = report.item("checks.b").unwrap();
+    assert_eq!(b.status, Status::Error);
+    assert!(b.reason.starts_with("probe timed out after"), "{}", b.reason);
+    let c = report.item("checks.c").unwrap();
+    assert_eq!((c.status, c.skip), (Status::Skipped, Some(SkipKind::Cancelled)));
+    assert_eq!(c.reason, "run deadline passed before the item ran");
+    assert!(!report.ready());
+}
+
+#[tokio::test]
+async fn cancellation_stops_the_run_and_keeps_finished_outcomes() {
+    let titles = ["Fast 1", "Fast 2", "Slow 1", "Slow 2", "Queued 1", "Queued 2"];
+    let mut plan = Plan::new(flat(&titles));
+    for id in ["checks.fast-1", "checks.fast-2"] {
+        plan.bind(id, pass("fast")).unwrap();
+    }
+    for id in ["checks.slow-1", "checks.slow-2", "checks.queued-1", "checks.queued-2"] {
+        plan.bind(
+            id,
+            FnProbe::new(id, |_cx| async move {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                Ok(Observation::pass("never"))
+            }),
+        )
+        .unwrap();
+    }
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        trigger.cancel();
+    });
+    let t0 = Instant::now();
+    let report = Runner::builder().concurrency(2).build().run_with_cancel(&plan, cancel).await;
+    assert!(t0.elapsed() < Duration::from_secs(2), "took {:?}", t0.elapsed());
+    assert!(report.cancelled);
+    assert!(!report.ready());
+    assert_eq!(report.item("checks.fast-1").unwrap().status, Status::Pass);
+    assert_eq!(report.item("checks.fast-2").unwrap().status, Status::Pass);
+    for id in ["checks.slow-1", "checks.slow-2"] {
+        let i = report.item(id).unwrap();
+        assert_eq!(i.status, Status::Error, "{id}");
+        assert_eq!(i.reason, "cancelled before the probe finished");
+    }
+    for id in ["checks.queued-1", "checks.queued-2"] {
+        let i = report.item(id).unwrap();
+        assert_eq!((i.status, i.skip), (Status::Skipped, Some(SkipKind::Cancelled)), "{id}");
+        assert_eq!(i.reason, "cancelled before the item ran");
+    }
+}
+
+#[tokio::test]
+async fn the_concurrency_limit_is_respected_and_reached() {
+    let titles: Vec<String> = (0..24).map(|i| format!("Item {i}")).collect();
+    let refs: Vec<&str> = titles.iter().map(String::as_str).collect();
+    let mut plan = Plan::new(flat(&refs));
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let max = Arc::new(AtomicUsize::new(0));
+    for i in 0..24 {
+        let (in_flight, max) = (in_flight.clone(), max.clone());
+        plan.bind(
+            &format!("checks.item-{i}"),
+            FnProbe::new("count", move |_cx| {
+                let (in_flight, max) = (in_flight.clone(), max.clone());
+                async move {
+                    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                    max.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    in_flight.fetch_sub(1, Ordering::SeqCst);
+                    Ok(Observation::pass("counted"))
+                }
+            }),
+        )
+        .unwrap();
+    }
+    let report = Runner::builder().concurrency(4).build().run(&plan).await;
+    assert_eq!(report.summary().pass, 24);
+    assert_eq!(max.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test]
+async fn wall_time_tracks_the_slowest_probe_not_the_sum() {
+    let titles: Vec<String> = (0..10).map(|i| format!("Item {i}")).collect();
+    let refs: Vec<&str> = titles.iter().map(String::as_str).collect();
+    let mut plan = Plan::new(flat(&refs));
+    for i in 0..10 {
+        plan.bind(
+            &format!("checks.item-{i}"),
+            FnProbe::new("sleep", |_cx| async move {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                Ok(Observation::pass("slept"))
+            }),
+        )
+        .unwrap();
+    }
+    let report = Runner::builder().build().run(&plan).await;
+    assert_eq!(report.summary().pass, 10);
+    assert!(report.duration < Duration::from_millis(700), "took {:?}", report.duration);
+    assert!(report.duration >= Duration::from_millis(200));
+}
+
+#[tokio::test]
+async fn phases_not_selected_are_skipped() {
+    let checklist = Checklist::builder("test", "Test")
+        .section(Section::new("Pre").phase(Phase::PreDeployment).item(Item::new("A").severity(Severity::Blocker)))
+        .section(Section::new("Post").phase(Phase::PostDeployment).item(Item::new("B").severity(Severity::Blocker)))
+        .build()
+        .unwrap();
+    let mut plan = Plan::new(checklist);
+    plan.bind("pre.a", pass("a")).unwrap();
+    plan.bind("post.b", FnProbe::new("b", |_cx| async move { Ok(Observation::fail("smoke tests failed")) })).unwrap();
+    let report = Runner::builder().phases([Phase::PreDeployment]).build().run(&plan).await;
+    assert_eq!(report.item("pre.a").unwrap().status, Status::Pass);
+    let b = report.item("post.b").unwrap();
+    assert_eq!((b.status, b.skip), (Status::Skipped, Some(SkipKind::PhaseNotRun)));
+    assert_eq!(b.reason, "phase not run");
+    assert!(report.ready());
+}
+
+#[tokio::test]
+async fn events_report_progress() {
+    let mut plan = Plan::new(flat(&["A", "B", "C"]));
+    plan.bind("checks.a", pass("a")).unwrap();
+    plan.bind("checks.b", FnProbe::new("b", |_cx| async move { Ok(Observation::fail("bad")) })).unwrap();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    let mut builder = Runner::builder().observer(move |_e: &RunEvent| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    let mut rx = builder.events();
+    let report = builder.build().run(&plan).await;
+    let mut events = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        events.push(e);
+    }
+    assert_eq!(seen.load(Ordering::SeqCst), events.len());
+    assert!(matches!(&events[0], RunEvent::Started { items: 3, .. }));
+    let started: Vec<_> = events.iter().filter(|e| matches!(e, RunEvent::ItemStarted { .. })).collect();
+    assert_eq!(started.len(), 2, "only items with probes start");
+    let finished: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            RunEvent::ItemFinished { id, status, .. } => Some((id.to_string(), *status)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(finished.len(), 3);
+    assert!(finished.contains(&("checks.b".to_string(), Status::Fail)));
+    assert!(finished.contains(&("checks.c".to_string(), Status::Skipped)));
+    match events.last() {
+        Some(RunEvent::Finished { summary }) => assert_eq!(summary, report.summary()),
+        other => panic!("last event {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn polling_waits_until_a_flaky_probe_passes() {
+    let mut plan = Plan::new(flat(&["Rollout", "Stable"]));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let stable_calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    plan.bind(
+        "checks.rollout",
+        FnProbe::new("k8s://deploy/nexus", move |_cx| {
+            let n = c.fetch_add(1, Ordering::SeqCst) + 1;
+            async move {
+                if n < 3 {
+                    Ok(Observation::fail(format!("{n}/3 replicas ready")))
+                } else {
+                    Ok(Observation::pass("3/3 replicas ready"))
+                }
+            }
+        }),
+    )
+    .unwrap();
+    let s = stable_calls.clone();
+    plan.bind(
+        "checks.stable",
+        FnProbe::new("stable", move |_cx| {
+            s.fetch_add(1, Ordering::SeqCst);
+            async move { Ok(Observation::pass("fine")) }
+        }),
+    )
+    .unwrap();
+    let policy = PollPolicy::new(Duration::from_millis(40), Duration::from_secs(5)).failure_threshold(5);
+    let t0 = Instant::now();
+    let report = Runner::builder().build().wait_until_ready(&plan, policy).await;
+    assert!(report.ready(), "{:?}", report.item("checks.rollout"));
+    assert_eq!(report.item("checks.rollout").unwrap().reason, "3/3 replicas ready");
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(stable_calls.load(Ordering::SeqCst), 1, "a passing item is not re-run");
+    assert!(t0.elapsed() >= Duration::from_millis(80));
+
+    // With a success threshold of 2 the flaky item must pass twice in a row.
+    calls.store(0, Ordering::SeqCst);
+    stable_calls.store(0, Ordering::SeqCst);
+    let policy = policy.success_threshold(2);
+    let report = Runner::builder().build().wait_until_ready(&plan, policy).await;
+    assert!(report.ready());
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
+    assert_eq!(stable_calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn polling_gives_up_after_the_failure_threshold() {
+    let mut plan = Plan::new(flat(&["Broken"]));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    plan.bind(
+        "checks.broken",
+        FnProbe::new("x", move |_cx| {
+            c.fetch_add(1, Ordering::SeqCst);
+            async move { Ok(Observation::fail("CrashLoopBackOff")) }
+        }),
+    )
+    .unwrap();
+    let policy = PollPolicy::new(Duration::from_millis(20), Duration::from_secs(10)).failure_threshold(3);
+    let t0 = Instant::now();
+    let report = Runner::builder().build().wait_until_ready(&plan, policy).await;
+    assert!(!report.ready());
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert!(t0.elapsed() < Duration::from_secs(2));
+    assert_eq!(report.item("checks.broken").unwrap().reason, "CrashLoopBackOff");
+}
+
+#[tokio::test]
+async fn polling_stops_at_its_timeout() {
+    let mut plan = Plan::new(flat(&["Never"]));
+    plan.bind("checks.never", FnProbe::new("x", |_cx| async move { Ok(Observation::fail("still rolling")) })).unwrap();
+    let policy = PollPolicy::new(Duration::from_millis(50), Duration::from_millis(300)).failure_threshold(1000);
+    let t0 = Instant::now();
+    let report = Runner::builder().build().wait_until_ready(&plan, policy).await;
+    let took = t0.elapsed();
+    assert!(!report.ready());
+    assert!(took < Duration::from_millis(800) && took >= Duration::from_millis(200), "took {took:?}");
+}
+
+#[tokio::test]
+async fn retries_show_in_the_probe_result() {
+    let mut plan = Plan::new(flat(&["Flaky"]));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let probe = FnProbe::new("redis://127.0.0.1:1", move |_cx| {
+        let n = c.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if n < 2 {
+                Err(ProbeError::unreachable("connection refused by 127.0.0.1:1"))
+            } else {
+                Ok(Observation::pass("PONG"))
+            }
+        }
+    })
+    .retry(ExponentialBackoff::new(Duration::from_millis(10)).max_attempts(5));
+    plan.bind("checks.flaky", probe).unwrap();
+    let report = Runner::builder().build().run(&plan).await;
+    let item = report.item("checks.flaky").unwrap();
+    assert_eq!(item.status, Status::Pass);
+    assert_eq!(item.probes[0].attempts, 3);
+}
+
+#[tokio::test]
+async fn several_probes_on_one_item_take_the_worst() {
+    let mut plan = Plan::new(flat(&["Endpoints"]));
+    plan.bind("checks.endpoints", pass("https://a/healthz")).unwrap();
+    plan.bind(
+        "checks.endpoints",
+        FnProbe::new("https://b/healthz", |_cx| async move { Ok(Observation::warn("slow: 900ms")) }),
+    )
+    .unwrap();
+    let report = Runner::builder().build().run(&plan).await;
+    let item = report.item("checks.endpoints").unwrap();
+    assert_eq!(item.status, Status::Warn);
+    assert_eq!(item.reason, "https://b/healthz: slow: 900ms");
+    assert_eq!(item.probes.len(), 2);
+
+    plan.bind(
+        "checks.endpoints",
+        FnProbe::new("https://c/healthz", |_cx| async move { Err(ProbeError::timeout(Duration::from_secs(2))) }),
+    )
+    .unwrap();
+    let report = Runner::builder().build().run(&plan).await;
+    let item = report.item("checks.endpoints").unwrap();
+    assert_eq!(item.status, Status::Error, "errors dominate");
+    assert_eq!(item.reason, "https://c/healthz: probe timed out after 2s");
+}
+
+#[tokio::test]
+async fn probe_contexts_carry_item_clock_and_deadline() {
+    let mut plan = Plan::new(flat(&["Ctx"]));
+    let clock = clock_at(2030, 5, 6);
+    plan.bind(
+        "checks.ctx",
+        FnProbe::new("ctx", |cx| async move {
+            let remaining = cx.remaining().ok_or_else(|| ProbeError::other("no deadline"))?;
+            Ok(Observation::pass(format!(
+                "{} {} {}",
+                cx.item().map(|i| i.to_string()).unwrap_or_default(),
+                cx.now().date_naive(),
+                remaining <= Duration::from_secs(7)
+            )))
+        }),
+    )
+    .unwrap();
+    let report =
+        Runner::builder().clock(Arc::new(clock)).probe_timeout(Duration::from_secs(7)).build().run(&plan).await;
+    assert_eq!(report.item("checks.ctx").unwrap().reason, "checks.ctx 2030-05-06 true");
+    assert_eq!(report.started.date_naive(), date(2030, 5, 6));
+}
