@@ -284,6 +284,28 @@ pub struct Section {
     /// Nested sections in document order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sections: Vec<Section>,
+    /// Checklist-wide blocks (capacity table, alerting rules, ...) that a document shows in
+    /// this section, in document order; renderers put them back here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocks: Vec<Block>,
+}
+
+/// A checklist-wide block of a document, recorded on the [`Section`] that shows it so that a
+/// rendered document keeps tables and steps where the source had them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Block {
+    /// The capacity planning table ([`Checklist::thresholds`](super::Checklist::thresholds)).
+    Thresholds,
+    /// The key metrics bullet list ([`Checklist::key_metrics`](super::Checklist::key_metrics)).
+    KeyMetrics,
+    /// The recommended alerting rules ([`Checklist::alert_rules`](super::Checklist::alert_rules)).
+    AlertRules,
+    /// The numbered rollback plan ([`Checklist::rollback`](super::Checklist::rollback)).
+    Rollback,
+    /// The sign-off table ([`Checklist::sign_off`](super::Checklist::sign_off)).
+    SignOff,
 }
 
 impl Section {
@@ -297,6 +319,7 @@ impl Section {
             description: None,
             items: Vec::new(),
             sections: Vec::new(),
+            blocks: Vec::new(),
         }
     }
 

@@ -31,5 +31,5 @@ mod threshold;
 pub use checklist::{AlertRule, Checklist, ChecklistBuilder, Comparison, Condition, RollbackStep, SignOff};
 pub use error::ModelError;
 pub use id::{ItemId, slugify};
-pub use item::{Applicability, Item, Phase, Section, Severity, Verification};
+pub use item::{Applicability, Block, Item, Phase, Section, Severity, Verification};
 pub use threshold::{Direction, Evaluation, Level, Threshold, Unit};

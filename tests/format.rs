@@ -1,0 +1,450 @@
+//! Parsing and rendering checklist documents: round trips in both syntaxes, the table, list and
+//! step forms, and a line:column error for each kind of malformed document.
+
+use std::time::Duration;
+
+use nexus_readiness::builtin::{NEXUS_MARKDOWN, NEXUS_RST};
+use nexus_readiness::format::{self, FormatError, Syntax};
+use nexus_readiness::model::{
+    AlertRule, Applicability, Checklist, Comparison, Direction, Item, Phase, RollbackStep, Section, SignOff, Threshold,
+    Unit,
+};
+
+fn rst_error(doc: &str) -> (usize, usize, String) {
+    let e: FormatError = format::parse_rst(doc).expect_err("document must not parse");
+    (e.line, e.column, e.message)
+}
+
+fn md_error(doc: &str) -> (usize, usize, String) {
+    let e: FormatError = format::parse_markdown(doc).expect_err("document must not parse");
+    (e.line, e.column, e.message)
+}
+
+fn assert_round_trip(checklist: &Checklist) {
+    for syntax in [Syntax::Rst, Syntax::Markdown] {
+        let rendered = format::render(checklist, syntax);
+        let again = format::parse(&rendered, syntax).unwrap_or_else(|e| panic!("{syntax:?}: {e}\n{rendered}"));
+        assert_eq!(&again, checklist, "{syntax:?} round trip\n{rendered}");
+        assert_eq!(format::render(&again, syntax), rendered, "{syntax:?} rendering is stable");
+    }
+}
+
+#[test]
+fn source_document_round_trips_in_both_syntaxes() {
+    let rst = format::parse_rst(NEXUS_RST).unwrap();
+    let md = format::parse_markdown(NEXUS_MARKDOWN).unwrap();
+    assert_eq!(md, rst, "the Markdown equivalent parses to the same checklist");
+    assert_round_trip(&rst);
+    // Cross-syntax: rST parsed, rendered as Markdown, parsed as Markdown.
+    assert_eq!(format::parse_markdown(&format::render_markdown(&rst)).unwrap(), rst);
+    assert_eq!(format::parse_rst(&format::render_rst(&md)).unwrap(), rst);
+}
+
+#[test]
+fn rendering_the_source_keeps_every_item_row_rule_step_and_role() {
+    let checklist = format::parse_rst(NEXUS_RST).unwrap();
+    for syntax in [Syntax::Rst, Syntax::Markdown] {
+        let out = format::render(&checklist, syntax);
+        let mut expected: Vec<String> = Vec::new();
+        expected.extend(checklist.items().map(|i| format!("- [ ] {}", i.display_title())));
+        for t in &checklist.thresholds {
+            expected.push(t.metric.clone());
+            expected.push(t.healthy_text());
+            expected.push(t.breach_text());
+            expected.push(t.action.clone());
+        }
+        expected.extend(checklist.key_metrics.iter().map(|m| format!(" {m}\n")));
+        expected.extend(
+            [
+                "High error rate (> 5% for 5 minutes)",
+                "High latency (p99 > 1s for 10 minutes)",
+                "GPU OOM errors",
+                "Pod restart loops",
+                "Disk space > 80%",
+            ]
+            .map(String::from),
+        );
+        expected.extend(["1. **Immediate:**", "2. **Database:**", "3. **Communication:**"].map(String::from));
+        expected.push("kubectl rollout undo deployment/nexus".into());
+        expected.extend(checklist.rollback.iter().flat_map(|s| s.actions.iter().map(|a| format!("   - {a}\n"))));
+        expected.extend(checklist.sign_off.iter().map(|s| format!("| {}", s.role)));
+        expected.push("Use this checklist before deploying Nexus to production.".into());
+        for e in &expected {
+            assert!(out.contains(e.as_str()), "{syntax:?} rendering lacks {e:?}\n{out}");
+        }
+        // Tables and steps stay in their sections: the capacity table between its heading
+        // and the rollback plan, the steps before the dashboards.
+        let at = |s: &str| out.find(s).unwrap_or_else(|| panic!("{s:?} missing"));
+        assert!(at("Capacity Planning") < at("GPU Utilization"));
+        assert!(at("GPU Utilization") < at("Rollback Plan"));
+        assert!(at("Rollback Plan") < at("kubectl rollout undo"));
+        assert!(at("kubectl rollout undo") < at("Monitoring Dashboards"));
+        assert!(at("Compliance") < at("Tech Lead"));
+    }
+}
+
+#[test]
+fn markdown_rendering_of_the_source_is_the_shipped_markdown_document() {
+    let checklist = format::parse_rst(NEXUS_RST).unwrap();
+    // The shipped file writes the label as in the rST source; the renderer writes the id.
+    let shipped = NEXUS_MARKDOWN.replace("production_checklist", "production-checklist");
+    assert_eq!(format::render_markdown(&checklist), shipped.trim_end().to_string() + "\n");
+}
+
+#[test]
+fn rst_rendering_reads_like_the_source() {
+    let checklist = format::parse_rst(NEXUS_RST).unwrap();
+    let out = format::render_rst(&checklist);
+    assert!(out.starts_with(".. _production-checklist:\n\nProduction Deployment Checklist\n===============================\n"));
+    assert!(out.contains("Infrastructure\n~~~~~~~~~~~~~~\n\n- [ ] GPU nodes provisioned and tested\n"));
+    assert!(out.contains("| GPU Utilization | < 70%   | > 85%     | Scale up    |\n"));
+    assert!(out.contains("1. **Immediate:**\n\n   .. code-block:: bash\n\n      kubectl rollout undo deployment/nexus\n"));
+    assert!(out.contains("* High latency (p99 > 1s for 10 minutes)\n"));
+}
+
+#[test]
+fn checked_boxes_applicability_and_phases() {
+    let doc = "\
+Release
+=======
+
+Intro line one
+line two.
+
+Second paragraph.
+
+Pre-Deployment
+--------------
+
+Infra
+~~~~~
+
+- [x] Image pushed to registry
+- [X] Startup probe configured (if needed)
+- [ ] SOC 2 requirements met (if applicable)
+- [ ] A long item
+  continued here
+
+Compliance
+----------
+
+- [ ] Audit logging enabled
+";
+    let c = format::parse_rst(doc).unwrap();
+    assert_eq!(c.id, "release");
+    assert_eq!(c.description.as_deref(), Some("Intro line one\nline two.\n\nSecond paragraph."));
+    let pushed = c.item("pre-deployment.infra.image-pushed-to-registry").unwrap();
+    assert!(pushed.checked);
+    let startup = c.item("pre-deployment.infra.startup-probe-configured").unwrap();
+    assert!(startup.checked);
+    assert_eq!(startup.applicability, Applicability::IfNeeded);
+    assert_eq!(startup.title, "Startup probe configured");
+    let soc = c.item("pre-deployment.infra.soc-2-requirements-met").unwrap();
+    assert_eq!(soc.applicability, Applicability::IfApplicable);
+    assert!(!soc.checked);
+    assert_eq!(c.item("pre-deployment.infra.a-long-item-continued-here").unwrap().title, "A long item continued here");
+    assert_eq!(c.phase_of("pre-deployment.infra.image-pushed-to-registry"), Some(Phase::PreDeployment));
+    assert_eq!(c.phase_of("compliance.audit-logging-enabled"), Some(Phase::Continuous));
+    assert_round_trip(&c);
+    let md = format::render_markdown(&c);
+    assert!(md.contains("- [x] Image pushed to registry\n- [x] Startup probe configured (if needed)\n"));
+}
+
+#[test]
+fn overlined_titles_simple_tables_and_multi_line_grid_cells() {
+    let doc = "\
+=======
+Release
+=======
+
+Capacity
+--------
+
++-------------+---------+-----------+---------+
+| Metric      | Current | Threshold | Action  |
++=============+=========+===========+=========+
+| Certificate | > 30d   | < 7d      | Renew   |
+| validity    |         |           | the     |
+|             |         |           | cert    |
++-------------+---------+-----------+---------+
+
+Sign-off
+--------
+
+=========  =====  ==========  =========
+Role       Name   Date        Signature
+=========  =====  ==========  =========
+Tech Lead  Ada    2026-11-26  ada
+SRE
+=========  =====  ==========  =========
+";
+    let c = format::parse_rst(doc).unwrap();
+    assert_eq!(c.title, "Release");
+    let t = &c.thresholds[0];
+    assert_eq!(t.metric, "Certificate validity");
+    assert_eq!(t.direction, Direction::Floor);
+    assert_eq!((t.healthy, t.breach, t.unit), (30.0, 7.0, Unit::Days));
+    assert_eq!(t.action, "Renew the cert");
+    assert_eq!(c.sign_off, vec![SignOff::new("Tech Lead").signed("Ada", "2026-11-26", "ada"), SignOff::new("SRE")]);
+    assert!(!c.is_signed_off());
+    assert_round_trip(&c);
+}
+
+#[test]
+fn alerting_rules_in_their_written_forms() {
+    let doc = "\
+# Alerts
+
+## Monitoring
+
+Recommended alerting rules:
+
+- High error rate (> 5% for 5 minutes)
+- High latency (p99 > 1s for 10 minutes)
+- Disk space > 80%
+- Queue depth (>= 100 for 30 seconds)
+- Certificate expiry (< 7d)
+- GPU OOM errors
+- Weird (not a condition)
+";
+    let c = format::parse_markdown(doc).unwrap();
+    let r = &c.alert_rules;
+    assert_eq!(r.len(), 7);
+    assert_eq!(r[0].name, "High error rate");
+    let cond = r[0].condition.as_ref().unwrap();
+    assert_eq!((cond.op, cond.value, cond.unit), (Comparison::Gt, 5.0, Unit::Percent));
+    assert_eq!(r[0].window, Some(Duration::from_secs(300)));
+    let p99 = r[1].condition.as_ref().unwrap();
+    assert_eq!(p99.aggregation.as_deref(), Some("p99"));
+    assert_eq!((p99.value, p99.unit), (1.0, Unit::Seconds));
+    assert_eq!(r[1].window, Some(Duration::from_secs(600)));
+    assert_eq!(r[2].name, "Disk space");
+    assert_eq!(r[2].window, None);
+    assert_eq!(r[3].condition.as_ref().unwrap().op, Comparison::Ge);
+    assert_eq!(r[3].window, Some(Duration::from_secs(30)));
+    assert_eq!(r[4].condition.as_ref().unwrap().unit, Unit::Days);
+    assert_eq!(r[5], AlertRule::new("GPU OOM errors"));
+    assert_eq!(r[6], AlertRule::new("Weird (not a condition)"));
+    assert_round_trip(&c);
+}
+
+#[test]
+fn a_checklist_built_in_code_renders_its_blocks_in_sections_of_their_own() {
+    let c = Checklist::builder("gate", "Gate")
+        .section(Section::new("Checks").phase(Phase::Deployment).item(Item::new("Image pushed to registry")))
+        .threshold(Threshold::ceiling("GPU Utilization", Unit::Percent, 70.0, 85.0, "Scale up").unwrap())
+        .rollback_step(RollbackStep::new(1, "Undo").command("bash", "kubectl rollout undo deployment/nexus"))
+        .sign_off(SignOff::new("Tech Lead"))
+        .build()
+        .unwrap();
+    let md = format::render_markdown(&c);
+    assert!(md.contains("## Capacity Planning\n\n| Metric"), "{md}");
+    assert!(md.contains("## Rollback Plan\n\n1. **Undo:**\n\n   ```bash\n"), "{md}");
+    let back = format::parse_markdown(&md).unwrap();
+    assert_eq!(back.thresholds, c.thresholds);
+    assert_eq!(back.rollback, c.rollback);
+    assert_eq!(back.sign_off, c.sign_off);
+    assert_eq!(back.item("checks.image-pushed-to-registry").unwrap().title, "Image pushed to registry");
+}
+
+#[test]
+fn code_blocks_keep_their_text() {
+    let doc = "\
+# Plan
+
+## Rollback Plan
+
+1. **Undo:**
+
+   ````sh
+   kubectl rollout undo deployment/nexus
+     --to-revision=2
+   ```
+
+   echo | done
+   ````
+
+   - Tell people
+     on the channel
+
+10. Verify
+";
+    let c = format::parse_markdown(doc).unwrap();
+    assert_eq!(c.rollback[0].title, "Undo");
+    assert_eq!(c.rollback[0].language.as_deref(), Some("sh"));
+    assert_eq!(
+        c.rollback[0].command.as_deref(),
+        Some("kubectl rollout undo deployment/nexus\n  --to-revision=2\n```\n\necho | done")
+    );
+    assert_eq!(c.rollback[0].actions, vec!["Tell people on the channel"]);
+    assert_eq!(c.rollback[1], RollbackStep::new(10, "Verify"));
+    assert_round_trip(&c);
+}
+
+#[test]
+fn syntax_from_path() {
+    assert_eq!(Syntax::from_path("a/b/checklist.MD"), Some(Syntax::Markdown));
+    assert_eq!(Syntax::from_path("checklist.rst"), Some(Syntax::Rst));
+    assert_eq!(Syntax::from_path("checklist"), None);
+}
+
+// --- malformed documents: each gives its line:column ---
+
+const HEAD: &str = "Title\n=====\n\nCapacity\n--------\n\n";
+
+#[test]
+fn unterminated_grid_table() {
+    let doc = format!("{HEAD}+--------+---------+-----------+--------+\n| Metric | Current | Threshold | Action |\n");
+    assert_eq!(
+        rst_error(&doc),
+        (8, 1, "grid table is not closed: expected a `+---+` border line".into())
+    );
+}
+
+#[test]
+fn ragged_grid_table_row() {
+    let doc = format!(
+        "{HEAD}+--------+---------+-----------+--------+\n| Metric | Current | Threshold | Action |\n+========+=========+===========+========+\n| GPU    | < 70%    | > 85%     | Scale  |\n"
+    );
+    let (line, column, message) = rst_error(&doc);
+    assert_eq!((line, column), (10, 20));
+    assert_eq!(message, "ragged grid table: expected `|` at column 20");
+}
+
+#[test]
+fn ragged_pipe_table_row() {
+    let doc = "# T\n\n## Sign-off\n\n| Role | Name | Date | Signature |\n|---|---|---|---|\n| Lead | | |\n";
+    assert_eq!(md_error(doc), (7, 1, "ragged table: the row has 3 cells, the header has 4".into()));
+}
+
+#[test]
+fn pipe_table_without_separator() {
+    let doc = "# T\n\n## Sign-off\n\n| Role | Name | Date | Signature |\n| Lead | | | |\n";
+    assert_eq!(
+        md_error(doc),
+        (6, 1, "table header is not followed by a separator row such as `|---|---|`".into())
+    );
+}
+
+#[test]
+fn unterminated_simple_table() {
+    let doc = format!("{HEAD}====  ====  ====  =========\nRole  Name  Date  Signature\n====  ====  ====  =========\nLead\n");
+    assert_eq!(
+        rst_error(&doc),
+        (10, 1, "simple table is not closed: expected a closing `===  ===` border".into())
+    );
+}
+
+#[test]
+fn item_outside_any_section() {
+    assert_eq!(rst_error("Title\n=====\n\n- [ ] Orphan\n"), (4, 1, "checklist item outside any section".into()));
+    assert_eq!(md_error("# Title\n\n- [x] Orphan\n"), (3, 1, "checklist item outside any section".into()));
+}
+
+#[test]
+fn underline_too_short() {
+    assert_eq!(
+        rst_error("Title\n=====\n\nSecurity\n-------\n"),
+        (5, 1, "underline of section `Security` is too short: 7 characters for a 8-character title".into())
+    );
+}
+
+#[test]
+fn adornment_breaking_the_hierarchy() {
+    let doc = "Title\n=====\n\nA\n---\n\nB\n~~~\n\nC\n---\n\nD\n^^^\n";
+    assert_eq!(
+        rst_error(doc),
+        (13, 1, "section `D` skips a level: a level-3 heading directly under a level-1 one".into())
+    );
+    assert_eq!(
+        rst_error("Title\n=====\n\nA\n---\n\nAgain\n=====\n"),
+        (7, 1, "second document title `Again`: `Title` on line 1 already uses the title style".into())
+    );
+    assert_eq!(
+        md_error("# Title\n\n### Deep\n"),
+        (3, 1, "section `Deep` skips a level: a level-2 heading directly under a level-0 one".into())
+    );
+    assert_eq!(
+        rst_error("=====\nTitle\n-----\n"),
+        (3, 1, "overline and underline of section `Title` do not match".into())
+    );
+}
+
+#[test]
+fn duplicate_item_id() {
+    let doc = "# T\n\n## S\n\n- [ ] Image pushed\n- [ ] Other\n- [ ] Image pushed (to registry)\n";
+    assert_eq!(md_error(doc), (7, 1, "duplicate item id `s.image-pushed` (first used on line 5)".into()));
+}
+
+#[test]
+fn unknown_table_shape() {
+    let doc = format!("{HEAD}| Name | Value |\n|------|-------|\n| a    | b     |\n");
+    assert_eq!(
+        rst_error(&doc),
+        (
+            7,
+            1,
+            "unknown table shape with columns `Name | Value`: expected `Metric | Current | Threshold | Action` or `Role | Name | Date | Signature`"
+                .into()
+        )
+    );
+}
+
+#[test]
+fn bad_threshold_cells() {
+    let doc = "# T\n\n## Capacity\n\n| Metric | Current | Threshold | Action |\n|---|---|---|---|\n| GPU | 70% | > 85% | Scale up |\n";
+    assert_eq!(
+        md_error(doc),
+        (7, 9, "threshold cell `70%`: expected a bound such as `< 70%` or `> 500ms`".into())
+    );
+    let doc = "# T\n\n## Capacity\n\n| Metric | Current | Threshold | Action |\n|---|---|---|---|\n| GPU | < 90% | > 85% | Scale up |\n";
+    let (line, column, message) = md_error(doc);
+    assert_eq!((line, column), (7, 3));
+    assert!(message.starts_with("inconsistent threshold for `GPU`: healthy bound < 90% is above the breach bound > 85%"));
+}
+
+#[test]
+fn steps_and_code_blocks() {
+    assert_eq!(
+        md_error("# T\n\n## Rollback\n\n1. **Undo:**\n\n   ```bash\n   kubectl rollout undo\n"),
+        (7, 4, "code fence is not closed".into())
+    );
+    assert_eq!(md_error("# T\n\n## Rollback\n\n```bash\n"), (5, 1, "code block outside a numbered step".into()));
+    assert_eq!(rst_error("Title\n=====\n\n-----\n"), (4, 1, "adornment line without a title above it".into()));
+    assert_eq!(
+        rst_error("Title\n=====\n\nRollback\n--------\n\n1. **Undo:**\n\n   Just text\n"),
+        (9, 4, "unexpected text in numbered step: expected a code block or a bullet list".into())
+    );
+    assert_eq!(
+        rst_error("Title\n=====\n\nRollback\n--------\n\n.. note:: hi\n"),
+        (7, 1, "unsupported directive `.. note:: hi`: only code blocks inside numbered steps are understood".into())
+    );
+}
+
+#[test]
+fn other_structural_errors() {
+    assert_eq!(rst_error(""), (1, 1, "document has no title".into()));
+    assert_eq!(md_error("Some text\n\n# Title\n"), (1, 1, "text before the document title".into()));
+    assert_eq!(
+        rst_error("Title\n=====\n\nS\n---\n\n* Loose bullet\n"),
+        (
+            7,
+            1,
+            "bullet list without a lead-in: write `Key metrics to monitor:` or `Recommended alerting rules:` above it"
+                .into()
+        )
+    );
+    assert_eq!(rst_error("Title\n=====\n\n   indented\n"), (4, 4, "unexpected indentation".into()));
+    assert_eq!(
+        md_error("# T\n\n## S\n\n- [ ] !!!\n"),
+        (5, 1, "checklist item `!!!` has no letters or digits to make an id from".into())
+    );
+}
+
+#[test]
+fn errors_display_line_and_column() {
+    let e = format::parse_rst("Title\n=====\n\n- [ ] Orphan\n").unwrap_err();
+    assert_eq!(e.to_string(), "4:1: checklist item outside any section");
+    let e: nexus_readiness::Error = e.into();
+    assert_eq!(e.to_string(), "4:1: checklist item outside any section");
+}
