@@ -95,10 +95,14 @@ fn markdown_rendering_of_the_source_is_the_shipped_markdown_document() {
 fn rst_rendering_reads_like_the_source() {
     let checklist = format::parse_rst(NEXUS_RST).unwrap();
     let out = format::render_rst(&checklist);
-    assert!(out.starts_with(".. _production-checklist:\n\nProduction Deployment Checklist\n===============================\n"));
+    assert!(out.starts_with(
+        ".. _production-checklist:\n\nProduction Deployment Checklist\n===============================\n"
+    ));
     assert!(out.contains("Infrastructure\n~~~~~~~~~~~~~~\n\n- [ ] GPU nodes provisioned and tested\n"));
     assert!(out.contains("| GPU Utilization | < 70%   | > 85%     | Scale up    |\n"));
-    assert!(out.contains("1. **Immediate:**\n\n   .. code-block:: bash\n\n      kubectl rollout undo deployment/nexus\n"));
+    assert!(
+        out.contains("1. **Immediate:**\n\n   .. code-block:: bash\n\n      kubectl rollout undo deployment/nexus\n")
+    );
     assert!(out.contains("* High latency (p99 > 1s for 10 minutes)\n"));
 }
 
@@ -295,10 +299,7 @@ const HEAD: &str = "Title\n=====\n\nCapacity\n--------\n\n";
 #[test]
 fn unterminated_grid_table() {
     let doc = format!("{HEAD}+--------+---------+-----------+--------+\n| Metric | Current | Threshold | Action |\n");
-    assert_eq!(
-        rst_error(&doc),
-        (8, 1, "grid table is not closed: expected a `+---+` border line".into())
-    );
+    assert_eq!(rst_error(&doc), (8, 1, "grid table is not closed: expected a `+---+` border line".into()));
 }
 
 #[test]
@@ -320,19 +321,14 @@ fn ragged_pipe_table_row() {
 #[test]
 fn pipe_table_without_separator() {
     let doc = "# T\n\n## Sign-off\n\n| Role | Name | Date | Signature |\n| Lead | | | |\n";
-    assert_eq!(
-        md_error(doc),
-        (6, 1, "table header is not followed by a separator row such as `|---|---|`".into())
-    );
+    assert_eq!(md_error(doc), (6, 1, "table header is not followed by a separator row such as `|---|---|`".into()));
 }
 
 #[test]
 fn unterminated_simple_table() {
-    let doc = format!("{HEAD}====  ====  ====  =========\nRole  Name  Date  Signature\n====  ====  ====  =========\nLead\n");
-    assert_eq!(
-        rst_error(&doc),
-        (10, 1, "simple table is not closed: expected a closing `===  ===` border".into())
-    );
+    let doc =
+        format!("{HEAD}====  ====  ====  =========\nRole  Name  Date  Signature\n====  ====  ====  =========\nLead\n");
+    assert_eq!(rst_error(&doc), (10, 1, "simple table is not closed: expected a closing `===  ===` border".into()));
 }
 
 #[test]
@@ -393,14 +389,13 @@ fn unknown_table_shape() {
 #[test]
 fn bad_threshold_cells() {
     let doc = "# T\n\n## Capacity\n\n| Metric | Current | Threshold | Action |\n|---|---|---|---|\n| GPU | 70% | > 85% | Scale up |\n";
-    assert_eq!(
-        md_error(doc),
-        (7, 9, "threshold cell `70%`: expected a bound such as `< 70%` or `> 500ms`".into())
-    );
+    assert_eq!(md_error(doc), (7, 9, "threshold cell `70%`: expected a bound such as `< 70%` or `> 500ms`".into()));
     let doc = "# T\n\n## Capacity\n\n| Metric | Current | Threshold | Action |\n|---|---|---|---|\n| GPU | < 90% | > 85% | Scale up |\n";
     let (line, column, message) = md_error(doc);
     assert_eq!((line, column), (7, 3));
-    assert!(message.starts_with("inconsistent threshold for `GPU`: healthy bound < 90% is above the breach bound > 85%"));
+    assert!(
+        message.starts_with("inconsistent threshold for `GPU`: healthy bound < 90% is above the breach bound > 85%")
+    );
 }
 
 #[test]

@@ -83,7 +83,7 @@ pub use schema::schema;
 use crate::builtin::bindings::{self, DefaultBinding};
 use crate::model::{Checklist, Phase};
 use crate::probe::{Attestation, Probe, Secret, Waiver};
-use crate::run::{Plan, PlanError};
+use crate::run::{Plan, PlanError, Runner, RunnerBuilder};
 
 /// Runner settings from `[runner]`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
@@ -260,9 +260,29 @@ impl Config {
         &self.secrets
     }
 
-    /// The target keys set in `[targets]`, each with the items it verifies.
+    /// The items whose default binding found its target in `[targets]`.
     pub fn configured_items(&self) -> Vec<&'static str> {
         self.targets.keys().copied().collect()
+    }
+
+    /// A runner builder with the `[runner]` settings applied (concurrency, probe timeout,
+    /// deadline, phases, fail-on-warn); add observers or a clock before `build()`.
+    pub fn runner(&self) -> RunnerBuilder {
+        let r = &self.runner;
+        let mut b = Runner::builder().fail_on_warn(r.fail_on_warn);
+        if let Some(n) = r.concurrency {
+            b = b.concurrency(n);
+        }
+        if let Some(t) = r.timeout {
+            b = b.probe_timeout(t);
+        }
+        if let Some(d) = r.deadline {
+            b = b.deadline(d);
+        }
+        if !r.phases.is_empty() {
+            b = b.phases(r.phases.iter().copied());
+        }
+        b
     }
 
     /// Applies the config to `checklist`: default bindings (configured targets, or a
