@@ -138,7 +138,7 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// The closest candidates to `name` (normalized Levenshtein, best first, at most `n`, only
-/// reasonably close ones).
+/// reasonably close ones, and only those about as close as the best).
 pub(crate) fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>, n: usize) -> Vec<String> {
     let mut scored: Vec<(f64, &str)> = candidates
         .into_iter()
@@ -150,11 +150,13 @@ pub(crate) fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a s
             );
             (full.max(leaf), c)
         })
-        .filter(|(s, _)| *s >= 0.4)
+        .filter(|(s, _)| *s >= 0.5)
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
     scored.dedup_by(|a, b| a.1 == b.1);
-    scored.into_iter().take(n).map(|(_, c)| c.to_string()).collect()
+    // Only names about as close as the best one: a clear winner is suggested alone.
+    let best = scored.first().map_or(0.0, |s| s.0);
+    scored.into_iter().take_while(|(s, _)| best - s <= 0.1).take(n).map(|(_, c)| c.to_string()).collect()
 }
 
 #[cfg(test)]
