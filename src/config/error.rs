@@ -44,9 +44,9 @@ pub struct ConfigError {
     /// The file (or the name given to [`Config::from_str_named`](super::Config::from_str_named)).
     pub file: String,
     /// Line (1-based), when known.
-    pub line: Option<usize>,
+    pub line: Option<u32>,
     /// Column (1-based, in characters), when known.
-    pub column: Option<usize>,
+    pub column: Option<u32>,
     /// The dotted key (`targets.redis.password`), when known.
     pub key: Option<String>,
     /// What is wrong.
@@ -91,8 +91,8 @@ impl ConfigError {
     }
 
     pub(crate) fn at(mut self, loc: &Location) -> Self {
-        self.line = Some(loc.line);
-        self.column = Some(loc.column);
+        self.line = Some(u32::try_from(loc.line).unwrap_or(u32::MAX));
+        self.column = Some(u32::try_from(loc.column).unwrap_or(u32::MAX));
         if self.key.is_none() && !loc.key.is_empty() {
             self.key = Some(loc.key.clone());
         }

@@ -50,6 +50,7 @@ macro_rules! probe_configs {
             }
 
             /// The built-in kinds compiled into this build.
+            #[allow(clippy::vec_init_then_push)]
             pub fn kinds() -> Vec<&'static str> {
                 #[allow(unused_mut)]
                 let mut v = Vec::new();
