@@ -656,3 +656,106 @@ async fn probe_contexts_carry_item_clock_and_deadline() {
     assert_eq!(report.item("checks.ctx").unwrap().reason, "checks.ctx 2030-05-06 true");
     assert_eq!(report.started.date_naive(), date(2030, 5, 6));
 }
+
+mod spans {
+    use std::collections::BTreeMap;
+    use std::fmt::Debug;
+    use std::sync::{Arc, Mutex};
+
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Attributes, Id, Record};
+    use tracing_subscriber::layer::{Context, SubscriberExt};
+    use tracing_subscriber::registry::LookupSpan;
+
+    type Closed = Arc<Mutex<Vec<(String, BTreeMap<String, String>)>>>;
+
+    #[derive(Default)]
+    struct Fields(BTreeMap<String, String>);
+
+    impl Visit for Fields {
+        fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
+            self.0.insert(field.name().to_string(), format!("{value:?}").trim_matches('"').to_string());
+        }
+        fn record_str(&mut self, field: &Field, value: &str) {
+            self.0.insert(field.name().to_string(), value.to_string());
+        }
+    }
+
+    /// Collects every span with its fields when it closes.
+    pub(super) struct Capture(pub(super) Closed);
+
+    impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for Capture {
+        fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+            let mut f = Fields::default();
+            attrs.record(&mut f);
+            if let Some(span) = ctx.span(id) {
+                if let Some(parent) = span.parent() {
+                    f.0.insert("parent".into(), parent.name().to_string());
+                }
+                span.extensions_mut().insert(f);
+            }
+        }
+        fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+            if let Some(span) = ctx.span(id)
+                && let Some(f) = span.extensions_mut().get_mut::<Fields>()
+            {
+                values.record(f);
+            }
+        }
+        fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+            if let Some(span) = ctx.span(&id) {
+                let fields = span.extensions().get::<Fields>().map(|f| f.0.clone()).unwrap_or_default();
+                self.0.lock().unwrap().push((span.name().to_string(), fields));
+            }
+        }
+    }
+
+    pub(super) fn subscriber(closed: Closed) -> impl tracing::Subscriber {
+        tracing_subscriber::registry().with(Capture(closed))
+    }
+}
+
+#[tokio::test]
+async fn items_and_probes_get_tracing_spans() {
+    let closed = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let _guard = tracing::subscriber::set_default(spans::subscriber(closed.clone()));
+    let mut plan = Plan::new(flat(&["Traced"]));
+    plan.bind(
+        "checks.traced",
+        FnProbe::new("tcp://127.0.0.1:6379", |_cx| async move { Ok(Observation::fail("down")) }),
+    )
+    .unwrap();
+    let report = Runner::builder().build().run(&plan).await;
+    drop(report);
+    let closed = closed.lock().unwrap();
+    let item = closed.iter().find(|(n, _)| n == "item").expect("an item span");
+    assert_eq!(item.1.get("id").map(String::as_str), Some("checks.traced"));
+    assert_eq!(item.1.get("outcome").map(String::as_str), Some("fail"));
+    assert!(item.1.get("duration_ms").is_some_and(|d| d.parse::<f64>().is_ok()), "{:?}", item.1);
+    let probe = closed.iter().find(|(n, _)| n == "probe").expect("a probe span");
+    assert_eq!(probe.1.get("target").map(String::as_str), Some("tcp://127.0.0.1:6379"));
+    assert_eq!(probe.1.get("parent").map(String::as_str), Some("item"));
+}
+
+#[tokio::test]
+async fn an_unchecked_or_waived_dependency_lets_dependents_run() {
+    let mut plan = Plan::new(flat(&["DNS", "TLS", "LB", "Cert"]));
+    // DNS has no target: not checked, so TLS runs and gives its own verdict.
+    plan.bind(
+        "checks.dns",
+        FnProbe::new("dns://api", |_cx| async move { Err(ProbeError::not_configured("targets.dns")) }),
+    )
+    .unwrap();
+    plan.bind("checks.tls", pass("tls://api:443")).unwrap();
+    plan.after("checks.tls", "checks.dns").unwrap();
+    // LB fails under a valid waiver: the risk is accepted, Cert still runs.
+    plan.bind("checks.lb", FnProbe::new("lb", |_cx| async move { Ok(Observation::fail("no ingress IP")) })).unwrap();
+    plan.waive("checks.lb", Waiver::new("DNS cutover next week", "SRE lead", date(2099, 1, 1))).unwrap();
+    plan.bind("checks.cert", pass("cert")).unwrap();
+    plan.after("checks.cert", "checks.lb").unwrap();
+    let report = Runner::builder().build().run(&plan).await;
+    assert_eq!(report.item("checks.tls").unwrap().status, Status::Pass);
+    assert_eq!(report.item("checks.lb").unwrap().status, Status::Waived);
+    assert_eq!(report.item("checks.cert").unwrap().status, Status::Pass);
+    assert!(report.ready());
+}

@@ -98,6 +98,26 @@ impl ProbeContext {
         }
     }
 
+    /// A context for one probe run by the runner, built without the throwaway defaults of
+    /// [`new`](Self::new) (the runner makes one per probe).
+    pub(crate) fn for_probe(
+        item: ItemId,
+        deadline: Instant,
+        cancel: CancellationToken,
+        clock: Arc<dyn Clock>,
+        redactor: Arc<Redactor>,
+    ) -> Self {
+        ProbeContext {
+            item: Some(item),
+            deadline: Some(deadline),
+            cancel,
+            attempt: 1,
+            attempts: Arc::new(AtomicU32::new(1)),
+            clock,
+            redactor,
+        }
+    }
+
     /// Sets the item being checked.
     pub fn with_item(mut self, item: ItemId) -> Self {
         self.item = Some(item);

@@ -52,8 +52,8 @@ impl<P: Probe> Probe for Timeout<P> {
     }
 
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
-        let cx = cx.clone().with_timeout(self.limit);
         let limit = cx.budget(self.limit);
+        let cx = cx.clone().with_timeout(limit);
         match tokio::time::timeout(limit, self.inner.check(&cx)).await {
             Ok(r) => r,
             Err(_) => Err(Elapsed(limit).into()),

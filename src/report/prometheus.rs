@@ -14,7 +14,7 @@
 //! | `nexus_readiness_last_run_timestamp_seconds` | | Unix time the run finished |
 //! | `nexus_readiness_run_duration_seconds` | | the run's wall time |
 //! | `nexus_readiness_measurement` | `item`, `name`, `unit`, + the measurement's labels | a probe's measured value |
-//! | `nexus_readiness_measurement_threshold` | `item`, `name`, `unit`, `bound` (`healthy`/`breach`), + labels | the bounds of the attached threshold |
+//! | `nexus_readiness_measurement_threshold` | `item`, `name`, `unit` (the threshold's), `bound` (`healthy`/`breach`), + labels | the bounds of the attached threshold |
 //! | `nexus_readiness_measurement_level` | `item`, `name`, `unit`, + labels | the evaluation: 0 ok, 1 warn, 2 breach |
 //!
 //! `section` is the item's section titles joined with ` / `. Label values are escaped
@@ -25,7 +25,7 @@
 use std::fmt::Write as _;
 
 use super::{Report, Status};
-use crate::model::Level;
+use crate::model::{Level, Unit};
 use crate::probe::Measurement;
 
 /// Escapes a label value for the text exposition format.
@@ -73,12 +73,12 @@ fn header(out: &mut String, name: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} gauge");
 }
 
-fn measurement_labels(item: &str, m: &Measurement) -> String {
+fn measurement_labels(item: &str, m: &Measurement, unit: Unit) -> String {
     let mut s = format!(
         "item=\"{}\",name=\"{}\",unit=\"{}\"",
         escape_label_value(item),
         escape_label_value(&m.name),
-        m.unit.as_str()
+        unit.as_str()
     );
     for (k, v) in &m.labels {
         let _ = write!(s, ",{}=\"{}\"", label_name(k), escape_label_value(v));
@@ -160,7 +160,12 @@ pub fn render(report: &Report) -> String {
     if !measured.is_empty() {
         header(&mut out, "nexus_readiness_measurement", "A value measured by a probe, in its unit.");
         for (item, m) in &measured {
-            let _ = writeln!(out, "nexus_readiness_measurement{{{}}} {}", measurement_labels(item, m), value(m.value));
+            let _ = writeln!(
+                out,
+                "nexus_readiness_measurement{{{}}} {}",
+                measurement_labels(item, m, m.unit),
+                value(m.value)
+            );
         }
         let evaluated: Vec<_> = measured.iter().filter(|(_, m)| m.evaluation.is_some()).collect();
         if !evaluated.is_empty() {
@@ -171,7 +176,7 @@ pub fn render(report: &Report) -> String {
             );
             for (item, m) in &evaluated {
                 if let Some(e) = &m.evaluation {
-                    let l = measurement_labels(item, m);
+                    let l = measurement_labels(item, m, e.unit);
                     let _ = writeln!(
                         out,
                         "nexus_readiness_measurement_threshold{{{l},bound=\"healthy\"}} {}",
@@ -196,8 +201,11 @@ pub fn render(report: &Report) -> String {
                         Level::Warn => 1,
                         Level::Breach => 2,
                     };
-                    let _ =
-                        writeln!(out, "nexus_readiness_measurement_level{{{}}} {level}", measurement_labels(item, m));
+                    let _ = writeln!(
+                        out,
+                        "nexus_readiness_measurement_level{{{}}} {level}",
+                        measurement_labels(item, m, m.unit)
+                    );
                 }
             }
         }

@@ -158,8 +158,10 @@ impl Plan {
         Ok(self)
     }
 
-    /// Adds a dependency: `id` runs only after `dep` passed; when `dep` does not pass, `id` is
-    /// Skipped "dependency `dep` failed".
+    /// Adds a dependency: `id` runs after `dep` finished. When `dep` Failed, Errored, is
+    /// Pending, or was itself skipped for a dependency, `id` does not run and is Skipped
+    /// "dependency `dep` failed" (or "did not pass"). A dependency that was waived, or not
+    /// checked at all (not configured, not applicable, phase not run), lets `id` run.
     ///
     /// # Errors
     /// [`PlanError::UnknownItem`] for either id, with the closest ids.

@@ -146,10 +146,7 @@ impl Runner {
                 break;
             }
             // Blocked by something no probe can change (a pending attestation).
-            if report.blockers().any(|it| {
-                let i = report.items.iter().position(|x| x.id == it.id).unwrap_or(0);
-                !pollable[i]
-            }) {
+            if report.items.iter().enumerate().any(|(i, it)| !pollable[i] && it.blocks(report.fail_on_warn)) {
                 break;
             }
             if Instant::now() + policy.period >= deadline {

@@ -361,6 +361,18 @@ pub(crate) fn redact(r: &Redactor, mut result: Result<Observation, ProbeError>) 
     result
 }
 
+/// Whether an item's outcome keeps its dependents from running: Fail, Error, Pending, or
+/// Skipped because of its own dependency or a cancellation. A dependency that passed, warned,
+/// was attested or waived, or was not checked at all (not configured, not applicable, phase
+/// not run) lets its dependents run and give their own verdict.
+fn blocks_dependents(r: &ItemReport) -> bool {
+    match r.status {
+        Status::Fail | Status::Error | Status::Pending => true,
+        Status::Skipped => r.skip.is_some_and(SkipKind::blocks),
+        _ => false,
+    }
+}
+
 fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
         (*s).to_string()
@@ -380,6 +392,189 @@ struct Running {
 }
 
 type TaskOut = (u32, u32, ProbeResult);
+
+/// The state of one execution: outcomes so far, dependency counters, running items.
+struct Exec<'r, 'p> {
+    runner: &'r Runner,
+    entries: Vec<Entry<'p>>,
+    now: chrono::DateTime<chrono::Utc>,
+    emit: bool,
+    redactor: Arc<Redactor>,
+    done: Vec<Option<ItemReport>>,
+    waiting: Vec<usize>,
+    dependents: Vec<Vec<usize>>,
+    unblocked: VecDeque<usize>,
+    ready: VecDeque<(u32, u32)>,
+    running: HashMap<usize, Running>,
+    task_ids: HashMap<tokio::task::Id, (u32, u32)>,
+}
+
+impl Exec<'_, '_> {
+    fn target(&self, i: usize, p: usize) -> String {
+        let t = self.entries[i].binding.and_then(|b| b.probes.get(p)).map(|p| p.target()).unwrap_or_default();
+        self.redactor.redact(&t)
+    }
+
+    /// Sets an item's outcome and unblocks its dependents.
+    fn settle(&mut self, i: usize, r: ItemReport) {
+        if self.emit {
+            self.runner.observers.emit(RunEvent::ItemFinished {
+                id: r.id.clone(),
+                status: r.status,
+                duration: r.duration,
+            });
+        }
+        tracing::debug!(item = %r.id, status = %r.status, reason = %r.reason, "item finished");
+        self.done[i] = Some(r);
+        for &d in &self.dependents[i] {
+            self.waiting[d] -= 1;
+            if self.waiting[d] == 0 {
+                self.unblocked.push_back(d);
+            }
+        }
+    }
+
+    /// Settles unblocked items: queues their probes, or skips them when a dependency did not
+    /// pass.
+    fn release(&mut self) {
+        while let Some(i) = self.unblocked.pop_front() {
+            let e = &self.entries[i];
+            let failed_dep = e.deps.iter().find_map(|&d| self.done[d].as_ref().filter(|r| blocks_dependents(r)));
+            if let Some(dep) = failed_dep {
+                let reason = match dep.status {
+                    Status::Fail => format!("dependency {} failed", dep.id),
+                    s => format!("dependency {} did not pass ({s})", dep.id),
+                };
+                let r = apply_waiver(e, skipped(e, SkipKind::Dependency, reason), self.now);
+                self.settle(i, r);
+            } else {
+                let probes = e.binding.map_or(0, |b| b.probes.len());
+                for p in 0..probes {
+                    self.ready.push_back((i as u32, p as u32));
+                }
+            }
+        }
+    }
+
+    /// Starts the probe `p` of item `i`.
+    fn spawn(
+        &mut self,
+        tasks: &mut JoinSet<TaskOut>,
+        i: u32,
+        p: u32,
+        cancel: &CancellationToken,
+        deadline: Option<Instant>,
+    ) {
+        let (iu, pu) = (i as usize, p as usize);
+        let e = &self.entries[iu];
+        let Some(probe) = e.binding.and_then(|b| b.probes.get(pu)).cloned() else { return };
+        let runner = self.runner;
+        let emit = self.emit;
+        let state = self.running.entry(iu).or_insert_with(|| {
+            if emit {
+                runner.observers.emit(RunEvent::ItemStarted { id: e.item.id.clone() });
+            }
+            let count = e.binding.map_or(0, |b| b.probes.len());
+            Running {
+                results: vec![None; count],
+                left: count,
+                started: Instant::now(),
+                span: tracing::info_span!(
+                    "item",
+                    id = %e.item.id,
+                    outcome = tracing::field::Empty,
+                    duration_ms = tracing::field::Empty
+                ),
+            }
+        });
+        let mut timeout = runner.probe_timeout;
+        if let Some(d) = deadline {
+            timeout = timeout.min(d.saturating_duration_since(Instant::now()));
+        }
+        let cx = ProbeContext::for_probe(
+            e.item.id.clone(),
+            Instant::now() + timeout,
+            cancel.clone(),
+            runner.clock.clone(),
+            self.redactor.clone(),
+        );
+        let target = probe.target();
+        let span = tracing::info_span!(parent: &state.span, "probe", target = %target);
+        let redactor = self.redactor.clone();
+        let handle = tasks.spawn(
+            async move {
+                let t0 = Instant::now();
+                let result = match tokio::time::timeout(timeout, probe.check(&cx)).await {
+                    Ok(r) => r,
+                    Err(_) => Err(ProbeError::timeout(timeout)),
+                };
+                let result = redact(&redactor, result);
+                let target = if redactor.is_empty() { target } else { redactor.redact(&target) };
+                let pr = ProbeResult::new(target, result, t0.elapsed()).with_attempts(cx.attempts());
+                (i, p, pr)
+            }
+            .instrument(span),
+        );
+        self.task_ids.insert(handle.id(), (i, p));
+    }
+
+    /// Records what a finished task returned; a panic or an abort becomes an error result.
+    fn joined(&mut self, joined: Result<(tokio::task::Id, TaskOut), tokio::task::JoinError>) {
+        let (i, p, pr) = match joined {
+            Ok((id, out)) => {
+                self.task_ids.remove(&id);
+                out
+            }
+            Err(err) => {
+                let Some((i, p)) = self.task_ids.remove(&err.id()) else { return };
+                let target = self.target(i as usize, p as usize);
+                let error = if err.is_panic() {
+                    let msg = self.redactor.redact(&panic_message(err.into_panic()));
+                    ProbeError::new(ProbeErrorKind::Panicked, format!("probe {target} panicked: {msg}"))
+                } else {
+                    ProbeError::cancelled()
+                };
+                let elapsed = self.running.get(&(i as usize)).map_or(Duration::ZERO, |s| s.started.elapsed());
+                (i, p, ProbeResult::new(target, Err(error), elapsed))
+            }
+        };
+        self.record(i as usize, p as usize, pr);
+    }
+
+    /// Stores a probe's result; concludes the item when it was its last probe.
+    fn record(&mut self, i: usize, p: usize, pr: ProbeResult) {
+        let Some(state) = self.running.get_mut(&i) else { return };
+        if let Some(slot) = state.results.get_mut(p)
+            && slot.is_none()
+        {
+            *slot = Some(pr);
+            state.left -= 1;
+        }
+        if state.left > 0 {
+            return;
+        }
+        if let Some(state) = self.running.remove(&i) {
+            self.conclude_running(i, state);
+        }
+    }
+
+    /// Concludes an item from its probes' results; probes without a result were cancelled.
+    fn conclude_running(&mut self, i: usize, state: Running) {
+        let duration = state.started.elapsed();
+        let probes: Vec<ProbeResult> = state
+            .results
+            .into_iter()
+            .enumerate()
+            .map(|(p, r)| {
+                r.unwrap_or_else(|| ProbeResult::new(self.target(i, p), Err(ProbeError::cancelled()), Duration::ZERO))
+            })
+            .collect();
+        let r = conclude(&self.entries[i], probes, duration, self.now);
+        state.span.record("outcome", r.status.as_str());
+        state.span.record("duration_ms", duration.as_secs_f64() * 1000.0);
+        self.settle(i, r);
+    }
+}
 
 impl Runner {
     /// A builder with the defaults: concurrency 16, probe timeout 30s, no deadline, every
@@ -413,145 +608,80 @@ impl Runner {
         let started = Instant::now();
         let entries = entries(plan);
         let n = entries.len();
-        let redactor = Arc::new(plan.redactor().clone());
         let emit = !self.observers.is_empty();
         if emit {
             self.observers.emit(RunEvent::Started { checklist: plan.checklist().id.clone(), items: n });
         }
+        let mut x = Exec {
+            runner: self,
+            entries,
+            now: started_at,
+            emit,
+            redactor: Arc::new(plan.redactor().clone()),
+            done: vec![None; n],
+            waiting: vec![0; n],
+            dependents: vec![Vec::new(); n],
+            unblocked: VecDeque::new(),
+            ready: VecDeque::new(),
+            running: HashMap::new(),
+            task_ids: HashMap::new(),
+        };
 
-        let mut done: Vec<Option<ItemReport>> = vec![None; n];
-        let mut waiting = vec![0usize; n];
-        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
         let mut to_run: Vec<usize> = Vec::new();
-        let mut settled: Vec<usize> = Vec::new();
-        for (i, e) in entries.iter().enumerate() {
+        for i in 0..n {
+            let e = &x.entries[i];
             if let Some((mask, previous)) = rerun
                 && !mask.get(i).copied().unwrap_or(true)
                 && let Some(prev) = previous.items.get(i).filter(|p| p.id == e.item.id)
             {
-                done[i] = Some(prev.clone());
+                x.done[i] = Some(prev.clone());
                 continue;
             }
-            if let Some(r) = static_outcome(e, self.phases.as_deref(), started_at) {
-                done[i] = Some(r);
-                settled.push(i);
-                continue;
+            match static_outcome(e, self.phases.as_deref(), started_at) {
+                Some(r) => {
+                    if emit {
+                        self.observers.emit(RunEvent::ItemFinished {
+                            id: r.id.clone(),
+                            status: r.status,
+                            duration: r.duration,
+                        });
+                    }
+                    x.done[i] = Some(r);
+                }
+                None => to_run.push(i),
             }
-            to_run.push(i);
         }
         for &i in &to_run {
-            for &d in &entries[i].deps {
-                if done[d].is_none() {
-                    waiting[i] += 1;
-                    dependents[d].push(i);
+            for k in 0..x.entries[i].deps.len() {
+                let d = x.entries[i].deps[k];
+                if x.done[d].is_none() {
+                    x.waiting[i] += 1;
+                    x.dependents[d].push(i);
                 }
             }
         }
-        if emit {
-            for &i in &settled {
-                if let Some(r) = &done[i] {
-                    self.observers.emit(RunEvent::ItemFinished {
-                        id: r.id.clone(),
-                        status: r.status,
-                        duration: r.duration,
-                    });
-                }
-            }
-        }
+        x.unblocked = to_run.iter().copied().filter(|&i| x.waiting[i] == 0).collect();
 
-        // Items whose dependencies are all settled: run them, or skip them when one did not pass.
-        let mut ready: VecDeque<(u32, u32)> = VecDeque::new();
-        let mut unblocked: VecDeque<usize> = to_run.iter().copied().filter(|&i| waiting[i] == 0).collect();
-        let mut running: HashMap<usize, Running> = HashMap::new();
         let mut tasks: JoinSet<TaskOut> = JoinSet::new();
-        let mut task_ids: HashMap<tokio::task::Id, (u32, u32)> = HashMap::new();
         let mut cancelled = false;
-
         loop {
-            // Settle unblocked items: either queue their probes or skip them.
-            while let Some(i) = unblocked.pop_front() {
-                let e = &entries[i];
-                let failed_dep = e.deps.iter().find_map(|&d| {
-                    let r = done[d].as_ref()?;
-                    (!matches!(r.status, Status::Pass | Status::Warn | Status::Attested)).then_some(r)
-                });
-                if let Some(dep) = failed_dep {
-                    let reason = match dep.status {
-                        Status::Fail => format!("dependency {} failed", dep.id),
-                        s => format!("dependency {} did not pass ({s})", dep.id),
-                    };
-                    let r = apply_waiver(e, skipped(e, SkipKind::Dependency, reason), started_at);
-                    self.settle(i, r, &mut done, &dependents, &mut waiting, &mut unblocked, emit);
-                } else {
-                    let probes = e.binding.map_or(0, |b| b.probes.len());
-                    for p in 0..probes {
-                        ready.push_back((i as u32, p as u32));
-                    }
-                }
-            }
+            x.release();
             // Start probes up to the concurrency limit.
             while tasks.len() < self.concurrency && !cancel.is_cancelled() {
-                let Some((i, p)) = ready.pop_front() else { break };
-                let (iu, pu) = (i as usize, p as usize);
-                let e = &entries[iu];
-                if deadline.is_some_and(|d| Instant::now() >= d) {
-                    if !running.contains_key(&iu) {
-                        // Not started: drop its other queued probes too.
-                        ready.retain(|&(j, _)| j != i);
-                        let r = skipped(e, SkipKind::Cancelled, "run deadline passed before the item ran".into());
-                        self.settle(iu, r, &mut done, &dependents, &mut waiting, &mut unblocked, emit);
-                        continue;
-                    }
+                let Some((i, p)) = x.ready.pop_front() else { break };
+                let iu = i as usize;
+                if deadline.is_some_and(|d| Instant::now() >= d) && !x.running.contains_key(&iu) {
+                    // Not started: drop its other queued probes too.
+                    x.ready.retain(|&(j, _)| j != i);
+                    let r =
+                        skipped(&x.entries[iu], SkipKind::Cancelled, "run deadline passed before the item ran".into());
+                    x.settle(iu, r);
+                    continue;
                 }
-                let Some(probe) = e.binding.and_then(|b| b.probes.get(pu)).cloned() else { continue };
-                let state = running.entry(iu).or_insert_with(|| {
-                    if emit {
-                        self.observers.emit(RunEvent::ItemStarted { id: e.item.id.clone() });
-                    }
-                    let count = e.binding.map_or(0, |b| b.probes.len());
-                    Running {
-                        results: vec![None; count],
-                        left: count,
-                        started: Instant::now(),
-                        span: tracing::info_span!(
-                            "item",
-                            id = %e.item.id,
-                            outcome = tracing::field::Empty,
-                            duration_ms = tracing::field::Empty
-                        ),
-                    }
-                });
-                let mut timeout = self.probe_timeout;
-                if let Some(d) = deadline {
-                    timeout = timeout.min(d.saturating_duration_since(Instant::now()));
-                }
-                let cx = ProbeContext::new()
-                    .with_item(e.item.id.clone())
-                    .with_timeout(timeout)
-                    .with_cancellation(cancel.clone())
-                    .with_clock(self.clock.clone())
-                    .with_redactor(redactor.clone());
-                let target = probe.target();
-                let span = tracing::info_span!(parent: &state.span, "probe", target = %target);
-                let redactor = redactor.clone();
-                let handle = tasks.spawn(
-                    async move {
-                        let t0 = Instant::now();
-                        let result = match tokio::time::timeout(timeout, probe.check(&cx)).await {
-                            Ok(r) => r,
-                            Err(_) => Err(ProbeError::timeout(timeout)),
-                        };
-                        let result = redact(&redactor, result);
-                        let target = redactor.redact(&target);
-                        let pr = ProbeResult::new(target, result, t0.elapsed()).with_attempts(cx.attempts());
-                        (i, p, pr)
-                    }
-                    .instrument(span),
-                );
-                task_ids.insert(handle.id(), (i, p));
+                x.spawn(&mut tasks, i, p, cancel, deadline);
             }
             if tasks.is_empty() {
-                if ready.is_empty() && unblocked.is_empty() {
+                if x.ready.is_empty() && x.unblocked.is_empty() {
                     break;
                 }
                 if cancel.is_cancelled() {
@@ -568,111 +698,32 @@ impl Runner {
                 }
                 j = tasks.join_next_with_id() => j,
             };
-            let Some(joined) = joined else { continue };
-            let (i, p, pr) = match joined {
-                Ok((id, out)) => {
-                    task_ids.remove(&id);
-                    out
-                }
-                Err(err) => {
-                    let Some((i, p)) = task_ids.remove(&err.id()) else { continue };
-                    let e = &entries[i as usize];
-                    let target =
-                        e.binding.and_then(|b| b.probes.get(p as usize)).map(|p| p.target()).unwrap_or_default();
-                    let error = if err.is_panic() {
-                        let msg = redactor.redact(&panic_message(err.into_panic()));
-                        ProbeError::new(ProbeErrorKind::Panicked, format!("probe {target} panicked: {msg}"))
-                    } else {
-                        ProbeError::cancelled()
-                    };
-                    let elapsed = running.get(&(i as usize)).map_or(Duration::ZERO, |s| s.started.elapsed());
-                    (i, p, ProbeResult::new(redactor.redact(&target), Err(error), elapsed))
-                }
-            };
-            self.record(
-                i as usize,
-                p as usize,
-                pr,
-                &entries,
-                &mut running,
-                started_at,
-                &mut done,
-                &dependents,
-                &mut waiting,
-                &mut unblocked,
-                emit,
-            );
+            if let Some(joined) = joined {
+                x.joined(joined);
+            }
         }
 
         if cancelled {
+            // Finished tasks keep their results; the others are aborted and become "cancelled".
             tasks.abort_all();
             while let Some(joined) = tasks.join_next_with_id().await {
-                let (i, p, pr) = match joined {
-                    Ok((id, out)) => {
-                        task_ids.remove(&id);
-                        out
-                    }
-                    Err(err) => {
-                        let Some((i, p)) = task_ids.remove(&err.id()) else { continue };
-                        let e = &entries[i as usize];
-                        let target =
-                            e.binding.and_then(|b| b.probes.get(p as usize)).map(|p| p.target()).unwrap_or_default();
-                        let error = if err.is_panic() {
-                            let msg = redactor.redact(&panic_message(err.into_panic()));
-                            ProbeError::new(ProbeErrorKind::Panicked, format!("probe {target} panicked: {msg}"))
-                        } else {
-                            ProbeError::cancelled()
-                        };
-                        let elapsed = running.get(&(i as usize)).map_or(Duration::ZERO, |s| s.started.elapsed());
-                        (i, p, ProbeResult::new(redactor.redact(&target), Err(error), elapsed))
-                    }
-                };
-                self.record(
-                    i as usize,
-                    p as usize,
-                    pr,
-                    &entries,
-                    &mut running,
-                    started_at,
-                    &mut done,
-                    &dependents,
-                    &mut waiting,
-                    &mut unblocked,
-                    emit,
-                );
+                x.joined(joined);
             }
-            // Items with some probes never started.
-            let partial: Vec<usize> = running.keys().copied().collect();
+            let partial: Vec<usize> = x.running.keys().copied().collect();
             for i in partial {
-                if let Some(state) = running.remove(&i) {
-                    let e = &entries[i];
-                    let probes: Vec<ProbeResult> = state
-                        .results
-                        .into_iter()
-                        .enumerate()
-                        .map(|(p, r)| {
-                            r.unwrap_or_else(|| {
-                                let target =
-                                    e.binding.and_then(|b| b.probes.get(p)).map(|p| p.target()).unwrap_or_default();
-                                ProbeResult::new(redactor.redact(&target), Err(ProbeError::cancelled()), Duration::ZERO)
-                            })
-                        })
-                        .collect();
-                    let r = conclude(e, probes, state.started.elapsed(), started_at);
-                    done[i] = Some(r);
+                if let Some(state) = x.running.remove(&i) {
+                    x.conclude_running(i, state);
                 }
             }
         }
         // Whatever is left never ran: cancelled, or caught in a dependency cycle.
-        for (i, slot) in done.iter_mut().enumerate() {
-            if slot.is_none() {
-                let e = &entries[i];
+        for i in 0..n {
+            if x.done[i].is_none() {
+                let e = &x.entries[i];
                 let r = if cancelled {
                     skipped(e, SkipKind::Cancelled, "cancelled before the item ran".into())
                 } else {
-                    let mut r = skeleton(e, Status::Error, "dependency cycle: the item waits on itself".into());
-                    r.skip = None;
-                    r
+                    skeleton(e, Status::Error, "dependency cycle: the item waits on itself".into())
                 };
                 if emit {
                     self.observers.emit(RunEvent::ItemFinished {
@@ -681,11 +732,11 @@ impl Runner {
                         duration: r.duration,
                     });
                 }
-                *slot = Some(r);
+                x.done[i] = Some(r);
             }
         }
 
-        let items: Vec<ItemReport> = done.into_iter().flatten().collect();
+        let items: Vec<ItemReport> = x.done.into_iter().flatten().collect();
         let checklist = plan.checklist();
         let mut report = Report::new(
             checklist.id.clone(),
@@ -703,66 +754,6 @@ impl Runner {
             self.observers.emit(RunEvent::Finished { summary: report.summary.clone() });
         }
         report
-    }
-
-    /// Stores a probe's result; concludes the item when it was its last probe.
-    #[allow(clippy::too_many_arguments)]
-    fn record(
-        &self,
-        i: usize,
-        p: usize,
-        pr: ProbeResult,
-        entries: &[Entry<'_>],
-        running: &mut HashMap<usize, Running>,
-        now: chrono::DateTime<chrono::Utc>,
-        done: &mut [Option<ItemReport>],
-        dependents: &[Vec<usize>],
-        waiting: &mut [usize],
-        unblocked: &mut VecDeque<usize>,
-        emit: bool,
-    ) {
-        let Some(state) = running.get_mut(&i) else { return };
-        if let Some(slot) = state.results.get_mut(p)
-            && slot.is_none()
-        {
-            *slot = Some(pr);
-            state.left -= 1;
-        }
-        if state.left > 0 {
-            return;
-        }
-        let Some(state) = running.remove(&i) else { return };
-        let duration = state.started.elapsed();
-        let probes: Vec<ProbeResult> = state.results.into_iter().flatten().collect();
-        let r = conclude(&entries[i], probes, duration, now);
-        state.span.record("outcome", r.status.as_str());
-        state.span.record("duration_ms", duration.as_secs_f64() * 1000.0);
-        self.settle(i, r, done, dependents, waiting, unblocked, emit);
-    }
-
-    /// Sets an item's outcome and unblocks its dependents.
-    #[allow(clippy::too_many_arguments)]
-    fn settle(
-        &self,
-        i: usize,
-        r: ItemReport,
-        done: &mut [Option<ItemReport>],
-        dependents: &[Vec<usize>],
-        waiting: &mut [usize],
-        unblocked: &mut VecDeque<usize>,
-        emit: bool,
-    ) {
-        if emit {
-            self.observers.emit(RunEvent::ItemFinished { id: r.id.clone(), status: r.status, duration: r.duration });
-        }
-        tracing::debug!(item = %r.id, status = %r.status, reason = %r.reason, "item finished");
-        done[i] = Some(r);
-        for &d in &dependents[i] {
-            waiting[d] -= 1;
-            if waiting[d] == 0 {
-                unblocked.push_back(d);
-            }
-        }
     }
 }
 
