@@ -443,3 +443,32 @@ fn errors_display_line_and_column() {
     let e: nexus_readiness::Error = e.into();
     assert_eq!(e.to_string(), "4:1: checklist item outside any section");
 }
+
+/// Inputs the fuzz target found; each once broke a parser or the round trip.
+#[test]
+fn fuzz_regressions() {
+    // Non-ASCII text where an "(if needed)" qualifier would start panicked while splitting it off.
+    let doc = "# T\n\n## S\n\n- [ ] Liveness probe configure- [ ] ɓl pods running\n";
+    let c = format::parse_markdown(doc).unwrap();
+    assert_eq!(c.items().next().unwrap().title, "Liveness probe configure- [ ] ɓl pods running");
+    assert_round_trip(&c);
+    // Backticks in a fence's language made the rendered fence longer than the parsed one.
+    let doc = "# T\n\n## S\n\n2. **X:**\n\n   ``` ``run\n   run\n   ```\n";
+    assert_eq!(md_error(doc), (7, 4, "the language of a code fence must not contain backticks".into()));
+}
+
+#[test]
+fn alert_rule_names_that_would_read_back_as_items_stay_whole() {
+    let doc = "# T\n\n## Monitoring\n\nRecommended alerting rules:\n\n- [ ](> 5%)\n- [x]y > 1%\n";
+    let c = format::parse_markdown(doc).unwrap();
+    let gt = nexus_readiness::model::Condition::new(Comparison::Gt, 1.0, Unit::Percent);
+    assert_eq!(c.alert_rules, [AlertRule::new("[ ](> 5%)"), AlertRule::new("[x]y").condition(gt)]);
+    assert_round_trip(&c);
+}
+
+#[test]
+fn a_bullet_whose_text_starts_on_the_next_line_is_an_error() {
+    // Found by fuzzing: "-" followed by " [ ] x" joined into "[ ] x", which renders as an item.
+    let doc = "# T\n\n## S\n\nRecommended alerting rules:\n\n- GPU OOM errors\n-\n [ ] x\n";
+    assert_eq!(md_error(doc), (8, 1, "empty bullet: its text must start on the bullet's line".into()));
+}

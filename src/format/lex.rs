@@ -114,7 +114,7 @@ fn is_adornment_char(c: char) -> bool {
 }
 
 /// A checkbox after a bullet: `[ ] rest`, `[x] rest`.
-fn checkbox(rest: &str) -> Option<(bool, &str)> {
+pub(crate) fn checkbox(rest: &str) -> Option<(bool, &str)> {
     let checked = if rest.starts_with("[ ]") {
         false
     } else if rest.starts_with("[x]") || rest.starts_with("[X]") {
@@ -326,11 +326,11 @@ impl<'a> Lexer<'a> {
                 return Err(Pos::at(i, ind + 1).error("unexpected indentation"));
             }
             let kind = self.kind(i);
-            if self.syntax == Syntax::Rst {
-                if let Some(next) = self.rst_heading(i, &kind)? {
-                    i = next;
-                    continue;
-                }
+            if self.syntax == Syntax::Rst
+                && let Some(next) = self.rst_heading(i, &kind)?
+            {
+                i = next;
+                continue;
             }
             i = match kind {
                 Kind::Label(name) => {
@@ -440,12 +440,12 @@ impl<'a> Lexer<'a> {
         let mut items = Vec::new();
         let mut i = start;
         let mut end;
-        loop {
-            let Kind::Bullet(first) = self.kind(i) else { break };
-            let (text, next) = self.continued(i, first, 0);
-            if text.is_empty() {
-                return Err(Pos::at(i, 1).error("empty bullet"));
+        while let Kind::Bullet(first) = self.kind(i) {
+            // The text must start on the bullet's line: continued text could read as a checkbox.
+            if first.is_empty() {
+                return Err(Pos::at(i, 1).error("empty bullet: its text must start on the bullet's line"));
             }
+            let (text, next) = self.continued(i, first, 0);
             items.push(text);
             end = next;
             let mut k = next;
@@ -484,8 +484,7 @@ impl<'a> Lexer<'a> {
         let n = self.lines.len();
         let mut steps = Vec::new();
         let mut i = start;
-        loop {
-            let Kind::Numbered(number, col, raw_title) = self.kind(i) else { break };
+        while let Kind::Numbered(number, col, raw_title) = self.kind(i) {
             let title = step_title(raw_title);
             if title.is_empty() {
                 return Err(Pos::at(i, col + 1).error("numbered step has no title"));
@@ -556,6 +555,9 @@ impl<'a> Lexer<'a> {
                 Syntax::Markdown if s.starts_with("```") => {
                     let fence = s.chars().take_while(|&c| c == '`').count();
                     let lang = &s[fence..];
+                    if lang.contains('`') {
+                        return Err(pos.error("the language of a code fence must not contain backticks"));
+                    }
                     let mut m = k + 1;
                     while m < end {
                         let t = self.lines[m].trim();
@@ -589,10 +591,10 @@ impl<'a> Lexer<'a> {
             match classify(s, self.syntax) {
                 Kind::Item(..) => return Err(pos.error("checklist item inside a numbered step")),
                 Kind::Bullet(first) => {
-                    let (text, next) = self.continued(k, first, col);
-                    if text.is_empty() {
-                        return Err(pos.error("empty bullet"));
+                    if first.is_empty() {
+                        return Err(pos.error("empty bullet: its text must start on the bullet's line"));
                     }
+                    let (text, next) = self.continued(k, first, col);
                     actions.push(text);
                     k = next;
                 }

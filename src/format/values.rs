@@ -66,7 +66,7 @@ pub(crate) fn parse_bound(s: &str) -> Option<(char, f64, Unit)> {
 /// A duration the way documents write it: `5 minutes`, `1 hour`, `30 seconds`, `250ms`.
 pub(crate) fn duration_words(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms == 0 || !ms.is_multiple_of(1000) || d.subsec_nanos() % 1_000_000 != 0 {
+    if ms == 0 || !ms.is_multiple_of(1000) || !d.subsec_nanos().is_multiple_of(1_000_000) {
         return duration::format(d);
     }
     let secs = d.as_secs();
@@ -127,6 +127,20 @@ fn parse_condition(s: &str) -> Option<(Condition, Option<Duration>)> {
 /// `GPU OOM errors`. Text that holds no readable condition becomes a rule with a name only.
 pub(crate) fn parse_alert_rule(text: &str) -> AlertRule {
     let text = text.trim();
+    match read_alert_rule(text) {
+        // Keep the reading only when writing it back reads the same: a name such as `[ ]`
+        // would turn the written bullet into a checklist item.
+        Some(rule)
+            if super::lex::checkbox(&alert_rule_text(&rule)).is_none()
+                && read_alert_rule(&alert_rule_text(&rule)).as_ref() == Some(&rule) =>
+        {
+            rule
+        }
+        _ => AlertRule::new(text),
+    }
+}
+
+fn read_alert_rule(text: &str) -> Option<AlertRule> {
     if let Some(open) = matching_open_paren(text) {
         let name = text[..open].trim();
         if !name.is_empty()
@@ -134,7 +148,7 @@ pub(crate) fn parse_alert_rule(text: &str) -> AlertRule {
         {
             let mut rule = AlertRule::new(name).condition(condition);
             rule.window = window;
-            return rule;
+            return Some(rule);
         }
     }
     if let Some(at) = text.find(['<', '>']) {
@@ -145,10 +159,10 @@ pub(crate) fn parse_alert_rule(text: &str) -> AlertRule {
         {
             let mut rule = AlertRule::new(name).condition(condition);
             rule.window = window;
-            return rule;
+            return Some(rule);
         }
     }
-    AlertRule::new(text)
+    None
 }
 
 /// The byte index of the `(` that matches a final `)`.

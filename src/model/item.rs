@@ -257,8 +257,11 @@ impl Item {
 pub(crate) fn split_applicability(title: &str) -> (String, Applicability) {
     let t = title.trim();
     for (suffix, a) in [("(if needed)", Applicability::IfNeeded), ("(if applicable)", Applicability::IfApplicable)] {
-        if t.len() >= suffix.len() && t[t.len() - suffix.len()..].eq_ignore_ascii_case(suffix) {
-            return (t[..t.len() - suffix.len()].trim_end().to_string(), a);
+        let cut = t.len().saturating_sub(suffix.len());
+        if let (Some(head), Some(tail)) = (t.get(..cut), t.get(cut..))
+            && tail.eq_ignore_ascii_case(suffix)
+        {
+            return (head.trim_end().to_string(), a);
         }
     }
     (t.to_string(), Applicability::Always)
