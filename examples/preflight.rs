@@ -7,13 +7,13 @@
 //! cargo run --example preflight -- --config nexus.toml --format junit --output readiness.xml
 //! ```
 //!
-//! Exit code: 0 ready, 1 not ready, 2 the config could not be loaded or the arguments are wrong.
+//! Exit code: 0 ready, 1 not ready, 2 the config could not be loaded, the arguments are wrong or
+//! the report could not be written.
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use nexus_readiness::builtin;
 use nexus_readiness::config::Config;
@@ -38,7 +38,8 @@ OPTIONS:
     -h, --help            this text
 
 EXIT CODES:
-    0 ready, 1 not ready, 2 the config or the arguments are invalid
+    0 ready, 1 not ready, 2 the config or the arguments are invalid, or the report
+    could not be written
 ";
 
 #[derive(Debug, Default)]
@@ -112,6 +113,12 @@ async fn main() -> anyhow::Result<()> {
         }
     };
 
+    if let Some(dir) = args.output.as_deref().and_then(Path::parent).filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        eprintln!("error: --output: directory {} does not exist", dir.display());
+        std::process::exit(2);
+    }
     let mut runner = config.runner();
     if let Some(phases) = &args.phases {
         runner = runner.phases(phases.iter().copied());
@@ -127,7 +134,7 @@ async fn main() -> anyhow::Result<()> {
         }),
         None => runner.observer(|e: &RunEvent| {
             if let RunEvent::ItemFinished { id, status, .. } = e {
-                eprintln!("{status:>8}  {id}");
+                eprintln!("{:<8} {id}", status.as_str());
             }
         }),
     };
@@ -139,7 +146,10 @@ async fn main() -> anyhow::Result<()> {
     };
     match &args.output {
         Some(path) => {
-            write_atomically(path, &text).with_context(|| format!("writing {}", path.display()))?;
+            if let Err(e) = write_atomically(path, &text) {
+                eprintln!("error: writing {}: {e:#}", path.display());
+                std::process::exit(2);
+            }
             eprintln!("report written to {}", path.display());
         }
         None => {
@@ -171,6 +181,12 @@ fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(text.as_bytes())?;
+    // Temporary files are private (0600); a report is not.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
     tmp.as_file().sync_all()?;
     tmp.persist(path)?;
     Ok(())
