@@ -1,6 +1,6 @@
 //! Built-in probe backends, one module per feature.
 //!
-//! The core kinds need no feature: [`net`] (TCP connect, Redis), [`file`] (Dockerfile, Trivy
+//! The core kinds need no feature: [`net`] (TCP connect, Redis), [`file`](mod@file) (Dockerfile, Trivy
 //! and JUnit report files, documents) and [`command`] (smoke-test programs). Each kind has a
 //! spec type (`XxxSpec`) that a config file deserializes and that builds the probe.
 
