@@ -1,1 +1,291 @@
-fn main() {}
+//! Runs the built-in Nexus production checklist and prints what is ready, what needs a
+//! target, and what waits for a person.
+//!
+//! ```text
+//! cargo run --example preflight
+//! cargo run --example preflight -- --config examples/preflight.toml --phase pre-deployment
+//! cargo run --example preflight -- --config nexus.toml --format junit --output readiness.xml
+//! ```
+//!
+//! Exit code: 0 ready, 1 not ready, 2 the config could not be loaded, the arguments are wrong or
+//! the report could not be written.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use nexus_readiness::builtin;
+use nexus_readiness::config::Config;
+use nexus_readiness::model::Phase;
+use nexus_readiness::report::{Format, Report, SkipKind, Status};
+use nexus_readiness::run::RunEvent;
+
+const HELP: &str = "\
+preflight: check a Nexus deployment against the production readiness checklist
+
+USAGE:
+    cargo run --example preflight -- [OPTIONS]
+
+OPTIONS:
+    -c, --config FILE     config file with targets, bindings, attestations, waivers
+                          (see examples/preflight.toml); without one, every automatable
+                          item reports which key it needs
+    -p, --phase LIST      phases to run, comma separated: pre-deployment, deployment,
+                          post-deployment, continuous (default: all, or [runner] phases)
+    -f, --format FORMAT   summary (default), markdown, json, junit, tap, prometheus, rst
+    -o, --output FILE     write the report there (atomically) instead of stdout
+    -h, --help            this text
+
+EXIT CODES:
+    0 ready, 1 not ready, 2 the config or the arguments are invalid, or the report
+    could not be written
+";
+
+#[derive(Debug, Default)]
+struct Args {
+    config: Option<PathBuf>,
+    phases: Option<Vec<Phase>>,
+    format: Option<Format>,
+    output: Option<PathBuf>,
+}
+
+fn parse_args() -> Result<Option<Args>, String> {
+    let mut args = Args::default();
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| inline.clone().or_else(|| it.next()).ok_or(format!("{name} needs a value"));
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "-c" | "--config" => args.config = Some(PathBuf::from(value("--config")?)),
+            "-o" | "--output" => args.output = Some(PathBuf::from(value("--output")?)),
+            "-f" | "--format" => {
+                let v = value("--format")?;
+                args.format = if v == "summary" { None } else { Some(v.parse().map_err(|e| format!("{e}"))?) };
+            }
+            "-p" | "--phase" => {
+                let v = value("--phase")?;
+                let phases = v
+                    .split(',')
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|s| s.trim().parse::<Phase>().map_err(|e| e.to_string()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                args.phases = Some(phases);
+            }
+            other => return Err(format!("unknown argument `{other}` (see --help)")),
+        }
+    }
+    Ok(Some(args))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+
+    let args = match parse_args() {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            print!("{HELP}");
+            return Ok(());
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+    let config = match &args.config {
+        Some(path) => Config::load(path),
+        None => Config::from_str_named("", "(no config)"),
+    };
+    let plan = config.and_then(|c| c.plan(builtin::nexus()).map(|p| (c, p)));
+    let (config, plan) = match plan {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+
+    if let Some(dir) = args.output.as_deref().and_then(Path::parent).filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        eprintln!("error: --output: directory {} does not exist", dir.display());
+        std::process::exit(2);
+    }
+    let mut runner = config.runner();
+    if let Some(phases) = &args.phases {
+        runner = runner.phases(phases.iter().copied());
+    }
+    let progress = progress_observer();
+    let runner = match progress.clone() {
+        Some(pb) => runner.observer(move |e: &RunEvent| match e {
+            RunEvent::Started { items, .. } => pb.set_length(*items as u64),
+            RunEvent::ItemStarted { id } => pb.set_message(id.to_string()),
+            RunEvent::ItemFinished { .. } => pb.inc(1),
+            RunEvent::Finished { .. } => pb.finish_and_clear(),
+            _ => {}
+        }),
+        None => runner.observer(|e: &RunEvent| {
+            if let RunEvent::ItemFinished { id, status, .. } = e {
+                eprintln!("{:<8} {id}", status.as_str());
+            }
+        }),
+    };
+    let report = runner.build().run(&plan).await;
+
+    let text = match args.format {
+        Some(f) => report.render(f),
+        None => summary(&report, &config.configured_items(), args.config.is_some()),
+    };
+    match &args.output {
+        Some(path) => {
+            if let Err(e) = write_atomically(path, &text) {
+                eprintln!("error: writing {}: {e:#}", path.display());
+                std::process::exit(2);
+            }
+            eprintln!("report written to {}", path.display());
+        }
+        None => {
+            std::io::stdout().write_all(text.as_bytes())?;
+        }
+    }
+    if args.format.is_some() || args.output.is_some() {
+        // The machine-readable report went to stdout or a file: a short verdict for people.
+        eprintln!("{}: {}", if report.ready() { "READY" } else { "NOT READY" }, report.summary());
+    }
+    std::process::exit(report.exit_code());
+}
+
+/// A progress bar on a terminal; `None` (plain lines) otherwise.
+fn progress_observer() -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let pb = ProgressBar::new(0);
+    let style = ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {wide_msg}")
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    pb.set_style(style);
+    Some(pb)
+}
+
+/// Writes `text` to a temporary file beside `path`, then renames it over `path`.
+fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(text.as_bytes())?;
+    // Temporary files are private (0600); a report is not.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)?;
+    Ok(())
+}
+
+/// What a newcomer reads: the verdict, what passed and failed, which keys to set, who must
+/// sign off.
+fn summary(report: &Report, configured: &[&str], has_config: bool) -> String {
+    let mut out = String::new();
+    let s = report.summary();
+    let verdict = if report.ready() { "READY" } else { "NOT READY" };
+    out.push_str(&format!("{} — {verdict}\n{s}\n\n", report.title));
+    let by = |status: Status| report.items.iter().filter(move |i| i.status == status);
+    let pass: Vec<_> = by(Status::Pass).chain(by(Status::Warn)).collect();
+    out.push_str(&format!("Passed: {} item{}\n", pass.len(), plural(pass.len())));
+    for i in &pass {
+        out.push_str(&format!("  {:<7} {}: {}\n", i.status, i.id, i.reason));
+    }
+    for status in [Status::Fail, Status::Error] {
+        let items: Vec<_> = by(status).collect();
+        if items.is_empty() {
+            continue;
+        }
+        let what = if status == Status::Fail { "Failed" } else { "Could not check" };
+        out.push_str(&format!("\n{what}: {} item{}\n", items.len(), plural(items.len())));
+        for i in items {
+            let gate = if i.gating { " [gating]" } else { "" };
+            out.push_str(&format!("  {}{gate}: {}\n", i.id, i.reason));
+        }
+    }
+    let mut keys: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for n in &s.not_configured {
+        keys.entry(n.key.clone().unwrap_or_else(|| "(a binding)".into())).or_default().push(n.item.as_str());
+    }
+    // Items skipped behind a dependency need their own target too.
+    for i in by(Status::Skipped).filter(|i| i.skip == Some(SkipKind::Dependency)) {
+        if let Some(b) = builtin::default_binding(i.id.as_str())
+            && !configured.contains(&b.item)
+        {
+            keys.entry(b.key.to_string()).or_default().push(b.item);
+        }
+    }
+    let need: usize = keys.values().map(Vec::len).sum();
+    if !keys.is_empty() {
+        out.push_str(&format!(
+            "\nNeed a target: {} item{} — set these keys in a config file{}:\n",
+            need,
+            plural(need),
+            if has_config { "" } else { " (start from examples/preflight.toml, pass it with --config)" }
+        ));
+        for (key, items) in &keys {
+            out.push_str(&format!("  {key:<34} {} item{}\n", items.len(), plural(items.len())));
+        }
+    }
+    let pending: Vec<_> = by(Status::Pending).collect();
+    if !pending.is_empty() {
+        out.push_str(&format!(
+            "\nWaiting for a person's sign-off: {} item{} — add [attestations.\"<item id>\"] entries:\n",
+            pending.len(),
+            plural(pending.len())
+        ));
+        for i in pending {
+            out.push_str(&format!("  {}\n", i.id));
+        }
+    }
+    let attested: Vec<_> = by(Status::Attested).chain(by(Status::Waived)).collect();
+    if !attested.is_empty() {
+        out.push_str(&format!("\nSigned off or waived: {} item{}\n", attested.len(), plural(attested.len())));
+        for i in attested {
+            out.push_str(&format!("  {:<8} {}: {}\n", i.status, i.id, i.reason));
+        }
+    }
+    let mut skipped: BTreeMap<&str, usize> = BTreeMap::new();
+    for i in by(Status::Skipped) {
+        let why = match i.skip {
+            Some(SkipKind::NotConfigured) => continue,
+            Some(SkipKind::NotApplicable) => "not applicable",
+            Some(SkipKind::PhaseNotRun) => "phase not run",
+            Some(SkipKind::Dependency) => "waiting on an item that did not pass",
+            Some(SkipKind::Cancelled) => "cancelled or past the deadline",
+            _ => "other",
+        };
+        *skipped.entry(why).or_default() += 1;
+    }
+    if !skipped.is_empty() {
+        let parts: Vec<String> = skipped.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        out.push_str(&format!("\nSkipped: {}\n", parts.join(", ")));
+    }
+    let blockers: Vec<_> = report.blockers().collect();
+    if !blockers.is_empty() {
+        out.push_str(&format!(
+            "\n{} gating item{} keep this deployment from being ready.\n",
+            blockers.len(),
+            plural(blockers.len())
+        ));
+    }
+    out
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

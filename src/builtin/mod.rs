@@ -19,6 +19,9 @@
 //! assert_eq!(gpu.evaluate(90.0).level, Level::Breach);
 //! ```
 
+pub mod bindings;
+pub use bindings::{DefaultBinding, default_binding, default_bindings};
+
 use std::sync::LazyLock;
 
 use crate::model::{Checklist, ItemId, Severity};

@@ -1,12 +1,899 @@
-//! Declarative configuration (TOML): targets, bindings, attestations, waivers.
+//! Declarative configuration (TOML): targets, bindings, attestations, waivers and runner
+//! settings, turned into a [`Plan`].
+//!
+//! ```toml
+//! [runner]
+//! concurrency = 8
+//! timeout = "30s"
+//! phases = ["pre-deployment", "deployment"]
+//!
+//! # Targets of the built-in checklist's default bindings (see builtin::bindings).
+//! [targets.redis]
+//! address = "redis.internal:6379"
+//! password = "${env:REDIS_PASSWORD}"
+//!
+//! [targets.junit.integration]
+//! path = "target/junit/integration.xml"
+//!
+//! # Any item, any probe kind.
+//! [bindings."pre-deployment.performance.database-connection-pooling-configured"]
+//! kind = "tcp"
+//! address = "pgbouncer.internal:6432"
+//!
+//! [attestations."pre-deployment.security.penetration-testing-performed"]
+//! by = "Dana Smith"
+//! role = "Security Lead"
+//! at = 2026-11-20T10:00:00Z
+//! evidence = "https://wiki.example.com/pentest-2026"
+//!
+//! [waivers."pre-deployment.performance.cdn-configured-for-static-assets"]
+//! justification = "no static assets in the first release"
+//! approver = "Tech Lead"
+//! expires = 2026-12-31
+//!
+//! [not_applicable]
+//! "compliance.hipaa-compliance-verified" = "no health data is processed"
+//! ```
+//!
+//! - `[targets]`: for each automatable item of the built-in checklist, the key its default
+//!   binding reads ([`builtin::bindings`](crate::builtin::bindings)); the value is that probe
+//!   kind's spec (a table, or an array of tables for several targets). An item whose key is
+//!   absent is Skipped "not configured: set `targets.redis`".
+//! - `[bindings]`: item id → a probe table with `kind = "..."` ([`ProbeConfig`] or a custom
+//!   kind of the [`Registry`]), or an array of them. An explicit binding replaces the default
+//!   one of that item.
+//! - `${env:NAME}` in any string is replaced by the environment variable at load; every value
+//!   read that way is registered with the plan's redactor, so it never appears in a report.
+//! - Relative paths are relative to the working directory of the process.
+//!
+//! Every mistake is a [`ConfigError`] with file, line, column and key, and for an unknown item
+//! id, probe kind or key the closest valid names.
+//!
+//! ```
+//! use nexus_readiness::config::Config;
+//!
+//! let err = Config::from_str_named("[targets.rediss]\naddress = \"x:1\"\n", "nexus.toml").unwrap_err();
+//! assert_eq!(err.to_string(), "nexus.toml:1:10: targets.rediss: unknown target; did you mean `targets.redis`?");
+//! ```
 
-use thiserror::Error;
+mod error;
+mod kinds;
+mod schema;
 
-/// A config file is invalid.
-#[derive(Debug, Clone, PartialEq, Error)]
-#[error("{message}")]
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+pub use error::{ConfigError, ConfigErrorKind};
+use error::{Location, closest};
+pub use kinds::{BACKEND_KINDS, Factory, NotConfigured, ProbeConfig, Registry};
+use kinds::{Unavailable, missing_feature};
+pub use schema::schema;
+
+use crate::builtin::bindings::{self, DefaultBinding};
+use crate::model::{Checklist, Phase};
+use crate::probe::{Attestation, Probe, Secret, Waiver};
+use crate::run::{Plan, PlanError, Runner, RunnerBuilder};
+
+/// Runner settings from `[runner]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 #[non_exhaustive]
-pub struct ConfigError {
-    /// What is wrong, with file, line and key.
-    pub message: String,
+pub struct RunnerSettings {
+    /// How many probes run at once (default: the runner's).
+    #[serde(default)]
+    pub concurrency: Option<usize>,
+    /// Default timeout of each probe (`30s`).
+    #[serde(default, with = "crate::model::duration::option")]
+    #[schemars(with = "Option<String>")]
+    pub timeout: Option<Duration>,
+    /// Deadline of the whole run (`5m`).
+    #[serde(default, with = "crate::model::duration::option")]
+    #[schemars(with = "Option<String>")]
+    pub deadline: Option<Duration>,
+    /// Phases to run (default: all).
+    #[serde(default)]
+    pub phases: Vec<Phase>,
+    /// Whether a Warn on a gating item makes the run not ready.
+    #[serde(default)]
+    pub fail_on_warn: bool,
+}
+
+/// One probe bound by the config, with where it was written.
+#[derive(Debug, Clone)]
+struct Bound {
+    loc: Location,
+    probe: Arc<dyn Probe>,
+}
+
+/// An entry of `[attestations]`, `[waivers]` or `[not_applicable]` with its location.
+#[derive(Debug, Clone)]
+struct Entry<T> {
+    loc: Location,
+    item: String,
+    value: T,
+}
+
+/// A loaded config file: apply it to a checklist with [`Config::plan`].
+#[derive(Clone)]
+pub struct Config {
+    name: String,
+    runner: RunnerSettings,
+    targets: BTreeMap<&'static str, Vec<Bound>>,
+    bindings: Vec<Entry<Vec<Bound>>>,
+    attestations: Vec<Entry<Attestation>>,
+    waivers: Vec<Entry<Waiver>>,
+    not_applicable: Vec<Entry<String>>,
+    secrets: Vec<Secret>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("name", &self.name)
+            .field("runner", &self.runner)
+            .field("targets", &self.targets.keys().collect::<Vec<_>>())
+            .field("bindings", &self.bindings.iter().map(|e| &e.item).collect::<Vec<_>>())
+            .field("attestations", &self.attestations.len())
+            .field("waivers", &self.waivers.len())
+            .field("not_applicable", &self.not_applicable.len())
+            .field("secrets", &self.secrets.len())
+            .finish()
+    }
+}
+
+type EnvSource = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// Options for loading a config: custom probe kinds and where `${env:NAME}` is read from.
+///
+/// ```
+/// use nexus_readiness::config::Config;
+///
+/// let config = Config::loader()
+///     .env_source(|name| (name == "REDIS_PASSWORD").then(|| "s3cret-pass".to_string()))
+///     .from_str("[targets.redis]\naddress = \"127.0.0.1:6379\"\npassword = \"${env:REDIS_PASSWORD}\"\n", "nexus.toml")?;
+/// assert_eq!(config.secrets().len(), 1);
+/// # Ok::<(), nexus_readiness::config::ConfigError>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct Loader {
+    registry: Registry,
+    env: Option<EnvSource>,
+}
+
+impl fmt::Debug for Loader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Loader").field("registry", &self.registry).field("env", &self.env.is_some()).finish()
+    }
+}
+
+impl Loader {
+    /// Uses `registry` for custom probe kinds.
+    pub fn registry(mut self, registry: Registry) -> Self {
+        self.registry = registry;
+        self
+    }
+
+    /// Reads `${env:NAME}` from `source` instead of the process environment.
+    pub fn env_source<F>(mut self, source: F) -> Self
+    where
+        F: Fn(&str) -> Option<String> + Send + Sync + 'static,
+    {
+        self.env = Some(Arc::new(source));
+        self
+    }
+
+    /// Loads a config file.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the file, line, column and key.
+    pub fn load(&self, path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::new(ConfigErrorKind::Io, &name, format!("cannot read the config file: {e}")))?;
+        self.from_str(&text, &name)
+    }
+
+    /// Loads config text; `name` stands for the file in errors.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the file, line, column and key.
+    pub fn from_str(&self, text: &str, name: &str) -> Result<Config, ConfigError> {
+        let mut l = Load { text, file: name, loader: self, secrets: Vec::new() };
+        l.run()
+    }
+}
+
+impl Config {
+    /// Options for loading: custom kinds, environment source.
+    pub fn loader() -> Loader {
+        Loader::default()
+    }
+
+    /// Loads a config file (built-in probe kinds, the process environment).
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the file, line, column and key.
+    pub fn load(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        Loader::default().load(path)
+    }
+
+    /// Loads config text; `name` stands for the file in errors.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the file, line, column and key.
+    pub fn from_str_named(text: &str, name: &str) -> Result<Config, ConfigError> {
+        Loader::default().from_str(text, name)
+    }
+
+    /// Loads config text with custom probe kinds.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the file, line, column and key.
+    pub fn from_str_with(text: &str, name: &str, registry: &Registry) -> Result<Config, ConfigError> {
+        Loader::default().registry(registry.clone()).from_str(text, name)
+    }
+
+    /// The file name given at load.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The `[runner]` settings.
+    pub fn runner_settings(&self) -> &RunnerSettings {
+        &self.runner
+    }
+
+    /// Every value read from `${env:...}` (registered with the plan as secrets).
+    pub fn secrets(&self) -> &[Secret] {
+        &self.secrets
+    }
+
+    /// The items whose default binding found its target in `[targets]`.
+    pub fn configured_items(&self) -> Vec<&'static str> {
+        self.targets.keys().copied().collect()
+    }
+
+    /// A runner builder with the `[runner]` settings applied (concurrency, probe timeout,
+    /// deadline, phases, fail-on-warn); add observers or a clock before `build()`.
+    pub fn runner(&self) -> RunnerBuilder {
+        let r = &self.runner;
+        let mut b = Runner::builder().fail_on_warn(r.fail_on_warn);
+        if let Some(n) = r.concurrency {
+            b = b.concurrency(n);
+        }
+        if let Some(t) = r.timeout {
+            b = b.probe_timeout(t);
+        }
+        if let Some(d) = r.deadline {
+            b = b.deadline(d);
+        }
+        if !r.phases.is_empty() {
+            b = b.phases(r.phases.iter().copied());
+        }
+        b
+    }
+
+    /// Applies the config to `checklist`: default bindings (configured targets, or a
+    /// [`NotConfigured`] probe naming the key), explicit bindings, attestations, waivers,
+    /// not-applicable marks and secrets.
+    ///
+    /// Default bindings of items the checklist does not have are ignored (the config may be
+    /// used with a custom checklist); explicit entries naming an unknown item are errors.
+    ///
+    /// # Errors
+    /// [`ConfigErrorKind::UnknownItem`] with the closest ids, [`ConfigErrorKind::Plan`] for an
+    /// always-applicable item marked not applicable; both with file and line.
+    pub fn plan(&self, checklist: Checklist) -> Result<Plan, ConfigError> {
+        let mut plan = Plan::new(checklist);
+        for s in &self.secrets {
+            plan.secret(s);
+        }
+        let plan_err = |e: PlanError, loc: &Location| -> ConfigError {
+            match e {
+                PlanError::UnknownItem { id, closest } => {
+                    ConfigError::new(ConfigErrorKind::UnknownItem, &self.name, format!("unknown item id `{id}`"))
+                        .at(loc)
+                        .suggest(closest)
+                }
+                other => ConfigError::new(ConfigErrorKind::Plan, &self.name, other.to_string()).at(loc),
+            }
+        };
+        let explicit: Vec<&str> = self.bindings.iter().map(|e| e.item.as_str()).collect();
+        for b in bindings::default_bindings() {
+            if plan.checklist().item(b.item).is_none() || explicit.contains(&b.item) {
+                continue;
+            }
+            match self.targets.get(b.item) {
+                Some(bound) => {
+                    for p in bound {
+                        plan.bind_arc(b.item, p.probe.clone()).map_err(|e| plan_err(e, &p.loc))?;
+                    }
+                }
+                None => {
+                    plan.bind(b.item, NotConfigured::new(b.key, b.kind))
+                        .map_err(|e| plan_err(e, &Location::default()))?;
+                }
+            }
+        }
+        for e in &self.bindings {
+            for p in &e.value {
+                plan.bind_arc(&e.item, p.probe.clone()).map_err(|err| plan_err(err, &e.loc))?;
+            }
+        }
+        for e in &self.attestations {
+            plan.attest(&e.item, e.value.clone()).map_err(|err| plan_err(err, &e.loc))?;
+        }
+        for e in &self.waivers {
+            plan.waive(&e.item, e.value.clone()).map_err(|err| plan_err(err, &e.loc))?;
+        }
+        for e in &self.not_applicable {
+            plan.not_applicable(&e.item, e.value.clone()).map_err(|err| plan_err(err, &e.loc))?;
+        }
+        Ok(plan)
+    }
+}
+
+/// The top-level sections.
+const SECTIONS: &[&str] = &["runner", "targets", "bindings", "attestations", "waivers", "not_applicable"];
+
+type Value<'a> = Spanned<DeValue<'a>>;
+
+/// One load in progress.
+struct Load<'a> {
+    text: &'a str,
+    file: &'a str,
+    loader: &'a Loader,
+    secrets: Vec<Secret>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAttestation {
+    by: String,
+    #[serde(default)]
+    role: Option<String>,
+    at: toml::Value,
+    #[serde(default)]
+    evidence: Option<String>,
+    #[serde(default)]
+    expires: Option<toml::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWaiver {
+    justification: String,
+    approver: String,
+    expires: toml::Value,
+}
+
+fn quote_key(k: &str) -> String {
+    if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        k.to_string()
+    } else {
+        format!("{k:?}")
+    }
+}
+
+fn join_key(prefix: &str, k: &str) -> String {
+    if prefix.is_empty() { quote_key(k) } else { format!("{prefix}.{}", quote_key(k)) }
+}
+
+fn contains(span: &Range<usize>, at: usize) -> bool {
+    span.start <= at && at < span.end.max(span.start + 1)
+}
+
+/// The dotted key whose key or value span holds `at`.
+fn key_at(table: &DeTable<'_>, at: usize, prefix: &str) -> Option<String> {
+    for (k, v) in table.iter() {
+        let path = join_key(prefix, k.get_ref());
+        if contains(&k.span(), at) {
+            return Some(path);
+        }
+        if contains(&v.span(), at) {
+            return match v.get_ref() {
+                DeValue::Table(t) => key_at(t, at, &path).or(Some(path)),
+                DeValue::Array(a) => {
+                    for (i, e) in a.iter().enumerate() {
+                        if let DeValue::Table(t) = e.get_ref()
+                            && contains(&e.span(), at)
+                        {
+                            return key_at(t, at, &format!("{path}[{i}]")).or(Some(path));
+                        }
+                    }
+                    Some(path)
+                }
+                _ => Some(path),
+            };
+        }
+    }
+    // Tables declared with headers (`[a.b]`) have spans that may not cover their keys; look
+    // deeper anyway.
+    for (k, v) in table.iter() {
+        if let DeValue::Table(t) = v.get_ref()
+            && let Some(p) = key_at(t, at, &join_key(prefix, k.get_ref()))
+        {
+            return Some(p);
+        }
+    }
+    None
+}
+
+/// Extracts `` `a`, `b` `` names from a serde "expected one of" message.
+fn expected_names(message: &str) -> Vec<&str> {
+    let Some(rest) = message.split("expected ").nth(1) else { return Vec::new() };
+    rest.split('`').skip(1).step_by(2).collect()
+}
+
+impl<'a> Load<'a> {
+    fn err(&self, kind: ConfigErrorKind, message: impl Into<String>) -> ConfigError {
+        ConfigError::new(kind, self.file, message)
+    }
+
+    fn loc(&self, span: &Range<usize>, key: impl Into<String>) -> Location {
+        Location::new(self.text, span, key)
+    }
+
+    /// A serde/toml error, located and classified.
+    fn toml_error(&self, e: &toml::de::Error, root: &DeTable<'_>, fallback: &Location) -> ConfigError {
+        let msg = e.message().trim_end_matches('\n').to_string();
+        let kind = if msg.starts_with("unknown field") {
+            ConfigErrorKind::UnknownKey
+        } else if msg.starts_with("missing field") {
+            ConfigErrorKind::MissingKey
+        } else {
+            ConfigErrorKind::InvalidValue
+        };
+        let mut err = self.err(kind, msg.clone());
+        match e.span() {
+            Some(span) => {
+                let key = key_at(root, span.start, "").unwrap_or_else(|| fallback.key.clone());
+                err = err.at(&self.loc(&span, key));
+            }
+            None => err = err.at(fallback),
+        }
+        if kind == ConfigErrorKind::UnknownKey {
+            // "unknown field `adress`, expected one of `address`, ..." -> suggest the closest.
+            let unknown = msg.split('`').nth(1).unwrap_or("");
+            let names = expected_names(&msg);
+            err = err.suggest(closest(unknown, names.iter().copied(), 3));
+            err.message = format!("unknown key `{unknown}`");
+        }
+        err
+    }
+
+    fn de<T: serde::de::DeserializeOwned>(
+        &self,
+        v: &Value<'a>,
+        root: &DeTable<'_>,
+        loc: &Location,
+    ) -> Result<T, ConfigError> {
+        T::deserialize(ValueDeserializer::from(v.clone())).map_err(|e| self.toml_error(&e, root, loc))
+    }
+
+    fn run(&mut self) -> Result<Config, ConfigError> {
+        let mut root = DeTable::parse(self.text).map_err(|e| {
+            let mut err = self.err(ConfigErrorKind::Syntax, format!("invalid TOML: {}", e.message().trim_end()));
+            if let Some(span) = e.span() {
+                err = err.at(&self.loc(&span, ""));
+            }
+            err
+        })?;
+        // Resolve ${env:NAME} everywhere first, so every later error sees final values.
+        for (k, v) in root.get_mut().iter_mut() {
+            let path = quote_key(k.get_ref());
+            self.resolve_env(v, &path)?;
+        }
+        let root = root.into_inner();
+        let mut config = Config {
+            name: self.file.to_string(),
+            runner: RunnerSettings::default(),
+            targets: BTreeMap::new(),
+            bindings: Vec::new(),
+            attestations: Vec::new(),
+            waivers: Vec::new(),
+            not_applicable: Vec::new(),
+            secrets: Vec::new(),
+        };
+        for (k, v) in root.iter() {
+            let key = k.get_ref().as_ref();
+            let loc = self.loc(&k.span(), quote_key(key));
+            match key {
+                "runner" => config.runner = self.de(v, &root, &loc)?,
+                "targets" => config.targets = self.targets(v, &root)?,
+                "bindings" => config.bindings = self.bindings(v, &root)?,
+                "attestations" => config.attestations = self.entries(v, &root, "attestations", Self::attestation)?,
+                "waivers" => config.waivers = self.entries(v, &root, "waivers", Self::waiver)?,
+                "not_applicable" => config.not_applicable = self.entries(v, &root, "not_applicable", Self::reason)?,
+                other => {
+                    return Err(self
+                        .err(ConfigErrorKind::UnknownKey, format!("unknown section `{other}`"))
+                        .at(&loc)
+                        .suggest(closest(other, SECTIONS.iter().copied(), 3)));
+                }
+            }
+        }
+        config.secrets = std::mem::take(&mut self.secrets);
+        Ok(config)
+    }
+
+    fn resolve_env(&mut self, v: &mut Value<'a>, path: &str) -> Result<(), ConfigError> {
+        let span = v.span();
+        match v.get_mut() {
+            DeValue::String(s) if s.contains("${") => {
+                let resolved = self.substitute(s, &span, path)?;
+                *s = Cow::Owned(resolved);
+            }
+            DeValue::Table(t) => {
+                for (k, v) in t.iter_mut() {
+                    let p = join_key(path, k.get_ref());
+                    self.resolve_env(v, &p)?;
+                }
+            }
+            DeValue::Array(a) => {
+                for (i, e) in a.iter_mut().enumerate() {
+                    self.resolve_env(e, &format!("{path}[{i}]"))?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Replaces `${env:NAME}`; `$${` stays a literal `${`.
+    fn substitute(&mut self, s: &str, span: &Range<usize>, path: &str) -> Result<String, ConfigError> {
+        let mut out = String::with_capacity(s.len());
+        let mut rest = s;
+        while let Some(pos) = rest.find("${") {
+            if rest[..pos].ends_with('$') {
+                out.push_str(&rest[..pos - 1]);
+                out.push_str("${");
+                rest = &rest[pos + 2..];
+                continue;
+            }
+            out.push_str(&rest[..pos]);
+            let after = &rest[pos + 2..];
+            let Some(end) = after.find('}') else {
+                return Err(self
+                    .err(ConfigErrorKind::InvalidValue, "unclosed `${` (write `${env:NAME}`, or `$${` for a literal)")
+                    .at(&self.loc(span, path)));
+            };
+            let expr = &after[..end];
+            let Some(name) = expr.strip_prefix("env:") else {
+                return Err(self
+                    .err(
+                        ConfigErrorKind::InvalidValue,
+                        format!("unknown reference `${{{expr}}}` (only `${{env:NAME}}` is supported)"),
+                    )
+                    .at(&self.loc(span, path)));
+            };
+            let value = match &self.loader.env {
+                Some(f) => f(name),
+                None => std::env::var(name).ok(),
+            };
+            let Some(value) = value else {
+                return Err(self
+                    .err(ConfigErrorKind::MissingEnv, format!("environment variable `{name}` is not set"))
+                    .at(&self.loc(span, path)));
+            };
+            let secret = Secret::new(value);
+            out.push_str(secret.expose());
+            if !self.secrets.contains(&secret) {
+                self.secrets.push(secret);
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    /// Turns a probe table (without `kind`) into a probe.
+    fn probe(
+        &self,
+        kind: &str,
+        v: &Value<'a>,
+        root: &DeTable<'_>,
+        loc: &Location,
+        kind_loc: &Location,
+    ) -> Result<Bound, ConfigError> {
+        let de = ValueDeserializer::from(v.clone());
+        let probe: Arc<dyn Probe> = if let Some(r) = ProbeConfig::from_kind(kind, de) {
+            let cfg = r.map_err(|e| self.toml_error(&e, root, loc))?;
+            cfg.build().map_err(|e| self.err(ConfigErrorKind::InvalidProbe, e.message).at(loc))?
+        } else if let Some(feature) = missing_feature(kind) {
+            Arc::new(Unavailable { kind: kind.to_string(), feature: feature.to_string(), key: loc.key.clone() })
+        } else if let Some(factory) = self.loader.registry.get(kind) {
+            let value: toml::Value = self.de(v, root, loc)?;
+            factory(value).map_err(|e| self.err(ConfigErrorKind::InvalidProbe, e.message).at(loc))?
+        } else {
+            let kinds = self.loader.registry.kinds();
+            return Err(self
+                .err(ConfigErrorKind::UnknownKind, format!("unknown probe kind `{kind}`"))
+                .at(kind_loc)
+                .suggest(closest(kind, kinds.iter().map(String::as_str), 3)));
+        };
+        Ok(Bound { loc: loc.clone(), probe })
+    }
+
+    /// A value that is one table or an array of tables.
+    fn tables<'v>(
+        &self,
+        v: &'v Value<'a>,
+        loc: &Location,
+        what: &str,
+    ) -> Result<Vec<(&'v Value<'a>, Location)>, ConfigError> {
+        match v.get_ref() {
+            DeValue::Table(_) => Ok(vec![(v, loc.clone())]),
+            DeValue::Array(a) if !a.is_empty() => a
+                .iter()
+                .enumerate()
+                .map(|(i, e)| match e.get_ref() {
+                    DeValue::Table(_) => Ok((e, self.loc(&e.span(), format!("{}[{i}]", loc.key)))),
+                    other => Err(self
+                        .err(
+                            ConfigErrorKind::InvalidValue,
+                            format!("expected a table ({what}), found {}", other.type_str()),
+                        )
+                        .at(&self.loc(&e.span(), format!("{}[{i}]", loc.key)))),
+                })
+                .collect(),
+            other => Err(self
+                .err(ConfigErrorKind::InvalidValue, format!("expected a table ({what}), found {}", other.type_str()))
+                .at(&self.loc(&v.span(), loc.key.clone()))),
+        }
+    }
+
+    fn targets(&self, v: &Value<'a>, root: &DeTable<'_>) -> Result<BTreeMap<&'static str, Vec<Bound>>, ConfigError> {
+        let keys = bindings::target_keys();
+        let mut found: Vec<(&'static str, &'static str, Value<'a>, Location)> = Vec::new();
+        self.collect_targets(v, "targets", &keys, &mut found)?;
+        let mut out: BTreeMap<&'static str, Vec<Bound>> = BTreeMap::new();
+        for (key, kind, value, loc) in &found {
+            let uses: Vec<&DefaultBinding> = bindings::default_bindings().iter().filter(|b| b.key == *key).collect();
+            for (table, tloc) in self.tables(value, loc, &format!("the `{kind}` spec"))? {
+                for b in &uses {
+                    let mut t = table.clone();
+                    let span = t.span();
+                    if let DeValue::Table(map) = t.get_mut() {
+                        if let Some(k) = map.get("kind") {
+                            if k.get_ref().as_str() != Some(kind) {
+                                return Err(self
+                                    .err(
+                                        ConfigErrorKind::InvalidValue,
+                                        format!("`{key}` takes a `{kind}` spec; remove `kind` or bind the item under [bindings]"),
+                                    )
+                                    .at(&self.loc(&k.span(), format!("{}.kind", tloc.key))));
+                            }
+                            map.remove("kind");
+                        }
+                        for (field, value) in b.set {
+                            if !map.contains_key(*field) {
+                                map.insert(
+                                    Spanned::new(span.clone(), Cow::Borrowed(*field)),
+                                    Spanned::new(span.clone(), DeValue::String(Cow::Borrowed(*value))),
+                                );
+                            }
+                        }
+                    }
+                    let bound = self.probe(kind, &t, root, &tloc, &tloc)?;
+                    out.entry(b.item).or_default().push(bound);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn collect_targets(
+        &self,
+        v: &Value<'a>,
+        path: &str,
+        keys: &[(&'static str, &'static str)],
+        found: &mut Vec<(&'static str, &'static str, Value<'a>, Location)>,
+    ) -> Result<(), ConfigError> {
+        let DeValue::Table(t) = v.get_ref() else {
+            return Err(self
+                .err(ConfigErrorKind::InvalidValue, format!("expected a table, found {}", v.get_ref().type_str()))
+                .at(&self.loc(&v.span(), path)));
+        };
+        for (k, value) in t.iter() {
+            let p = format!("{path}.{}", k.get_ref());
+            let loc = self.loc(&k.span(), p.clone());
+            if let Some((key, kind)) = keys.iter().find(|(key, _)| *key == p) {
+                found.push((key, kind, value.clone(), loc));
+            } else if keys.iter().any(|(key, _)| key.starts_with(&format!("{p}."))) {
+                self.collect_targets(value, &p, keys, found)?;
+            } else {
+                return Err(self.err(ConfigErrorKind::UnknownKey, "unknown target").at(&loc).suggest(closest(
+                    &p,
+                    keys.iter().map(|(k, _)| *k),
+                    3,
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn bindings(&self, v: &Value<'a>, root: &DeTable<'_>) -> Result<Vec<Entry<Vec<Bound>>>, ConfigError> {
+        let DeValue::Table(t) = v.get_ref() else {
+            return Err(self
+                .err(ConfigErrorKind::InvalidValue, "expected a table of item id = probe")
+                .at(&self.loc(&v.span(), "bindings")));
+        };
+        let mut out = Vec::new();
+        for (k, value) in t.iter() {
+            let item = k.get_ref().to_string();
+            let loc = self.loc(&k.span(), join_key("bindings", &item));
+            let mut probes = Vec::new();
+            for (table, tloc) in self.tables(value, &loc, "a probe with `kind`")? {
+                let mut t = table.clone();
+                let DeValue::Table(map) = t.get_mut() else { continue };
+                let Some(kind_v) = map.remove("kind") else {
+                    return Err(self
+                        .err(
+                            ConfigErrorKind::MissingKey,
+                            "missing `kind` (the probe kind, such as \"tcp\" or \"redis\")",
+                        )
+                        .at(&tloc));
+                };
+                let kind_loc = self.loc(&kind_v.span(), format!("{}.kind", tloc.key));
+                let Some(kind) = kind_v.get_ref().as_str() else {
+                    return Err(self
+                        .err(
+                            ConfigErrorKind::InvalidValue,
+                            format!("expected a string, found {}", kind_v.get_ref().type_str()),
+                        )
+                        .at(&kind_loc));
+                };
+                probes.push(self.probe(kind, &t, root, &tloc, &kind_loc)?);
+            }
+            out.push(Entry { loc, item, value: probes });
+        }
+        Ok(out)
+    }
+
+    fn entries<T>(
+        &self,
+        v: &Value<'a>,
+        root: &DeTable<'_>,
+        section: &str,
+        parse: fn(&Self, &Value<'a>, &DeTable<'_>, &Location) -> Result<T, ConfigError>,
+    ) -> Result<Vec<Entry<T>>, ConfigError> {
+        let DeValue::Table(t) = v.get_ref() else {
+            return Err(self
+                .err(ConfigErrorKind::InvalidValue, "expected a table keyed by item id")
+                .at(&self.loc(&v.span(), section)));
+        };
+        let mut out = Vec::new();
+        for (k, value) in t.iter() {
+            let item = k.get_ref().to_string();
+            let loc = self.loc(&k.span(), join_key(section, &item));
+            let parsed = parse(self, value, root, &loc)?;
+            out.push(Entry { loc, item, value: parsed });
+        }
+        Ok(out)
+    }
+
+    fn attestation(&self, v: &Value<'a>, root: &DeTable<'_>, loc: &Location) -> Result<Attestation, ConfigError> {
+        let raw: RawAttestation = self.de(v, root, loc)?;
+        let at = self.time(&raw.at, &format!("{}.at", loc.key), loc)?;
+        let mut a = Attestation::new(raw.by, at);
+        if let Some(r) = raw.role {
+            a = a.role(r);
+        }
+        if let Some(e) = raw.evidence {
+            a = a.evidence(e);
+        }
+        if let Some(x) = &raw.expires {
+            a = a.expires(self.date(x, &format!("{}.expires", loc.key), loc)?);
+        }
+        Ok(a)
+    }
+
+    fn waiver(&self, v: &Value<'a>, root: &DeTable<'_>, loc: &Location) -> Result<Waiver, ConfigError> {
+        if let DeValue::Table(t) = v.get_ref()
+            && !t.contains_key("expires")
+        {
+            return Err(self
+                .err(
+                    ConfigErrorKind::WaiverWithoutExpiry,
+                    "waiver has no `expires` date (a waiver never lasts forever: add expires = YYYY-MM-DD)",
+                )
+                .at(loc));
+        }
+        let raw: RawWaiver = self.de(v, root, loc)?;
+        let expires = self.date(&raw.expires, &format!("{}.expires", loc.key), loc)?;
+        Ok(Waiver::new(raw.justification, raw.approver, expires))
+    }
+
+    fn reason(&self, v: &Value<'a>, _root: &DeTable<'_>, loc: &Location) -> Result<String, ConfigError> {
+        match v.get_ref().as_str() {
+            Some(s) if !s.trim().is_empty() => Ok(s.to_string()),
+            Some(_) => Err(self.err(ConfigErrorKind::InvalidValue, "the reason is empty").at(loc)),
+            None => Err(self
+                .err(
+                    ConfigErrorKind::InvalidValue,
+                    format!("expected a reason (string), found {}", v.get_ref().type_str()),
+                )
+                .at(loc)),
+        }
+    }
+
+    fn time(&self, v: &toml::Value, key: &str, loc: &Location) -> Result<DateTime<Utc>, ConfigError> {
+        let text = match v {
+            toml::Value::Datetime(d) => d.to_string(),
+            toml::Value::String(s) => s.clone(),
+            other => {
+                return Err(self
+                    .err(ConfigErrorKind::InvalidValue, format!("expected a date-time, found {}", other.type_str()))
+                    .at(loc)
+                    .key(key));
+            }
+        };
+        let t = text.trim();
+        DateTime::parse_from_rfc3339(t)
+            .map(|d| d.with_timezone(&Utc))
+            .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f").map(|d| d.and_utc()))
+            .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f").map(|d| d.and_utc()))
+            .or_else(|_| {
+                NaiveDate::parse_from_str(t, "%Y-%m-%d").map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+            })
+            .map_err(|_| {
+                self.err(ConfigErrorKind::InvalidValue, format!("invalid date-time `{t}` (write 2026-11-20T10:00:00Z)"))
+                    .at(loc)
+                    .key(key)
+            })
+    }
+
+    fn date(&self, v: &toml::Value, key: &str, loc: &Location) -> Result<NaiveDate, ConfigError> {
+        let text = match v {
+            toml::Value::Datetime(d) => match d.date {
+                Some(date) => date.to_string(),
+                None => String::new(),
+            },
+            toml::Value::String(s) => s.clone(),
+            other => {
+                return Err(self
+                    .err(ConfigErrorKind::InvalidValue, format!("expected a date, found {}", other.type_str()))
+                    .at(loc)
+                    .key(key));
+            }
+        };
+        NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+            self.err(ConfigErrorKind::InvalidValue, format!("invalid date `{text}` (write 2026-12-31)"))
+                .at(loc)
+                .key(key)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expected_names_are_read_from_serde_messages() {
+        assert_eq!(
+            expected_names("unknown field `adress`, expected one of `address`, `timeout`"),
+            vec!["address", "timeout"]
+        );
+        assert_eq!(expected_names("unknown field `x`, expected `path`"), vec!["path"]);
+    }
+
+    #[test]
+    fn keys_are_quoted_when_needed() {
+        assert_eq!(join_key("bindings", "a.b"), "bindings.\"a.b\"");
+        assert_eq!(join_key("targets", "redis"), "targets.redis");
+    }
 }

@@ -3,6 +3,12 @@
 //! The core kinds (`net`, `file`, `command`) need no feature; every other backend is behind the
 //! feature of its name.
 
+pub mod command;
+
+pub mod file;
+
+pub mod net;
+
 #[cfg(feature = "dns")]
 #[cfg_attr(docsrs, doc(cfg(feature = "dns")))]
 pub mod dns;
