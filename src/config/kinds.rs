@@ -86,6 +86,29 @@ probe_configs! {
     "junit" => Junit(crate::probes::file::JunitSpec);
     "path" => Path(crate::probes::file::PathSpec);
     "command" => Command(crate::probes::command::CommandSpec);
+    "http" => Http(crate::probes::http::HttpSpec), feature = "http";
+    "http-health" => HttpHealth(crate::probes::http::HealthSpec), feature = "http";
+    "http-auth" => HttpAuth(crate::probes::http::AuthSpec), feature = "http";
+    "http-rate-limit" => HttpRateLimit(crate::probes::http::RateLimitSpec), feature = "http";
+    "http-input-validation" => HttpInputValidation(crate::probes::http::InputValidationSpec), feature = "http";
+    "http-cdn" => HttpCdn(crate::probes::http::CdnSpec), feature = "http";
+    "http-debug-endpoints" => HttpDebugEndpoints(crate::probes::http::DebugEndpointsSpec), feature = "http";
+    "http-document" => HttpDocument(crate::probes::http::DocumentSpec), feature = "http";
+    "oci-image" => OciImage(crate::probes::http::OciImageSpec), feature = "http";
+    "monitoring-stack" => MonitoringStack(crate::probes::http::MonitoringSpec), feature = "http";
+    "log-aggregation" => LogAggregation(crate::probes::http::LogAggregationSpec), feature = "http";
+    "logs-appearing" => LogsAppearing(crate::probes::http::LogsAppearingSpec), feature = "http";
+    "tls" => Tls(crate::probes::tls::TlsSpec), feature = "tls";
+    "dns" => Dns(crate::probes::dns::DnsSpec), feature = "dns";
+    "prometheus-metrics" => PrometheusMetrics(crate::probes::prometheus::MetricsFlowingSpec), feature = "prometheus";
+    "prometheus-rules" => PrometheusRules(crate::probes::prometheus::AlertRulesSpec), feature = "prometheus";
+    "prometheus-capacity" => PrometheusCapacity(crate::probes::prometheus::CapacitySpec), feature = "prometheus";
+    "prometheus-series" => PrometheusSeries(crate::probes::prometheus::SeriesSpec), feature = "prometheus";
+    "s3" => S3(crate::probes::s3::S3Spec), feature = "s3";
+    "nvml-gpus" => NvmlGpus(crate::probes::nvml::GpuPresenceSpec), feature = "nvml";
+    "nvml-health" => NvmlHealth(crate::probes::nvml::GpuHealthSpec), feature = "nvml";
+    "nvml-capacity" => NvmlCapacity(crate::probes::nvml::GpuCapacitySpec), feature = "nvml";
+    "nvml-xid" => NvmlXid(crate::probes::nvml::GpuXidSpec), feature = "nvml";
 }
 
 impl ProbeConfig {
