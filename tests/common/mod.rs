@@ -8,13 +8,16 @@ use std::path::PathBuf;
 /// When it is missing: with `CI=true` the test fails (a green CI that skipped the real servers
 /// is a defect); otherwise the caller skips with a note.
 pub fn require_binary(name: &str) -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+    let mut dirs: Vec<PathBuf> =
+        std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
     dirs.extend(["/usr/sbin", "/sbin", "/usr/local/sbin", "/usr/local/bin", "/usr/bin"].map(PathBuf::from));
     if let Some(found) = dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file()) {
         return Some(found);
     }
     if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
-        panic!("`{name}` is not installed, and CI=true requires the real server: run scripts/test.sh, which installs it");
+        panic!(
+            "`{name}` is not installed, and CI=true requires the real server: run scripts/test.sh, which installs it"
+        );
     }
     eprintln!("skipping: `{name}` is not installed (scripts/test.sh installs it)");
     None
@@ -22,5 +25,8 @@ pub fn require_binary(name: &str) -> Option<PathBuf> {
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("bind an ephemeral port")
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind an ephemeral port")
 }

@@ -162,7 +162,6 @@ impl fmt::Display for Check {
 /// Tunables of the checks, with the defaults of the Nexus checklist.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
-#[non_exhaustive]
 pub struct CheckConfig {
     /// A container needs a startup probe when its liveness probe's initialDelaySeconds is
     /// above this (GPU containers always need one).
@@ -235,6 +234,12 @@ impl WorkloadSelector {
             kind: Some(WorkloadKind::Deployment),
             labels: None,
         }
+    }
+
+    /// Restricts to the workload called `name`.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
     }
 
     /// Restricts to workloads whose labels match `selector` (`app=nexus,tier!=batch`).
