@@ -715,3 +715,35 @@ async fn rollback_for_real_and_plan_only() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn daemonset_and_statefulset_rollouts() {
+    let c = Cluster::start().await;
+    let ds = json!({
+        "apiVersion": "apps/v1", "kind": "DaemonSet",
+        "metadata": {"name": "gpu-exporter", "namespace": "nexus", "generation": 2},
+        "spec": {"selector": {"matchLabels": {"app": "gpu-exporter"}},
+                 "template": {"metadata": {"labels": {"app": "gpu-exporter"}}, "spec": {"containers": [{"name": "exporter", "image": "dcgm:3"}]}}},
+        "status": {"observedGeneration": 2, "desiredNumberScheduled": 4, "currentNumberScheduled": 4, "numberMisscheduled": 0,
+                   "numberReady": 3, "updatedNumberScheduled": 4, "numberAvailable": 3}
+    });
+    let sts = json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": "cache", "namespace": "nexus", "generation": 1},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "cache"}},
+                 "template": {"metadata": {"labels": {"app": "cache"}}, "spec": {"containers": [{"name": "redis", "image": "redis:7"}]}}},
+        "status": {"observedGeneration": 1, "replicas": 2, "readyReplicas": 2, "updatedReplicas": 2, "availableReplicas": 2,
+                   "currentRevision": "cache-1", "updateRevision": "cache-1"}
+    });
+    c.add("/apis/apps/v1/namespaces/nexus/daemonsets", &[ds]);
+    c.add("/apis/apps/v1/namespaces/nexus/statefulsets", &[sts]);
+    let obs = c.check("rollout-complete", "name = \"gpu-exporter\"").await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Fail);
+    assert_finding(&obs, "error: DaemonSet nexus/gpu-exporter: status.numberReady is 3, want 4");
+    assert_finding(&obs, "error: DaemonSet nexus/gpu-exporter: status.numberAvailable is 3, want 4");
+    let obs = c.check("rollout-complete", "name = \"cache\"\nkind = \"StatefulSet\"").await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Pass);
+    assert_eq!(obs.summary, "rollout of 1 statefulset complete");
+    let err = c.check("rollback-possible", "name = \"cache\"").await.unwrap_err();
+    assert_eq!(err.kind, ProbeErrorKind::NotApplicable);
+}
