@@ -7,7 +7,7 @@
 //! - [`checks`]: pure checks returning [`Finding`]s that name object, container and field;
 //! - [`manifest`]: multi-document YAML files and directories into a snapshot;
 //! - [`live`]: one paginated LIST per kind and namespace into a snapshot;
-//! - [`rollback`]: `kubectl rollout undo` as a function, dry-run by default;
+//! - [`mod@rollback`]: `kubectl rollout undo` as a function, dry-run by default;
 //! - [`KubeProbe`] / [`KubeSpec`]: a check over a workload selector as a [`Probe`].
 //!
 //! k8s-openapi needs a Kubernetes version feature picked by the application: add

@@ -45,7 +45,7 @@ pub struct RollbackPlan {
 /// sending it. One GET of the Deployment, one paginated LIST of its ReplicaSets.
 ///
 /// # Errors
-/// API errors (see [`api_error`](super::live::api_error)); not found when the Deployment has
+/// API errors (see [`api_error`]); not found when the Deployment has
 /// no previous ReplicaSet.
 pub async fn plan(cx: &ProbeContext, client: &Client, namespace: &str, name: &str) -> Result<RollbackPlan, ProbeError> {
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
