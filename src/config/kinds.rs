@@ -104,6 +104,7 @@ probe_configs! {
     "prometheus-rules" => PrometheusRules(crate::probes::prometheus::AlertRulesSpec), feature = "prometheus";
     "prometheus-capacity" => PrometheusCapacity(crate::probes::prometheus::CapacitySpec), feature = "prometheus";
     "prometheus-series" => PrometheusSeries(crate::probes::prometheus::SeriesSpec), feature = "prometheus";
+    "kube" => Kube(crate::probes::kube::KubeSpec), feature = "kube";
     "s3" => S3(crate::probes::s3::S3Spec), feature = "s3";
     "nvml-gpus" => NvmlGpus(crate::probes::nvml::GpuPresenceSpec), feature = "nvml";
     "nvml-health" => NvmlHealth(crate::probes::nvml::GpuHealthSpec), feature = "nvml";

@@ -1,0 +1,749 @@
+//! The live Kubernetes checks through a real `kube::Client`, built from a kubeconfig file that
+//! points at an in-process HTTP server speaking the Kubernetes list/get/patch JSON (lists
+//! paginated with `metadata.continue`, errors as `Status` objects).
+#![cfg(feature = "kube")]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Secret, Service, ServiceAccount};
+use nexus_readiness::probe::{Observation, Probe, ProbeContext, ProbeError, ProbeErrorKind, ProbeSpec, Verdict};
+use nexus_readiness::probes::kube::{KubeSpec, rollback};
+use serde_json::{Value, json};
+
+// ---------------------------------------------------------------- the fake API server
+
+#[derive(Clone, Debug)]
+struct Req {
+    method: String,
+    path: String,
+    query: String,
+    content_type: String,
+    body: String,
+}
+
+#[derive(Default)]
+struct Fake {
+    /// Collection path -> items.
+    collections: BTreeMap<String, Vec<Value>>,
+    requests: Vec<Req>,
+    /// Path prefix -> (code, reason, message).
+    errors: Vec<(String, u16, String, String)>,
+    delay: Option<Duration>,
+}
+
+type Shared = Arc<Mutex<Fake>>;
+
+fn status(code: u16, reason: &str, message: &str) -> Response {
+    let body = json!({
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": message, "reason": reason, "code": code
+    });
+    (StatusCode::from_u16(code).unwrap(), axum::Json(body)).into_response()
+}
+
+fn query_param<'a>(query: &'a str, key: &str) -> Option<&'a str> {
+    query.split('&').find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+}
+
+fn decode(s: &str) -> String {
+    let mut out = Vec::new();
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(if b[i] == b'+' { b' ' } else { b[i] });
+        i += 1;
+    }
+    String::from_utf8(out).unwrap()
+}
+
+fn labels_match(item: &Value, selector: &str) -> bool {
+    selector.split(',').filter(|t| !t.is_empty()).all(|t| {
+        let (k, v) = t.split_once('=').unwrap();
+        item["metadata"]["labels"][k].as_str() == Some(v)
+    })
+}
+
+async fn handle(State(fake): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let path = uri.path().to_string();
+    let query = uri.query().unwrap_or("").to_string();
+    let delay = {
+        let mut f = fake.lock().unwrap();
+        f.requests.push(Req {
+            method: method.to_string(),
+            path: path.clone(),
+            query: query.clone(),
+            content_type: headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+        });
+        f.delay
+    };
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
+    let f = fake.lock().unwrap();
+    if let Some((_, code, reason, message)) = f.errors.iter().find(|(p, ..)| path.starts_with(p.as_str())) {
+        return status(*code, reason, message);
+    }
+    if let Some(items) = f.collections.get(&path) {
+        // LIST with limit/continue and labelSelector.
+        let selector = query_param(&query, "labelSelector").map(decode).unwrap_or_default();
+        let items: Vec<&Value> = items.iter().filter(|i| labels_match(i, &selector)).collect();
+        let start: usize = query_param(&query, "continue").map(|c| c.parse().unwrap()).unwrap_or(0);
+        let limit: usize = query_param(&query, "limit").map(|c| c.parse().unwrap()).unwrap_or(usize::MAX);
+        let end = start.saturating_add(limit).min(items.len());
+        let mut meta = json!({"resourceVersion": "100"});
+        if end < items.len() {
+            meta["continue"] = json!(end.to_string());
+        }
+        return axum::Json(json!({"apiVersion": "v1", "kind": "List", "metadata": meta, "items": items[start..end]}))
+            .into_response();
+    }
+    // GET or PATCH of one object: collection/name.
+    let (collection, name) = path.rsplit_once('/').unwrap();
+    let found = f.collections.get(collection).and_then(|items| items.iter().find(|i| i["metadata"]["name"] == name));
+    match (found, &method) {
+        (Some(obj), &Method::GET | &Method::PATCH) => axum::Json(obj.clone()).into_response(),
+        (None, _) if f.collections.contains_key(collection) || collection.ends_with("/namespaces") => {
+            status(404, "NotFound", &format!("{} \"{name}\" not found", collection.rsplit('/').next().unwrap()))
+        }
+        // An unregistered collection is empty, as on a real API server.
+        _ if method == Method::GET => {
+            axum::Json(json!({"apiVersion": "v1", "kind": "List", "metadata": {}, "items": []})).into_response()
+        }
+        _ => status(405, "MethodNotAllowed", "unsupported"),
+    }
+}
+
+struct Cluster {
+    fake: Shared,
+    kubeconfig: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    async fn start() -> Cluster {
+        let fake: Shared = Arc::default();
+        let app = Router::new().fallback(handle).with_state(fake.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        std::fs::write(
+            &kubeconfig,
+            format!(
+                "apiVersion: v1\nkind: Config\ncurrent-context: fake\nclusters:\n- name: fake\n  cluster:\n    server: http://127.0.0.1:{port}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: tester\n    namespace: nexus\nusers:\n- name: tester\n  user:\n    token: test-token\n"
+            ),
+        )
+        .unwrap();
+        Cluster { fake, kubeconfig, _dir: dir }
+    }
+
+    fn add<T: serde::Serialize>(&self, collection: &str, items: &[T]) {
+        let mut f = self.fake.lock().unwrap();
+        let e = f.collections.entry(collection.to_string()).or_default();
+        e.extend(items.iter().map(|i| serde_json::to_value(i).unwrap()));
+    }
+
+    fn fail(&self, prefix: &str, code: u16, reason: &str, message: &str) {
+        self.fake.lock().unwrap().errors.push((prefix.into(), code, reason.into(), message.into()));
+    }
+
+    fn requests(&self) -> Vec<Req> {
+        self.fake.lock().unwrap().requests.clone()
+    }
+
+    fn clear_requests(&self) {
+        self.fake.lock().unwrap().requests.clear();
+    }
+
+    fn spec(&self, check: &str, extra: &str) -> KubeSpec {
+        let text = format!(
+            "check = {check:?}\nkubeconfig = {:?}\nnamespace = \"nexus\"\n{extra}",
+            self.kubeconfig.display().to_string()
+        );
+        toml::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+    }
+
+    async fn check(&self, check: &str, extra: &str) -> Result<Observation, ProbeError> {
+        self.spec(check, extra).build()?.check(&ProbeContext::new().with_timeout(Duration::from_secs(10))).await
+    }
+
+    async fn client(&self) -> kube::Client {
+        nexus_readiness::probes::kube::live::client(Some(&self.kubeconfig), None, None).await.unwrap()
+    }
+}
+
+const DEPLOYMENTS: &str = "/apis/apps/v1/namespaces/nexus/deployments";
+const REPLICASETS: &str = "/apis/apps/v1/namespaces/nexus/replicasets";
+const PODS: &str = "/api/v1/namespaces/nexus/pods";
+const SERVICES: &str = "/api/v1/namespaces/nexus/services";
+const SECRETS: &str = "/api/v1/namespaces/nexus/secrets";
+const SERVICEACCOUNTS: &str = "/api/v1/namespaces/nexus/serviceaccounts";
+const NODES: &str = "/api/v1/nodes";
+const NAMESPACES: &str = "/api/v1/namespaces";
+
+// ---------------------------------------------------------------- objects
+
+fn deployment(name: &str, replicas: i32, ready: i32, revision: i64) -> Deployment {
+    serde_json::from_value(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "nexus", "uid": format!("uid-{name}"), "generation": 4,
+                     "annotations": {"deployment.kubernetes.io/revision": revision.to_string()}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {
+                    "serviceAccountName": "nexus-api",
+                    "containers": [{
+                        "name": "server", "image": format!("registry.example.com/{name}:{revision}.0.0"),
+                        "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}},
+                        "env": [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "nexus-db", "key": "password"}}}]
+                    }]
+                }
+            }
+        },
+        "status": {"observedGeneration": 4, "replicas": replicas, "updatedReplicas": ready, "readyReplicas": ready, "availableReplicas": ready}
+    }))
+    .unwrap()
+}
+
+fn replica_set(deploy: &str, revision: i64, image: &str) -> ReplicaSet {
+    serde_json::from_value(json!({
+        "apiVersion": "apps/v1", "kind": "ReplicaSet",
+        "metadata": {"name": format!("{deploy}-rs{revision}"), "namespace": "nexus",
+                     "labels": {"app": deploy, "pod-template-hash": format!("h{revision}")},
+                     "annotations": {"deployment.kubernetes.io/revision": revision.to_string()},
+                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": deploy, "uid": format!("uid-{deploy}"), "controller": true}]},
+        "spec": {
+            "selector": {"matchLabels": {"app": deploy, "pod-template-hash": format!("h{revision}")}},
+            "template": {
+                "metadata": {"labels": {"app": deploy, "pod-template-hash": format!("h{revision}")}},
+                "spec": {"serviceAccountName": "nexus-api", "containers": [{
+                    "name": "server", "image": image,
+                    "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}},
+                    "env": [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "nexus-db", "key": "password"}}}]
+                }]}
+            }
+        }
+    }))
+    .unwrap()
+}
+
+fn pod(app: &str, i: usize, ready: bool, restarts: i32, waiting: Option<&str>) -> Pod {
+    let mut state = json!({"running": {"startedAt": "2026-11-26T10:00:00Z"}});
+    if let Some(reason) = waiting {
+        state = json!({"waiting": {"reason": reason, "message": "back-off 5m0s restarting failed container"}});
+    }
+    serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": format!("{app}-{i}"), "namespace": "nexus", "labels": {"app": app, "pod-template-hash": "h3"}},
+        "spec": {"containers": [{"name": "server", "image": "x:1"}]},
+        "status": {
+            "phase": "Running",
+            "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }, "reason": if ready { "" } else { "ContainersNotReady" }}],
+            "containerStatuses": [{"name": "server", "image": "x:1", "imageID": "", "ready": ready, "restartCount": restarts,
+                                   "state": state, "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}}]
+        }
+    }))
+    .unwrap()
+}
+
+fn pending_pod(app: &str) -> Pod {
+    serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": format!("{app}-pending"), "namespace": "nexus", "labels": {"app": app}},
+        "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                   "message": "0/3 nodes are available: 3 Insufficient nvidia.com/gpu"}]}
+    }))
+    .unwrap()
+}
+
+fn node(name: &str, gpus: u32, ready: bool) -> Node {
+    serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
+        "status": {"allocatable": {"cpu": "64", "nvidia.com/gpu": gpus.to_string()},
+                   "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }, "reason": if ready { "KubeletReady" } else { "KubeletNotReady" }}]}
+    }))
+    .unwrap()
+}
+
+fn lb_service(name: &str, app: &str, ip: Option<&str>) -> Service {
+    let ingress = ip.map(|ip| json!([{"ip": ip}])).unwrap_or(json!([]));
+    serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": "nexus"},
+        "spec": {"type": "LoadBalancer", "selector": {"app": app}, "ports": [{"port": 443}]},
+        "status": {"loadBalancer": {"ingress": ingress}}
+    }))
+    .unwrap()
+}
+
+fn findings(obs: &Observation) -> Vec<String> {
+    obs.evidence.iter().filter(|(k, _)| k.starts_with("finding.")).map(|(_, v)| v.to_string()).collect()
+}
+
+fn assert_finding(obs: &Observation, text: &str) {
+    let f = findings(obs);
+    assert!(f.iter().any(|l| l == text), "missing finding {text:?} in {f:#?}");
+}
+
+// ---------------------------------------------------------------- live checks
+
+#[tokio::test]
+async fn pods_ready_pass_and_fail_with_reasons() {
+    let c = Cluster::start().await;
+    c.add(DEPLOYMENTS, &[deployment("nexus-api", 3, 3, 3), deployment("worker", 2, 0, 1)]);
+    c.add(
+        PODS,
+        &[pod("nexus-api", 0, true, 0, None), pod("nexus-api", 1, true, 0, None), pod("nexus-api", 2, true, 1, None)],
+    );
+    c.add(PODS, &[pod("worker", 0, false, 9, Some("CrashLoopBackOff")), pending_pod("worker")]);
+
+    let obs = c.check("pods-ready", "name = \"nexus-api\"").await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Pass, "{obs:?}");
+    assert_eq!(obs.summary, "3 pods of 1 deployment running and ready");
+
+    let obs = c.check("pods-ready", "name = \"worker\"").await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Fail);
+    assert_finding(
+        &obs,
+        r#"error: Pod nexus/worker-0: is not ready: phase Running; container "server" waiting: CrashLoopBackOff (back-off 5m0s restarting failed container); Ready=False ContainersNotReady"#,
+    );
+    assert_finding(
+        &obs,
+        "error: Pod nexus/worker-pending: is not ready: phase Pending; PodScheduled=False Unschedulable: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu",
+    );
+
+    // A workload without pods fails, saying which selector matched nothing.
+    c.add(DEPLOYMENTS, &[deployment("idle", 1, 0, 1)]);
+    let obs = c.check("pods-ready", "name = \"idle\"").await.unwrap();
+    assert_eq!(obs.summary, "Deployment nexus/idle: no pods match its selector app=idle");
+}
+
+#[tokio::test]
+async fn rollout_complete() {
+    let c = Cluster::start().await;
+    let mut behind = deployment("worker", 3, 1, 2);
+    behind.metadata.generation = Some(5);
+    c.add(DEPLOYMENTS, &[deployment("nexus-api", 3, 3, 3), behind]);
+    let obs = c.check("rollout-complete", "name = \"nexus-api\"").await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Pass);
+    assert_eq!(obs.summary, "rollout of 1 deployment complete");
+    let obs = c.check("rollout-complete", "name = \"worker\"").await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Fail);
+    assert_finding(&obs, "error: Deployment nexus/worker: status.observedGeneration is 4, behind generation 5");
+    assert_finding(&obs, "error: Deployment nexus/worker: status.readyReplicas is 1, want 3");
+}
+
+#[tokio::test]
+async fn restart_loops() {
+    let c = Cluster::start().await;
+    c.add(DEPLOYMENTS, &[deployment("nexus-api", 2, 2, 3), deployment("worker", 1, 0, 1)]);
+    c.add(PODS, &[pod("nexus-api", 0, true, 2, None), pod("nexus-api", 1, true, 3, None)]);
+    c.add(PODS, &[pod("worker", 0, false, 1, Some("CrashLoopBackOff")), pod("worker", 1, true, 12, None)]);
+    let obs = c.check("restart-loops", "name = \"nexus-api\"").await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Pass);
+    assert_eq!(obs.summary, "2 containers of 1 deployment restarted at most 3 times");
+    let obs = c.check("restart-loops", "name = \"worker\"").await.unwrap();
+    assert_finding(
+        &obs,
+        r#"error: Pod nexus/worker-0 container "server": restarted 1 times (limit 3), CrashLoopBackOff; last exit 137 OOMKilled"#,
+    );
+    assert_finding(
+        &obs,
+        r#"error: Pod nexus/worker-1 container "server": restarted 12 times (limit 3); last exit 137 OOMKilled"#,
+    );
+    // The limit is configurable.
+    let obs = c.check("restart-loops", "name = \"nexus-api\"\n[config]\nmax_restarts = 2").await.unwrap();
+    assert_eq!(
+        obs.summary,
+        r#"Pod nexus/nexus-api-1 container "server": restarted 3 times (limit 2); last exit 137 OOMKilled"#
+    );
+}
+
+#[tokio::test]
+async fn load_balancer() {
+    let c = Cluster::start().await;
+    c.add(
+        DEPLOYMENTS,
+        &[deployment("nexus-api", 1, 1, 1), deployment("worker", 1, 1, 1), deployment("batch", 1, 1, 1)],
+    );
+    c.add(
+        SERVICES,
+        &[lb_service("nexus-lb", "nexus-api", Some("203.0.113.7")), lb_service("worker-lb", "worker", None)],
+    );
+    let obs = c.check("load-balancer", "name = \"nexus-api\"").await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Pass);
+    assert_eq!(obs.summary, "1 LoadBalancer service has an ingress address (nexus/nexus-lb=203.0.113.7)");
+    let obs = c.check("load-balancer", "name = \"worker\"").await.unwrap();
+    assert_eq!(
+        obs.summary,
+        "Service nexus/worker-lb: status.loadBalancer.ingress has no ingress address (load balancer not provisioned)"
+    );
+    let err = c.check("load-balancer", "name = \"batch\"").await.unwrap_err();
+    assert_eq!(err.kind, ProbeErrorKind::NotApplicable);
+    assert_eq!(err.message, "no Service of type LoadBalancer selects the pods of 1 deployment");
+}
+
+#[tokio::test]
+async fn gpu_nodes() {
+    let c = Cluster::start().await;
+    c.add(NODES, &[node("gpu-a", 8, true), node("gpu-b", 8, true), node("gpu-c", 8, false), node("cpu-a", 0, true)]);
+    let obs = c.check("gpu-nodes", "[config]\ngpu_nodes_min = 2\ngpus_min = 16").await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Warn, "a NotReady GPU node is a warning: {obs:?}");
+    assert_eq!(
+        obs.summary,
+        "Node gpu-c: status.conditions.Ready is not Ready (KubeletNotReady); its 8 GPUs do not count"
+    );
+    assert_eq!(
+        obs.evidence.get("checked"),
+        Some("2 Ready GPU nodes with 16 allocatable nvidia.com/gpu: gpu-a(8), gpu-b(8)")
+    );
+    let obs = c.check("gpu-nodes", "[config]\ngpu_nodes_min = 3\ngpus_min = 24").await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Fail);
+    assert_finding(&obs, "error: cluster: has 2 Ready GPU nodes, want at least 3");
+    assert_finding(&obs, "error: cluster: has 16 allocatable nvidia.com/gpu on Ready nodes, want at least 24");
+    let err = c.check("gpu-nodes", "").await.unwrap_err();
+    assert_eq!(err.kind, ProbeErrorKind::NotConfigured);
+    // Only nodes were listed: the check does not need workloads.
+    assert!(c.requests().iter().all(|r| r.path == NODES), "{:?}", c.requests());
+}
+
+#[tokio::test]
+async fn rollback_possible() {
+    let c = Cluster::start().await;
+    let mut no_history = deployment("worker", 1, 1, 1);
+    no_history.spec.revision_history_limit = Some(0);
+    c.add(DEPLOYMENTS, &[deployment("nexus-api", 1, 1, 3), no_history, deployment("fresh", 1, 1, 1)]);
+    c.add(
+        REPLICASETS,
+        &[replica_set("nexus-api", 3, "api:3"), replica_set("nexus-api", 2, "api:2"), replica_set("fresh", 1, "f:1")],
+    );
+    let obs = c.check("rollback-possible", "name = \"nexus-api\"").await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Pass);
+    assert_eq!(obs.summary, "rollback possible: nexus-api to revision 2");
+    let obs = c.check("rollback-possible", "name = \"worker\"").await.unwrap();
+    assert_eq!(
+        obs.summary,
+        "Deployment nexus/worker: spec.revisionHistoryLimit is 0: no old ReplicaSet is kept to roll back to"
+    );
+    let obs = c.check("rollback-possible", "name = \"fresh\"").await.unwrap();
+    assert_eq!(obs.summary, "Deployment nexus/fresh: has no previous ReplicaSet to roll back to (current revision 1)");
+}
+
+#[tokio::test]
+async fn static_checks_run_live_too() {
+    let c = Cluster::start().await;
+    let mut d = deployment("nexus-api", 1, 1, 3);
+    d.spec.template.spec.as_mut().unwrap().containers[0].resources.as_mut().unwrap().limits = None;
+    c.add(DEPLOYMENTS, &[d]);
+    let obs = c.check("resource-limits", "name = \"nexus-api\"").await.unwrap();
+    assert_finding(&obs, r#"error: Deployment nexus/nexus-api container "server": resources.limits.memory is not set"#);
+    let obs = c.check("image-tag", "name = \"nexus-api\"").await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Pass);
+}
+
+#[tokio::test]
+async fn pull_secrets_must_exist_with_docker_config_type() {
+    let c = Cluster::start().await;
+    c.add(DEPLOYMENTS, &[deployment("nexus-api", 1, 1, 1)]);
+    let sa: ServiceAccount = serde_json::from_value(json!({"apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": "nexus-api", "namespace": "nexus"}, "imagePullSecrets": [{"name": "regcred"}]}))
+    .unwrap();
+    c.add(SERVICEACCOUNTS, &[sa]);
+    let obs = c.check("pull-secrets", "name = \"nexus-api\"").await.unwrap();
+    assert_eq!(
+        obs.summary,
+        r#"Deployment nexus/nexus-api: imagePullSecrets names Secret "regcred", which does not exist"#
+    );
+
+    let secret: Secret = serde_json::from_value(json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "regcred", "namespace": "nexus"}, "type": "kubernetes.io/dockerconfigjson",
+        "data": {".dockerconfigjson": "c2VjcmV0LXZhbHVlLW5ldmVyLXByaW50ZWQ="}}))
+    .unwrap();
+    c.add(SECRETS, &[secret]);
+    let obs = c.check("pull-secrets", "name = \"nexus-api\"").await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Pass, "{obs:?}");
+    assert_eq!(obs.summary, "1 deployment has image pull secrets (regcred)");
+    assert!(!format!("{obs:?}").contains("c2VjcmV0"), "secret data leaked");
+}
+
+#[tokio::test]
+async fn env_config_checks_references_live() {
+    let c = Cluster::start().await;
+    c.add(DEPLOYMENTS, &[deployment("nexus-api", 1, 1, 1)]);
+    let obs = c.check("env-config", "name = \"nexus-api\"").await.unwrap();
+    assert_eq!(obs.summary, "Secret nexus/nexus-db: does not exist");
+}
+
+#[tokio::test]
+async fn pod_security_reads_the_namespace() {
+    let c = Cluster::start().await;
+    c.add(DEPLOYMENTS, &[deployment("nexus-api", 1, 1, 1)]);
+    let obs = c.check("pod-security", "name = \"nexus-api\"").await.unwrap();
+    assert_finding(&obs, "error: Namespace nexus: does not exist");
+    let ns: Namespace = serde_json::from_value(json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "nexus", "labels": {"pod-security.kubernetes.io/enforce": "privileged"}}}))
+    .unwrap();
+    c.add(NAMESPACES, &[ns]);
+    let obs = c.check("pod-security", "name = \"nexus-api\"").await.unwrap();
+    assert_finding(
+        &obs,
+        r#"error: Namespace nexus: metadata.labels.pod-security.kubernetes.io/enforce is "privileged": use baseline or restricted"#,
+    );
+}
+
+// ---------------------------------------------------------------- requests
+
+#[tokio::test]
+async fn lists_are_paginated_and_there_is_no_get_per_pod() {
+    let c = Cluster::start().await;
+    c.add(DEPLOYMENTS, &[deployment("nexus-api", 1200, 1200, 1)]);
+    let pods: Vec<Pod> = (0..1200).map(|i| pod("nexus-api", i, true, 0, None)).collect();
+    c.add(PODS, &pods);
+    let obs = c.check("pods-ready", "name = \"nexus-api\"\nkind = \"Deployment\"").await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Pass);
+    assert_eq!(obs.summary, "1200 pods of 1 deployment running and ready");
+    let reqs = c.requests();
+    let pod_lists: Vec<&Req> = reqs.iter().filter(|r| r.path == PODS).collect();
+    assert_eq!(pod_lists.len(), 3, "1200 pods in pages of 500");
+    assert!(pod_lists.iter().all(|r| r.method == "GET" && r.query.contains("limit=500")));
+    assert!(pod_lists[1].query.contains("continue=500") && pod_lists[2].query.contains("continue=1000"));
+    assert!(!reqs.iter().any(|r| r.path.starts_with(&format!("{PODS}/"))), "no GET per pod");
+    assert_eq!(
+        reqs.len(),
+        4,
+        "3 pod pages + 1 deployment list: {:?}",
+        reqs.iter().map(|r| &r.path).collect::<Vec<_>>()
+    );
+    assert!(!reqs.iter().any(|r| r.path.contains("secrets")), "pods-ready lists only what it needs");
+
+    c.clear_requests();
+    c.check("pods-ready", "name = \"nexus-api\"\nkind = \"Deployment\"\npage_size = 100").await.unwrap();
+    assert_eq!(c.requests().iter().filter(|r| r.path == PODS).count(), 12);
+}
+
+// ---------------------------------------------------------------- API errors
+
+#[tokio::test]
+async fn unauthorized_is_permission_denied() {
+    let c = Cluster::start().await;
+    c.fail("/", 401, "Unauthorized", "Unauthorized");
+    let err = c.check("pods-ready", "name = \"nexus-api\"").await.unwrap_err();
+    assert_eq!(err.kind, ProbeErrorKind::PermissionDenied);
+    assert_eq!(
+        err.message,
+        "unauthorized (401 Unauthorized) to list deployments.apps in namespace nexus: Unauthorized"
+    );
+    assert!(!err.message.contains("test-token"));
+}
+
+#[tokio::test]
+async fn forbidden_names_the_missing_verb_and_resource() {
+    let c = Cluster::start().await;
+    c.add(DEPLOYMENTS, &[deployment("nexus-api", 1, 1, 1)]);
+    let msg = r#"pods is forbidden: User "system:serviceaccount:ci:gate" cannot list resource "pods" in API group "" in the namespace "nexus""#;
+    c.fail(PODS, 403, "Forbidden", msg);
+    let err = c.check("pods-ready", "name = \"nexus-api\"\nkind = \"Deployment\"").await.unwrap_err();
+    assert_eq!(err.kind, ProbeErrorKind::PermissionDenied);
+    assert_eq!(err.message, format!("forbidden (403 Forbidden): cannot list pods in namespace nexus: {msg}"));
+}
+
+#[tokio::test]
+async fn not_found_and_server_errors() {
+    let c = Cluster::start().await;
+    c.fail("/apis/autoscaling/v2", 404, "NotFound", "the server could not find the requested resource");
+    c.add(DEPLOYMENTS, &[deployment("nexus-api", 1, 1, 1)]);
+    let err = c.check("autoscaling", "name = \"nexus-api\"\nkind = \"Deployment\"").await.unwrap_err();
+    assert_eq!(err.kind, ProbeErrorKind::NotFound);
+    assert_eq!(
+        err.message,
+        "not found (404 NotFound) on list horizontalpodautoscalers.autoscaling in namespace nexus: the server could not find the requested resource"
+    );
+
+    c.fail(DEPLOYMENTS, 500, "InternalError", "etcdserver: request timed out");
+    let err = c.check("image-tag", "name = \"nexus-api\"").await.unwrap_err();
+    assert_eq!(err.kind, ProbeErrorKind::Unreachable);
+    assert_eq!(
+        err.message,
+        "api server error (500 InternalError) on list deployments.apps in namespace nexus: etcdserver: request timed out"
+    );
+}
+
+#[tokio::test]
+async fn slow_api_server_times_out() {
+    let c = Cluster::start().await;
+    c.fake.lock().unwrap().delay = Some(Duration::from_secs(5));
+    let probe = c.spec("image-tag", "name = \"nexus-api\"\nkind = \"Deployment\"").build().unwrap();
+    let started = std::time::Instant::now();
+    let err = probe.check(&ProbeContext::new().with_timeout(Duration::from_millis(300))).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(err.kind, ProbeErrorKind::Timeout);
+    assert!(err.message.starts_with("list deployments.apps in namespace nexus: probe timed out after"), "{err}");
+
+    // The per-request timeout from the spec bounds a request without a probe deadline.
+    let probe = c
+        .spec("image-tag", "name = \"nexus-api\"\nkind = \"Deployment\"\nrequest_timeout = \"300ms\"")
+        .build()
+        .unwrap();
+    let err = probe.check(&ProbeContext::new()).await.unwrap_err();
+    assert_eq!(err.kind, ProbeErrorKind::Timeout, "{err}");
+    assert!(err.message.starts_with("timed out on list deployments.apps in namespace nexus"), "{err}");
+}
+
+#[tokio::test]
+async fn unreachable_api_server() {
+    let port = common::free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kubeconfig");
+    std::fs::write(&path, format!("apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:{port}\ncontexts:\n- name: c\n  context: {{cluster: c, user: u}}\nusers:\n- name: u\n  user: {{}}\n")).unwrap();
+    let spec: KubeSpec =
+        toml::from_str(&format!("check = \"image-tag\"\nkubeconfig = {:?}", path.display().to_string())).unwrap();
+    let err = spec.build().unwrap().check(&ProbeContext::new()).await.unwrap_err();
+    assert_eq!(err.kind, ProbeErrorKind::Unreachable, "{err}");
+    assert!(err.message.starts_with("cannot list deployments.apps in namespace default: "), "{err}");
+
+    let spec: KubeSpec = toml::from_str("check = \"image-tag\"\nkubeconfig = \"/nonexistent/kubeconfig\"").unwrap();
+    let err = spec.build().unwrap().check(&ProbeContext::new()).await.unwrap_err();
+    assert_eq!(err.kind, ProbeErrorKind::Misconfigured);
+    assert!(err.message.starts_with("cannot read kubeconfig /nonexistent/kubeconfig"), "{err}");
+}
+
+// ---------------------------------------------------------------- rollback
+
+fn rollback_cluster(c: &Cluster) {
+    let mut d = deployment("nexus-api", 2, 2, 3);
+    let t = d.spec.template.spec.as_mut().unwrap();
+    t.containers[0].image = Some("api:3".into());
+    d.spec.template.metadata.as_mut().unwrap().labels.as_mut().unwrap().insert("canary".into(), "yes".into());
+    c.add(DEPLOYMENTS, &[d]);
+    c.add(
+        REPLICASETS,
+        &[
+            replica_set("nexus-api", 3, "api:3"),
+            replica_set("nexus-api", 2, "api:2"),
+            replica_set("nexus-api", 1, "api:1"),
+            replica_set("other", 5, "o:5"),
+        ],
+    );
+}
+
+#[tokio::test]
+async fn rollback_dry_run_sends_a_dry_run_patch() {
+    let c = Cluster::start().await;
+    rollback_cluster(&c);
+    let client = c.client().await;
+    let cx = ProbeContext::new().with_timeout(Duration::from_secs(10));
+    let plan = rollback(&cx, &client, "nexus", "nexus-api", true).await.unwrap();
+    assert_eq!((plan.current_revision, plan.target_revision), (Some(3), 2));
+    assert_eq!(plan.target_replica_set, "nexus-api-rs2");
+    assert!(plan.sent && plan.dry_run && !plan.already_current);
+    let expected = json!({"spec": {"template": {
+        "metadata": {"labels": {"canary": null}},
+        "spec": {"containers": [{"name": "server", "image": "api:2",
+            "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}},
+            "env": [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "nexus-db", "key": "password"}}}]}]}
+    }}});
+    assert_eq!(plan.patch, expected);
+    let reqs = c.requests();
+    let patch: Vec<&Req> = reqs.iter().filter(|r| r.method == "PATCH").collect();
+    assert_eq!(patch.len(), 1);
+    assert_eq!(patch[0].path, format!("{DEPLOYMENTS}/nexus-api"));
+    assert!(patch[0].query.contains("dryRun=All"), "{}", patch[0].query);
+    assert_eq!(patch[0].content_type, "application/merge-patch+json");
+    assert_eq!(serde_json::from_str::<Value>(&patch[0].body).unwrap(), expected);
+    let rs_list = reqs.iter().find(|r| r.path == REPLICASETS).unwrap();
+    assert!(decode(&rs_list.query).contains("labelSelector=app=nexus-api"), "{}", rs_list.query);
+}
+
+#[tokio::test]
+async fn rollback_for_real_and_plan_only() {
+    let c = Cluster::start().await;
+    rollback_cluster(&c);
+    let client = c.client().await;
+    let cx = ProbeContext::new();
+    let plan = rollback::plan(&cx, &client, "nexus", "nexus-api").await.unwrap();
+    assert!(!plan.sent);
+    assert!(c.requests().iter().all(|r| r.method == "GET"), "planning sends no PATCH");
+
+    let applied = rollback(&cx, &client, "nexus", "nexus-api", false).await.unwrap();
+    assert!(applied.sent && !applied.dry_run);
+    let reqs = c.requests();
+    let patch = reqs.iter().find(|r| r.method == "PATCH").unwrap();
+    assert!(!patch.query.contains("dryRun"), "{}", patch.query);
+    assert_eq!(serde_json::from_str::<Value>(&patch.body).unwrap(), applied.patch);
+    assert_eq!(applied.patch["spec"]["template"]["spec"]["containers"][0]["image"], "api:2");
+
+    // No previous revision: not found, nothing patched.
+    let c = Cluster::start().await;
+    c.add(DEPLOYMENTS, &[deployment("fresh", 1, 1, 1)]);
+    c.add(REPLICASETS, &[replica_set("fresh", 1, "f:1")]);
+    let err = rollback(&cx, &c.client().await, "nexus", "fresh", false).await.unwrap_err();
+    assert_eq!(err.kind, ProbeErrorKind::NotFound);
+    assert_eq!(
+        err.message,
+        "Deployment nexus/fresh has no previous revision to roll back to (current revision 1, 1 owned ReplicaSets)"
+    );
+    assert!(!c.requests().iter().any(|r| r.method == "PATCH"));
+
+    // A missing deployment is a 404 naming it.
+    let err = rollback(&cx, &c.client().await, "nexus", "ghost", true).await.unwrap_err();
+    assert_eq!(err.kind, ProbeErrorKind::NotFound);
+    assert!(
+        err.message.starts_with("not found (404 NotFound) on get deployments.apps/ghost in namespace nexus"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn daemonset_and_statefulset_rollouts() {
+    let c = Cluster::start().await;
+    let ds = json!({
+        "apiVersion": "apps/v1", "kind": "DaemonSet",
+        "metadata": {"name": "gpu-exporter", "namespace": "nexus", "generation": 2},
+        "spec": {"selector": {"matchLabels": {"app": "gpu-exporter"}},
+                 "template": {"metadata": {"labels": {"app": "gpu-exporter"}}, "spec": {"containers": [{"name": "exporter", "image": "dcgm:3"}]}}},
+        "status": {"observedGeneration": 2, "desiredNumberScheduled": 4, "currentNumberScheduled": 4, "numberMisscheduled": 0,
+                   "numberReady": 3, "updatedNumberScheduled": 4, "numberAvailable": 3}
+    });
+    let sts = json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": "cache", "namespace": "nexus", "generation": 1},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "cache"}},
+                 "template": {"metadata": {"labels": {"app": "cache"}}, "spec": {"containers": [{"name": "redis", "image": "redis:7"}]}}},
+        "status": {"observedGeneration": 1, "replicas": 2, "readyReplicas": 2, "updatedReplicas": 2, "availableReplicas": 2,
+                   "currentRevision": "cache-1", "updateRevision": "cache-1"}
+    });
+    c.add("/apis/apps/v1/namespaces/nexus/daemonsets", &[ds]);
+    c.add("/apis/apps/v1/namespaces/nexus/statefulsets", &[sts]);
+    let obs = c.check("rollout-complete", "name = \"gpu-exporter\"").await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Fail);
+    assert_finding(&obs, "error: DaemonSet nexus/gpu-exporter: status.numberReady is 3, want 4");
+    assert_finding(&obs, "error: DaemonSet nexus/gpu-exporter: status.numberAvailable is 3, want 4");
+    let obs = c.check("rollout-complete", "name = \"cache\"\nkind = \"StatefulSet\"").await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Pass);
+    assert_eq!(obs.summary, "rollout of 1 statefulset complete");
+    let err = c.check("rollback-possible", "name = \"cache\"").await.unwrap_err();
+    assert_eq!(err.kind, ProbeErrorKind::NotApplicable);
+}
