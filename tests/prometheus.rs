@@ -196,6 +196,26 @@ async fn prometheus_backend_against_a_real_server() {
     assert_ne!(obs.verdict, Verdict::Fail, "{}", obs.summary);
     assert!(obs.summary.contains("over 1m"), "{}", obs.summary);
 
+    // The same threshold bound through a config file and run by the runner: the report shows
+    // the checklist's capacity table with the live value and the action.
+    let config = nexus_readiness::config::Config::from_str_named(
+        &format!(
+            "[bindings.\"post-deployment.testing.performance-tests-passed\"]\nkind = \"prometheus-capacity\"\nurl = \"http://127.0.0.1:{port}\"\nthreshold = \"GPU Utilization\"\n"
+        ),
+        "capacity.toml",
+    )
+    .unwrap();
+    let plan = config.plan(nexus_readiness::builtin::nexus()).unwrap();
+    let report = config.runner().phases([nexus_readiness::model::Phase::PostDeployment]).build().run(&plan).await;
+    let item = report.item("post-deployment.testing.performance-tests-passed").unwrap();
+    assert_eq!(item.status, nexus_readiness::report::Status::Fail, "{}", item.reason);
+    assert!(item.reason.contains("GPU Utilization 90%: breach (> 85%): Scale up"), "{}", item.reason);
+    let markdown = report.render(nexus_readiness::report::Format::Markdown);
+    assert!(
+        markdown.contains("| GPU Utilization (Hostname=node-a, gpu=0) | 90% | < 70% | > 85% | breach | Scale up | `post-deployment.testing.performance-tests-passed` |"),
+        "{markdown}"
+    );
+
     // p99 latency from the histogram: fast → Ok; slow → Breach "Optimize" (threshold in ms, data in s).
     let latency = threshold("Request Latency", Unit::Milliseconds, 200.0, 500.0, "Optimize");
     let p99 = "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[5s])))";

@@ -11,7 +11,7 @@ use super::{ProbeConfig, RunnerSettings};
 /// A probe table, or an array of them.
 #[derive(JsonSchema)]
 #[serde(untagged)]
-#[allow(dead_code)]
+#[allow(dead_code, clippy::large_enum_variant)] // schema-only type, never built
 enum OneOrMany {
     One(ProbeConfig),
     Many(Vec<ProbeConfig>),

@@ -80,6 +80,37 @@ pub fn render(report: &Report) -> String {
             }
         }
     }
+    let evaluated: Vec<_> = report
+        .items
+        .iter()
+        .flat_map(|i| i.measurements().filter_map(move |m| m.evaluation.as_ref().map(|e| (i, m, e))))
+        .collect();
+    if !evaluated.is_empty() {
+        // The source document's capacity table, with the live value in the "Current" column.
+        let _ = writeln!(out, "\n## Thresholds\n");
+        let _ = writeln!(out, "| Metric | Current | Healthy | Threshold | Level | Action | Item |");
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+        for (item, m, e) in evaluated {
+            let labels: Vec<String> = m.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let metric =
+                if labels.is_empty() { e.metric.clone() } else { format!("{} ({})", e.metric, labels.join(", ")) };
+            let (better, worse) = match e.direction {
+                crate::model::Direction::Ceiling => ("<", ">"),
+                crate::model::Direction::Floor => (">", "<"),
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {better} {} | {worse} {} | {} | {} | `{}` |",
+                escape(&metric),
+                e.unit.format(e.value),
+                e.unit.format(e.healthy),
+                e.unit.format(e.breach),
+                e.level,
+                escape(e.action.as_deref().unwrap_or("")),
+                item.id
+            );
+        }
+    }
     if !report.sign_off.is_empty() {
         let _ = writeln!(out, "\n## Sign-off\n");
         for s in &report.sign_off {
