@@ -10,7 +10,7 @@ use crate::model::Threshold;
 ///
 /// ```
 /// use std::time::Duration;
-/// use nexus_readiness::probe::{ExponentialBackoff, FnProbe, Observation, ProbeExt};
+/// use nexus_readiness::probe::{ExponentialBackoff, FnProbe, Observation, Probe, ProbeExt};
 ///
 /// let probe = FnProbe::new("redis://10.0.0.5:6379", |_cx| async move { Ok(Observation::pass("PONG")) })
 ///     .timeout(Duration::from_secs(2))

@@ -308,6 +308,9 @@ pub(crate) fn conclude(
     let skips: Vec<&ProbeError> = probes.iter().filter_map(|p| p.error.as_ref()).filter(|e| e.kind.is_skip()).collect();
     let worst = probes.iter().filter_map(|p| p.observation.as_ref()).map(|o| o.verdict).max();
     let texts = |pred: &dyn Fn(&ProbeResult) -> bool| -> String {
+        if let [only] = probes.as_slice() {
+            return only.text().to_string();
+        }
         let parts: Vec<String> = probes
             .iter()
             .filter(|p| pred(p))
@@ -405,7 +408,7 @@ struct Exec<'r, 'p> {
     dependents: Vec<Vec<usize>>,
     unblocked: VecDeque<usize>,
     ready: VecDeque<(u32, u32)>,
-    running: HashMap<usize, Running>,
+    running: Vec<Option<Running>>,
     task_ids: HashMap<tokio::task::Id, (u32, u32)>,
 }
 
@@ -470,7 +473,7 @@ impl Exec<'_, '_> {
         let Some(probe) = e.binding.and_then(|b| b.probes.get(pu)).cloned() else { return };
         let runner = self.runner;
         let emit = self.emit;
-        let state = self.running.entry(iu).or_insert_with(|| {
+        let state = self.running[iu].get_or_insert_with(|| {
             if emit {
                 runner.observers.emit(RunEvent::ItemStarted { id: e.item.id.clone() });
             }
@@ -534,7 +537,7 @@ impl Exec<'_, '_> {
                 } else {
                     ProbeError::cancelled()
                 };
-                let elapsed = self.running.get(&(i as usize)).map_or(Duration::ZERO, |s| s.started.elapsed());
+                let elapsed = self.running[i as usize].as_ref().map_or(Duration::ZERO, |s| s.started.elapsed());
                 (i, p, ProbeResult::new(target, Err(error), elapsed))
             }
         };
@@ -543,7 +546,7 @@ impl Exec<'_, '_> {
 
     /// Stores a probe's result; concludes the item when it was its last probe.
     fn record(&mut self, i: usize, p: usize, pr: ProbeResult) {
-        let Some(state) = self.running.get_mut(&i) else { return };
+        let Some(state) = self.running[i].as_mut() else { return };
         if let Some(slot) = state.results.get_mut(p)
             && slot.is_none()
         {
@@ -553,7 +556,7 @@ impl Exec<'_, '_> {
         if state.left > 0 {
             return;
         }
-        if let Some(state) = self.running.remove(&i) {
+        if let Some(state) = self.running[i].take() {
             self.conclude_running(i, state);
         }
     }
@@ -623,7 +626,7 @@ impl Runner {
             dependents: vec![Vec::new(); n],
             unblocked: VecDeque::new(),
             ready: VecDeque::new(),
-            running: HashMap::new(),
+            running: (0..n).map(|_| None).collect(),
             task_ids: HashMap::new(),
         };
 
@@ -664,13 +667,15 @@ impl Runner {
 
         let mut tasks: JoinSet<TaskOut> = JoinSet::new();
         let mut cancelled = false;
+        let on_cancel = cancel.cancelled();
+        tokio::pin!(on_cancel);
         loop {
             x.release();
             // Start probes up to the concurrency limit.
             while tasks.len() < self.concurrency && !cancel.is_cancelled() {
                 let Some((i, p)) = x.ready.pop_front() else { break };
                 let iu = i as usize;
-                if deadline.is_some_and(|d| Instant::now() >= d) && !x.running.contains_key(&iu) {
+                if deadline.is_some_and(|d| Instant::now() >= d) && x.running[iu].is_none() {
                     // Not started: drop its other queued probes too.
                     x.ready.retain(|&(j, _)| j != i);
                     let r =
@@ -692,7 +697,7 @@ impl Runner {
             }
             let joined = tokio::select! {
                 biased;
-                () = cancel.cancelled() => {
+                () = &mut on_cancel => {
                     cancelled = true;
                     break;
                 }
@@ -709,9 +714,8 @@ impl Runner {
             while let Some(joined) = tasks.join_next_with_id().await {
                 x.joined(joined);
             }
-            let partial: Vec<usize> = x.running.keys().copied().collect();
-            for i in partial {
-                if let Some(state) = x.running.remove(&i) {
+            for i in 0..n {
+                if let Some(state) = x.running[i].take() {
                     x.conclude_running(i, state);
                 }
             }
