@@ -56,6 +56,12 @@ pub async fn client(
     if read_timeout.is_some() {
         config.read_timeout = read_timeout;
     }
+    // kube builds its TLS config from rustls's process-default crypto provider. When more than
+    // one provider is compiled in (ring here, aws-lc-rs through reqwest or the AWS SDK), rustls
+    // cannot pick one and panics; install ring unless the application already chose.
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
     Client::try_from(config).map_err(|e| ProbeError::misconfigured("cannot build a Kubernetes client").with_source(&e))
 }
 
