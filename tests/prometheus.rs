@@ -212,7 +212,10 @@ async fn prometheus_backend_against_a_real_server() {
     assert!(item.reason.contains("GPU Utilization 90%: breach (> 85%): Scale up"), "{}", item.reason);
     let markdown = report.render(nexus_readiness::report::Format::Markdown);
     assert!(
-        markdown.contains("| GPU Utilization (Hostname=node-a, gpu=0) | 90% | < 70% | > 85% | breach | Scale up | `post-deployment.testing.performance-tests-passed` |"),
+        markdown.contains("| GPU Utilization (Hostname=node-a, gpu=0, instance=")
+            && markdown.contains(
+                "| 90% | < 70% | > 85% | breach | Scale up | `post-deployment.testing.performance-tests-passed` |"
+            ),
         "{markdown}"
     );
 
