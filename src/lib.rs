@@ -74,6 +74,11 @@ pub mod server;
 
 pub use error::{Error, Result};
 
+/// The README's code examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 /// The types most programs need: `use nexus_readiness::prelude::*;`.
 pub mod prelude {
     pub use crate::model::{Checklist, Item, ItemId, Phase, Section, Severity, Threshold, Unit};
