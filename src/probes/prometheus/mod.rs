@@ -82,6 +82,11 @@ impl Connection {
     }
 }
 
+/// The client for a spec's `url`, `bearer_token` and `timeout` fields.
+fn client_for(url: &str, bearer_token: &Option<Secret>, timeout: &str) -> Result<PrometheusClient, ProbeError> {
+    Connection { url: url.to_string(), bearer_token: bearer_token.clone(), timeout: timeout.to_string() }.client()
+}
+
 fn parse_duration(field: &str, v: &str) -> Result<Duration, ProbeError> {
     crate::model::duration::parse(v).map_err(|e| ProbeError::misconfigured(format!("{field}: {e}")))
 }
@@ -117,12 +122,6 @@ fn default_max_age() -> String {
     "2m".into()
 }
 
-impl MetricsFlowingSpec {
-    fn connection(&self) -> Connection {
-        Connection { url: self.url.clone(), bearer_token: self.bearer_token.clone(), timeout: self.timeout.clone() }
-    }
-}
-
 impl ProbeSpec for MetricsFlowingSpec {
     fn kind(&self) -> &'static str {
         "prometheus-metrics"
@@ -130,7 +129,7 @@ impl ProbeSpec for MetricsFlowingSpec {
 
     fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
         let mut p = MetricsFlowingProbe::new(
-            self.connection().client()?,
+            client_for(&self.url, &self.bearer_token, &self.timeout)?,
             &self.selector,
             parse_duration("max_age", &self.max_age)?,
         );
@@ -164,16 +163,11 @@ impl ProbeSpec for AlertRulesSpec {
     }
 
     fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
-        let conn = Connection {
-            url: self.url.clone(),
-            bearer_token: self.bearer_token.clone(),
-            timeout: self.timeout.clone(),
-        };
         let (rules, unknown) = expected_rules(&crate::builtin::nexus(), &self.expressions);
         if !unknown.is_empty() {
             return Err(ProbeError::misconfigured(format!("no expression for alert rules: {}", unknown.join(", "))));
         }
-        Ok(Arc::new(AlertRulesProbe::new(conn.client()?, rules)))
+        Ok(Arc::new(AlertRulesProbe::new(client_for(&self.url, &self.bearer_token, &self.timeout)?, rules)))
     }
 }
 
@@ -238,11 +232,6 @@ impl ProbeSpec for CapacitySpec {
 
     fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
         let threshold = self.resolve_threshold()?;
-        let conn = Connection {
-            url: self.url.clone(),
-            bearer_token: self.bearer_token.clone(),
-            timeout: self.timeout.clone(),
-        };
         let (expr, unit) = match (&self.expr, default_capacity_expr(&threshold.metric)) {
             (Some(e), _) => (e.clone(), self.unit.unwrap_or(threshold.unit)),
             (None, Some((e, u))) => (e.to_string(), self.unit.unwrap_or(u)),
@@ -253,7 +242,8 @@ impl ProbeSpec for CapacitySpec {
                 )));
             }
         };
-        let mut p = CapacityProbe::new(conn.client()?, expr, unit, threshold);
+        let mut p =
+            CapacityProbe::new(client_for(&self.url, &self.bearer_token, &self.timeout)?, expr, unit, threshold);
         if let Some(w) = &self.sustain {
             let step = match &self.step {
                 Some(s) => parse_duration("step", s)?,
@@ -288,11 +278,6 @@ impl ProbeSpec for SeriesSpec {
     }
 
     fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
-        let conn = Connection {
-            url: self.url.clone(),
-            bearer_token: self.bearer_token.clone(),
-            timeout: self.timeout.clone(),
-        };
         let mut selectors = Vec::new();
         let mut unknown = Vec::new();
         for m in &crate::builtin::nexus().key_metrics {
@@ -304,6 +289,6 @@ impl ProbeSpec for SeriesSpec {
         if !unknown.is_empty() {
             return Err(ProbeError::misconfigured(format!("no selector for key metrics: {}", unknown.join(", "))));
         }
-        Ok(Arc::new(SeriesPresentProbe::new(conn.client()?, selectors)))
+        Ok(Arc::new(SeriesPresentProbe::new(client_for(&self.url, &self.bearer_token, &self.timeout)?, selectors)))
     }
 }
