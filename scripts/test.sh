@@ -23,7 +23,8 @@ if [ -z "${SKIP_INSTALL:-}" ]; then
   need=()
   command -v redis-server >/dev/null || need+=(redis-server)
   command -v prometheus >/dev/null || need+=(prometheus)
-  command -v dnsmasq >/dev/null || need+=(dnsmasq)
+  command -v dnsmasq >/dev/null || [ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq)
+  command -v gcc >/dev/null || need+=(gcc libc6-dev)   # the C stand-in for libnvidia-ml.so
   if [ ${#need[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get -o DPkg::Lock::Timeout=600 update -qq
@@ -39,8 +40,8 @@ if [ -z "${SKIP_INSTALL:-}" ]; then
   if ! command -v cargo-deny >/dev/null; then
     cargo install --locked -q cargo-deny
   fi
-  if [ -x ../shared/tools/install-advisory-db ]; then
-    ../shared/tools/install-advisory-db
+  if [ -f ../shared/tools/install-advisory-db ]; then
+    bash ../shared/tools/install-advisory-db   # offline RustSec snapshot for cargo deny
   fi
 fi
 
@@ -51,7 +52,7 @@ step "cargo clippy --all-targets --all-features"
 cargo clippy --all-targets --all-features -- -D warnings
 
 step "cargo test --all-features"
-cargo test --all-features
+cargo test --all-features --no-fail-fast
 
 step "cargo test --no-default-features"
 cargo test --no-default-features
