@@ -16,6 +16,10 @@ export K8S_OPENAPI_ENABLED_VERSION="${K8S_OPENAPI_ENABLED_VERSION:-1.37}"
 export RUSTFLAGS="${RUSTFLAGS:-}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
+# Python console scripts (moto_server) live here whatever the Python install.
+PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null || echo /usr/local/bin):$PATH"
+export PATH
+
 step() { printf '\n==> %s\n' "$*"; }
 
 if [ -z "${SKIP_INSTALL:-}" ]; then
@@ -36,6 +40,7 @@ if [ -z "${SKIP_INSTALL:-}" ]; then
   done
   if ! python3 -c 'import moto.server' 2>/dev/null; then
     python3 -m pip install -q 'moto[server]>=5.0,<5.2'
+    command -v pyenv >/dev/null && pyenv rehash || true
   fi
   if ! command -v cargo-deny >/dev/null; then
     cargo install --locked -q cargo-deny
