@@ -6,7 +6,7 @@
 //! - Probes: [`MetricsFlowingProbe`] (samples newer than N seconds, targets up),
 //!   [`AlertRulesProbe`] (the checklist's recommended rules exist, by name or expression, with
 //!   their `for`), [`CapacityProbe`] (a PromQL expression evaluated with the checklist's
-//!   [`Threshold`](crate::model::Threshold), optionally sustained over a window),
+//!   [`Threshold`], optionally sustained over a window),
 //!   [`SeriesPresentProbe`] (the dashboards' key metrics exist).
 //! - [`render_rule_file`]: the checklist's alert rules as a Prometheus rule file, which
 //!   `promtool check rules` accepts.
