@@ -1,6 +1,7 @@
-//! examples/deploy/fleet-rules.yaml: promtool accepts it, and a real Prometheus scraping three
-//! in-process readiness servers (three "GPU nodes", one failing its GPU check) computes the
-//! fleet readiness from it; a node whose checker stops answering counts as not ready.
+//! examples/deploy/fleet-rules.yaml: promtool accepts it and passes its unit tests
+//! (fleet-rules.test.yml), and a real Prometheus scraping three in-process readiness servers
+//! (three "GPU nodes", one failing its GPU check) computes the fleet readiness from it; a node
+//! whose checker stops answering counts as not ready.
 #![cfg(all(feature = "server", feature = "prometheus"))]
 
 mod common;
@@ -34,6 +35,17 @@ fn fleet_rules_pass_promtool() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("SUCCESS: 10 rules found"), "{stdout}");
+    // The unit tests next to it: ratio, counts and each alert's `for` window on ten nodes.
+    let tests = rules_file().with_file_name("fleet-rules.test.yml");
+    let out = Command::new(common::require_binary("promtool").unwrap())
+        .arg("test")
+        .arg("rules")
+        .arg(&tests)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "promtool test rules failed:\n{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("SUCCESS"), "{stdout}");
 }
 
 /// A GPU node's checker as the DaemonSet runs it: the built-in checklist, pre-deployment phase,
