@@ -153,3 +153,21 @@ async fn node_checks_config_loads_and_binds_the_gpu_items() {
         assert!(err.to_string().contains("probe kind `nvml-gpus` needs the `nvml` feature"), "{err}");
     }
 }
+
+/// The image's Dockerfile passes the crate's own Dockerfile check, and its user is the one the
+/// DaemonSet runs as.
+#[test]
+fn dockerfile_is_multi_stage_pinned_and_non_root() {
+    use nexus_readiness::probes::file::DockerfileProbe;
+    let text = std::fs::read_to_string(deploy("Dockerfile")).unwrap();
+    let obs = DockerfileProbe::new(deploy("Dockerfile")).evaluate("Dockerfile", &text);
+    assert_eq!(obs.verdict, Verdict::Pass, "{}", obs.summary);
+    assert!(obs.summary.contains("2 stages"), "{}", obs.summary);
+    assert!(text.contains("USER 65532:65532"));
+    let snap = manifest::load(&manifests(), "default").expect("manifests load");
+    let pod = snap.daemon_sets[0].spec.template.spec.as_ref().unwrap();
+    assert_eq!(pod.security_context.as_ref().unwrap().run_as_user, Some(65532));
+    // Negative control: a single-stage build from an untagged image fails.
+    let bad = DockerfileProbe::new("Dockerfile").evaluate("Dockerfile", "FROM rust\nRUN cargo build\n");
+    assert_eq!(bad.verdict, Verdict::Fail, "{}", bad.summary);
+}
