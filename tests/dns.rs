@@ -1,7 +1,7 @@
-#![cfg(feature = "dns")]
 //! The DNS probe against real nameservers on loopback: an in-process authoritative
 //! hickory-server, a SERVFAIL-answering hickory-server handler, a socket that never answers, and
 //! Debian's dnsmasq started by the test.
+#![cfg(feature = "dns")]
 
 mod common;
 

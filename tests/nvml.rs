@@ -1,7 +1,7 @@
-#![cfg(feature = "nvml")]
 //! The NVML probes against a C stand-in for `libnvidia-ml.so.1` (tests/nvml_stub/nvml_stub.c),
 //! loaded through nvml-wrapper's real dynamic loading. Each test copies the compiled library
 //! into its own directory next to its scenario file, so tests run in parallel.
+#![cfg(feature = "nvml")]
 
 mod common;
 

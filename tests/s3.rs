@@ -1,6 +1,6 @@
-#![cfg(feature = "s3")]
 //! S3 probes against a real S3-compatible server: moto (`moto_server`, Python package
 //! `moto[server]>=5.0,<5.2`) on loopback.
+#![cfg(feature = "s3")]
 
 mod common;
 

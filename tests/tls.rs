@@ -1,8 +1,8 @@
-#![cfg(feature = "tls")]
 //! The TLS probe against in-process rustls servers on loopback, with rcgen certificates.
 //!
 //! The context clock is fixed at 2030-06-01T00:00:00Z and the certificates carry fixed dates
 //! around it, so day counts are exact.
+#![cfg(feature = "tls")]
 
 mod common;
 

@@ -106,6 +106,9 @@ struct Inner {
     cache_hits: AtomicU64,
     rejected: AtomicU64,
     last_run_seconds: Mutex<f64>,
+    /// The Prometheus text of the last report served on `/metrics`: scrapes between two runs
+    /// reuse it instead of rendering the same report again.
+    metrics_text: Mutex<Option<(Arc<Report>, Arc<str>)>>,
 }
 
 /// Serves a plan's readiness over HTTP. Cheap to clone (an `Arc` inside).
@@ -171,6 +174,7 @@ impl ReadinessService {
                 cache_hits: AtomicU64::new(0),
                 rejected: AtomicU64::new(0),
                 last_run_seconds: Mutex::new(0.0),
+                metrics_text: Mutex::new(None),
             }),
         }
     }
@@ -343,7 +347,19 @@ async fn metrics(State(svc): State<ReadinessService>) -> Response {
     match svc.guarded().await {
         Ok(r) => {
             let i = &svc.inner;
-            let mut body = r.render(Format::Prometheus);
+            let rendered = {
+                let mut cached = i.metrics_text.lock().unwrap_or_else(|e| e.into_inner());
+                match cached.as_ref() {
+                    Some((report, text)) if Arc::ptr_eq(report, &r) => text.clone(),
+                    _ => {
+                        let text: Arc<str> = r.render(Format::Prometheus).into();
+                        *cached = Some((r.clone(), text.clone()));
+                        text
+                    }
+                }
+            };
+            let mut body = String::with_capacity(rendered.len() + 1024);
+            body.push_str(&rendered);
             let last = i.last_run_seconds.lock().map(|s| *s).unwrap_or_default();
             body.push_str(&format!(
                 "# HELP nexus_readiness_server_runs_total Plan runs made by the readiness server.\n\
