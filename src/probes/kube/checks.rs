@@ -1596,27 +1596,41 @@ pub fn owned_replica_sets<'r>(
     })
 }
 
-fn deployment_rollout_problems(d: &k8s_openapi::api::apps::v1::Deployment) -> Vec<(&'static str, String)> {
+/// The rollout problems every workload kind shares: a generation the controller has not
+/// observed yet, and replica counts that are not `want`.
+fn generation_and_counts(
+    generation: Option<i64>,
+    observed: Option<i64>,
+    want: i32,
+    counts: [(&'static str, i32); 3],
+) -> Vec<(&'static str, String)> {
     let mut p = Vec::new();
-    let want = d.spec.replicas.unwrap_or(1);
-    let Some(st) = &d.status else {
-        return vec![("status", "has no status yet".into())];
-    };
-    let generation = d.metadata.generation.unwrap_or(0);
-    let observed = st.observed_generation.unwrap_or(0);
+    let (generation, observed) = (generation.unwrap_or(0), observed.unwrap_or(0));
     if observed < generation {
         p.push(("status.observedGeneration", format!("is {observed}, behind generation {generation}")));
     }
-    for (field, v) in [
-        ("status.updatedReplicas", st.updated_replicas),
-        ("status.readyReplicas", st.ready_replicas),
-        ("status.availableReplicas", st.available_replicas),
-    ] {
-        let v = v.unwrap_or(0);
+    for (field, v) in counts {
         if v != want {
             p.push((field, format!("is {v}, want {want}")));
         }
     }
+    p
+}
+
+fn deployment_rollout_problems(d: &k8s_openapi::api::apps::v1::Deployment) -> Vec<(&'static str, String)> {
+    let Some(st) = &d.status else {
+        return vec![("status", "has no status yet".into())];
+    };
+    let mut p = generation_and_counts(
+        d.metadata.generation,
+        st.observed_generation,
+        d.spec.replicas.unwrap_or(1),
+        [
+            ("status.updatedReplicas", st.updated_replicas.unwrap_or(0)),
+            ("status.readyReplicas", st.ready_replicas.unwrap_or(0)),
+            ("status.availableReplicas", st.available_replicas.unwrap_or(0)),
+        ],
+    );
     if let Some(c) =
         st.conditions.iter().flatten().find(|c| {
             c.type_.as_deref() == Some("Progressing") && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
@@ -1631,26 +1645,19 @@ fn deployment_rollout_problems(d: &k8s_openapi::api::apps::v1::Deployment) -> Ve
 }
 
 fn statefulset_rollout_problems(s: &k8s_openapi::api::apps::v1::StatefulSet) -> Vec<(&'static str, String)> {
-    let mut p = Vec::new();
-    let want = s.spec.replicas.unwrap_or(1);
     let Some(st) = &s.status else {
         return vec![("status", "has no status yet".into())];
     };
-    let generation = s.metadata.generation.unwrap_or(0);
-    let observed = st.observed_generation.unwrap_or(0);
-    if observed < generation {
-        p.push(("status.observedGeneration", format!("is {observed}, behind generation {generation}")));
-    }
-    for (field, v) in [
-        ("status.updatedReplicas", st.updated_replicas),
-        ("status.readyReplicas", st.ready_replicas),
-        ("status.availableReplicas", st.available_replicas),
-    ] {
-        let v = v.unwrap_or(0);
-        if v != want {
-            p.push((field, format!("is {v}, want {want}")));
-        }
-    }
+    let mut p = generation_and_counts(
+        s.metadata.generation,
+        st.observed_generation,
+        s.spec.replicas.unwrap_or(1),
+        [
+            ("status.updatedReplicas", st.updated_replicas.unwrap_or(0)),
+            ("status.readyReplicas", st.ready_replicas.unwrap_or(0)),
+            ("status.availableReplicas", st.available_replicas.unwrap_or(0)),
+        ],
+    );
     if st.update_revision.is_some() && st.current_revision != st.update_revision {
         p.push((
             "status.currentRevision",
@@ -1665,26 +1672,19 @@ fn statefulset_rollout_problems(s: &k8s_openapi::api::apps::v1::StatefulSet) -> 
 }
 
 fn daemonset_rollout_problems(d: &k8s_openapi::api::apps::v1::DaemonSet) -> Vec<(&'static str, String)> {
-    let mut p = Vec::new();
     let Some(st) = &d.status else {
         return vec![("status", "has no status yet".into())];
     };
-    let generation = d.metadata.generation.unwrap_or(0);
-    let observed = st.observed_generation.unwrap_or(0);
-    if observed < generation {
-        p.push(("status.observedGeneration", format!("is {observed}, behind generation {generation}")));
-    }
-    let want = st.desired_number_scheduled;
-    for (field, v) in [
-        ("status.updatedNumberScheduled", st.updated_number_scheduled.unwrap_or(0)),
-        ("status.numberAvailable", st.number_available.unwrap_or(0)),
-        ("status.numberReady", st.number_ready),
-    ] {
-        if v != want {
-            p.push((field, format!("is {v}, want {want}")));
-        }
-    }
-    p
+    generation_and_counts(
+        d.metadata.generation,
+        st.observed_generation,
+        st.desired_number_scheduled,
+        [
+            ("status.updatedNumberScheduled", st.updated_number_scheduled.unwrap_or(0)),
+            ("status.numberAvailable", st.number_available.unwrap_or(0)),
+            ("status.numberReady", st.number_ready),
+        ],
+    )
 }
 
 /// Why a pod is not running and ready, or None when it is.

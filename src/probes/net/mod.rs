@@ -157,15 +157,21 @@ pub struct TcpSpec {
     pub max_latency: Option<Duration>,
 }
 
+/// The misconfiguration error of a spec whose `address` is not `host:port`.
+pub(crate) fn require_host_port(kind: &str, address: &str) -> Result<(), ProbeError> {
+    if address.trim().is_empty() || !address.contains(':') {
+        return Err(ProbeError::misconfigured(format!("{kind}: address `{address}` is not host:port")));
+    }
+    Ok(())
+}
+
 impl ProbeSpec for TcpSpec {
     fn kind(&self) -> &'static str {
         "tcp"
     }
 
     fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
-        if self.address.trim().is_empty() || !self.address.contains(':') {
-            return Err(ProbeError::misconfigured(format!("tcp: address `{}` is not host:port", self.address)));
-        }
+        require_host_port("tcp", &self.address)?;
         let mut p = TcpProbe::new(&self.address).timeout(self.timeout);
         if let Some(t) = latency_threshold("tcp connect", self.warn_latency, self.max_latency)? {
             p = p.latency(t);

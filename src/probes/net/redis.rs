@@ -373,9 +373,7 @@ impl ProbeSpec for RedisSpec {
     }
 
     fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
-        if self.address.trim().is_empty() || !self.address.contains(':') {
-            return Err(ProbeError::misconfigured(format!("redis: address `{}` is not host:port", self.address)));
-        }
+        super::require_host_port("redis", &self.address)?;
         if let Some(r) = &self.role
             && r != "master"
             && r != "slave"
