@@ -1,54 +1,137 @@
 #!/usr/bin/env bash
-# The whole test suite, set-up included: installs the test servers and cargo tools it needs
-# (redis-server, prometheus + promtool, dnsmasq, moto_server, cargo-deny), then runs fmt,
-# clippy, the tests with every feature and with none, docs, and cargo-deny.
+# The whole test suite, set-up included. It checks the version of every test server and tool the
+# tests rely on against the range they need, installs the pinned version where it differs, then
+# runs fmt, clippy, the tests with every feature and with none, docs, and cargo-deny.
 #
-#   scripts/test.sh            # everything
-#   SKIP_INSTALL=1 scripts/test.sh   # assume the servers are installed
+#   scripts/test.sh                  # everything
+#   SKIP_INSTALL=1 scripts/test.sh   # check versions only; fail instead of installing
+#
+# Nothing of the host is changed beyond installing packages: Python test servers live in a
+# virtual environment of this script's own under the cache directory (the machine's own Python
+# packages are neither used nor changed), and no service the machine already runs is stopped or
+# reconfigured. The tests start their own servers on ephemeral loopback ports and stop them.
+# The servers' paths are handed to the tests through NEXUS_READINESS_BIN_<NAME> variables, so
+# the tests run exactly the binaries whose versions were checked here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+CACHE="${NEXUS_READINESS_CACHE:-$HOME/.cache/nexus-readiness}"
+mkdir -p "$CACHE"
 # Keep the build cache outside the clone so repeated runs on one machine stay fast.
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/nexus-readiness/target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"
 # k8s-openapi needs a Kubernetes version; a library leaves the choice to the application,
 # so builds of the library alone (cargo doc) name one here.
 export K8S_OPENAPI_ENABLED_VERSION="${K8S_OPENAPI_ENABLED_VERSION:-1.37}"
 export RUSTFLAGS="${RUSTFLAGS:-}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-# Python console scripts (moto_server) live here whatever the Python install.
-PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null || echo /usr/local/bin):$PATH"
-export PATH
+# ---- pinned versions and accepted ranges ---------------------------------------------------
+# moto: 5.2.x answers GetBucketVersioning with a root element aws-sdk-s3 rejects.
+MOTO_PIN="5.1.22";        MOTO_RANGE="5.0 <= v < 5.2"
+PROMETHEUS_RANGE="2.30 <= v < 3"   # Debian bookworm: 2.42 (rule-file and API shapes of 2.x)
+REDIS_RANGE="6.0 <= v < 9"         # Debian bookworm: 7.0 (AUTH with ACL users)
+DNSMASQ_RANGE="2.80 <= v < 3"      # Debian bookworm: 2.90
+GCC_RANGE="9 <= v < 99"            # builds the C stand-in for libnvidia-ml.so
+CARGO_DENY_PIN="0.20.2";  CARGO_DENY_RANGE="0.20 <= v < 0.21"
+
+VENV="$CACHE/venv-moto-$MOTO_PIN"
+SBIN_DIRS="/usr/sbin:/sbin:/usr/local/sbin"
 
 step() { printf '\n==> %s\n' "$*"; }
+die() { printf 'scripts/test.sh: %s\n' "$*" >&2; exit 1; }
 
-if [ -z "${SKIP_INSTALL:-}" ]; then
-  step "installing test servers"
-  need=()
-  command -v redis-server >/dev/null || need+=(redis-server)
-  command -v prometheus >/dev/null || need+=(prometheus)
-  command -v dnsmasq >/dev/null || [ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq)
-  command -v gcc >/dev/null || need+=(gcc libc6-dev)   # the C stand-in for libnvidia-ml.so
-  if [ ${#need[@]} -gt 0 ]; then
-    export DEBIAN_FRONTEND=noninteractive
+# in_range VERSION "LO <= v < HI": dotted numeric comparison.
+in_range() {
+  local v="$1" lo hi
+  lo=$(sed -E 's/^([^ ]+) <= v < .*/\1/' <<<"$2")
+  hi=$(sed -E 's/.* < ([^ ]+)$/\1/' <<<"$2")
+  [ -n "$v" ] || return 1
+  [ "$(printf '%s\n%s\n' "$lo" "$v" | sort -V | head -n1)" = "$lo" ] || return 1
+  [ "$(printf '%s\n%s\n' "$v" "$hi" | sort -V | head -n1)" = "$v" ] && [ "$v" != "$hi" ]
+}
+
+# find_bin NAME: the binary on PATH or in Debian's sbin directories.
+find_bin() { PATH="$PATH:$SBIN_DIRS" command -v "$1" 2>/dev/null || true; }
+
+first_version() { grep -oE '[0-9]+\.[0-9]+(\.[0-9]+)?' | head -n1; }
+ver_prometheus() { [ -n "$1" ] && "$1" --version 2>&1 | first_version; }
+ver_promtool() { [ -n "$1" ] && "$1" --version 2>&1 | first_version; }
+ver_redis() { [ -n "$1" ] && "$1" --version 2>&1 | sed -nE 's/.*v=([0-9.]+).*/\1/p' | head -n1; }
+ver_dnsmasq() { [ -n "$1" ] && "$1" --version 2>&1 | first_version; }
+ver_gcc() { [ -n "$1" ] && "$1" -dumpfullversion 2>/dev/null | first_version; }
+ver_cargo_deny() { cargo deny --version 2>/dev/null | first_version; }
+ver_moto() { [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null; }
+
+apt_updated=""
+apt_install() {
+  export DEBIAN_FRONTEND=noninteractive
+  if [ -z "$apt_updated" ]; then
     apt-get -o DPkg::Lock::Timeout=600 update -qq
-    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}"
+    apt_updated=1
   fi
-  # The Debian packages start system services; the tests start their own on loopback ports.
-  for svc in redis-server prometheus dnsmasq; do
-    (service "$svc" stop || systemctl stop "$svc") >/dev/null 2>&1 || true
-  done
-  if ! python3 -c 'import moto.server' 2>/dev/null; then
-    python3 -m pip install -q 'moto[server]>=5.0,<5.2'
-    command -v pyenv >/dev/null && pyenv rehash || true
+  # A fresh package may start its service on its default port (redis 6379, dnsmasq 53): that is
+  # allowed to fail without failing the install; the tests never use those instances.
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "$@" \
+    || { dpkg --configure -a >/dev/null 2>&1 || true; for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || die "could not install $p"; done; }
+}
+
+# ensure NAME RANGE BIN_NAME VERSION_FN DEBIAN_PACKAGES...: checks the version, installs the
+# Debian package when the binary is missing or out of range, and checks again.
+ensure_deb() {
+  local name="$1" range="$2" bin="$3" fn="$4"; shift 4
+  local path ver
+  path=$(find_bin "$bin"); ver=$($fn "$path" || true)
+  if ! in_range "$ver" "$range"; then
+    [ -z "${SKIP_INSTALL:-}" ] || die "$name ${ver:-missing} is outside $range (SKIP_INSTALL is set)"
+    echo "$name ${ver:-missing} is outside $range: installing Debian's $*"
+    apt_install "$@"
+    path=$(find_bin "$bin"); ver=$($fn "$path" || true)
+    in_range "$ver" "$range" || die "$name ${ver:-missing} at ${path:-nowhere} is still outside $range after installing $*"
   fi
-  if ! command -v cargo-deny >/dev/null; then
-    cargo install --locked -q cargo-deny
-  fi
-  if [ -f ../shared/tools/install-advisory-db ]; then
-    bash ../shared/tools/install-advisory-db   # offline RustSec snapshot for cargo deny
-  fi
+  printf -v "VER_${name//-/_}" '%s' "$ver"
+  printf -v "BIN_${name//-/_}" '%s' "$path"
+}
+
+step "test servers and tools (checked by version)"
+ensure_deb redis "$REDIS_RANGE" redis-server ver_redis redis-server
+ensure_deb prometheus "$PROMETHEUS_RANGE" prometheus ver_prometheus prometheus
+ensure_deb promtool "$PROMETHEUS_RANGE" promtool ver_promtool prometheus
+ensure_deb dnsmasq "$DNSMASQ_RANGE" dnsmasq ver_dnsmasq dnsmasq
+ensure_deb gcc "$GCC_RANGE" gcc ver_gcc gcc libc6-dev
+
+# moto in a virtual environment of our own, pinned.
+VER_moto=$(ver_moto || true)
+if ! in_range "$VER_moto" "$MOTO_RANGE" || [ ! -x "$VENV/bin/moto_server" ]; then
+  [ -z "${SKIP_INSTALL:-}" ] || die "moto ${VER_moto:-missing} in $VENV is outside $MOTO_RANGE (SKIP_INSTALL is set)"
+  echo "moto ${VER_moto:-missing} in $VENV: installing moto[server]==$MOTO_PIN into it"
+  rm -rf "$VENV"
+  python3 -m venv "$VENV" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "moto[server]==$MOTO_PIN"
+  VER_moto=$(ver_moto || true)
+  in_range "$VER_moto" "$MOTO_RANGE" || die "moto ${VER_moto:-missing} in $VENV is outside $MOTO_RANGE after installing"
 fi
+BIN_moto="$VENV/bin/moto_server"
+
+VER_cargo_deny=$(ver_cargo_deny || true)
+if ! in_range "$VER_cargo_deny" "$CARGO_DENY_RANGE"; then
+  [ -z "${SKIP_INSTALL:-}" ] || die "cargo-deny ${VER_cargo_deny:-missing} is outside $CARGO_DENY_RANGE (SKIP_INSTALL is set)"
+  echo "cargo-deny ${VER_cargo_deny:-missing} is outside $CARGO_DENY_RANGE: installing $CARGO_DENY_PIN"
+  cargo install --locked -q --force cargo-deny --version "$CARGO_DENY_PIN"
+  VER_cargo_deny=$(ver_cargo_deny || true)
+  in_range "$VER_cargo_deny" "$CARGO_DENY_RANGE" || die "cargo-deny ${VER_cargo_deny:-missing} is outside $CARGO_DENY_RANGE after installing"
+fi
+if [ -f ../shared/tools/install-advisory-db ]; then
+  bash ../shared/tools/install-advisory-db   # offline RustSec snapshot for cargo deny
+fi
+
+export NEXUS_READINESS_BIN_REDIS_SERVER="$BIN_redis"
+export NEXUS_READINESS_BIN_PROMETHEUS="$BIN_prometheus"
+export NEXUS_READINESS_BIN_PROMTOOL="$BIN_promtool"
+export NEXUS_READINESS_BIN_DNSMASQ="$BIN_dnsmasq"
+export NEXUS_READINESS_BIN_GCC="$BIN_gcc"
+export NEXUS_READINESS_BIN_MOTO_SERVER="$BIN_moto"
+
+echo "versions: rustc $(rustc --version | first_version), redis-server $VER_redis, prometheus $VER_prometheus, promtool $VER_promtool, dnsmasq $VER_dnsmasq, moto $VER_moto (venv $VENV), gcc $VER_gcc, cargo-deny $VER_cargo_deny"
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

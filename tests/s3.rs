@@ -1,5 +1,6 @@
 //! S3 probes against a real S3-compatible server: moto (`moto_server`, Python package
-//! `moto[server]>=5.0,<5.2`) on loopback.
+//! `moto[server]` 5.1, pinned in its own virtual environment by `scripts/test.sh`) on loopback;
+//! answers no S3 server gives on purpose (an unreadable body) come from a wire-level server.
 #![cfg(feature = "s3")]
 
 mod common;
@@ -523,6 +524,56 @@ async fn connection_refused_is_unreachable_with_the_endpoint() {
         assert!(e.message.contains(&format!("cannot reach {endpoint}")), "{e}");
         assert_no_secret(&format!("{e:?}"));
     }
+}
+
+/// A wire-level server answering every request with HTTP 200 and `body`, the way moto 5.2
+/// answers GetBucketVersioning with a root element the SDK rejects.
+async fn serve_fixed_body(body: &'static str) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else { return };
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                let mut seen = Vec::new();
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = sock.write_all(head.as_bytes()).await;
+                let _ = sock.write_all(body.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn unreadable_answer_names_operation_status_and_root_element() {
+    let endpoint = serve_fixed_body(
+        r#"<?xml version="1.0" encoding="UTF-8"?><GetBucketVersioningResponse xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></GetBucketVersioningResponse>"#,
+    )
+    .await;
+    let config = S3Config::new()
+        .endpoint_url(&endpoint)
+        .path_style(true)
+        .region("us-east-1")
+        .static_credentials(Secret::new(ACCESS_KEY), Secret::new(SECRET_KEY))
+        .max_attempts(1);
+    let e = S3Probe::new(config, "plain", S3Check::Versioning).check(&ProbeContext::new()).await.unwrap_err();
+    eprintln!("{e}");
+    assert_eq!(e.kind, ProbeErrorKind::Protocol, "{e}");
+    for part in ["GetBucketVersioning", "plain", "HTTP 200", "<GetBucketVersioningResponse>", "body starts"] {
+        assert!(e.message.contains(part), "{part:?} missing from {e}");
+    }
+    assert_no_secret(&format!("{e:?}"));
 }
 
 /// Finding the newest of 10,000 keys: `cargo test --features s3 --test s3 -- --ignored --nocapture`.

@@ -3,11 +3,21 @@
 
 use std::path::PathBuf;
 
-/// Finds a server binary on PATH or in the sbin directories Debian installs daemons into.
+/// Finds a server binary: the path in `NEXUS_READINESS_BIN_<NAME>` when set (`scripts/test.sh`
+/// sets it to the binary whose version it checked, e.g. `NEXUS_READINESS_BIN_MOTO_SERVER` for
+/// `moto_server` in its own virtual environment), else on PATH or in the sbin directories Debian
+/// installs daemons into.
 ///
 /// When it is missing: with `CI=true` the test fails (a green CI that skipped the real servers
 /// is a defect); otherwise the caller skips with a note.
 pub fn require_binary(name: &str) -> Option<PathBuf> {
+    let var = format!("NEXUS_READINESS_BIN_{}", name.to_ascii_uppercase().replace(['-', '.'], "_"));
+    if let Some(path) = std::env::var_os(&var).filter(|p| !p.is_empty()).map(PathBuf::from) {
+        if path.is_file() {
+            return Some(path);
+        }
+        panic!("{var}={} names no file: run scripts/test.sh, which installs it", path.display());
+    }
     let mut dirs: Vec<PathBuf> =
         std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
     dirs.extend(["/usr/sbin", "/sbin", "/usr/local/sbin", "/usr/local/bin", "/usr/bin"].map(PathBuf::from));
