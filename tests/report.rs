@@ -206,7 +206,7 @@ async fn junit_has_one_suite_per_top_level_section_and_maps_statuses() {
     let xml = r.render(Format::Junit);
     let parsed = quick_junit::Report::deserialize_from_str(&xml).unwrap();
     let names: Vec<&str> = parsed.test_suites.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["Pre-Deployment", "Deployment"]);
+    assert_eq!(names, ["Pre-Deployment", "Deployment", "readiness"]);
     assert_eq!(parsed.test_suites[0].test_cases.len(), 6);
     assert_eq!(parsed.test_suites[1].test_cases.len(), 4);
     let case = |suite: usize, name: &str| {
@@ -221,7 +221,7 @@ async fn junit_has_one_suite_per_top_level_section_and_maps_statuses() {
     match &case(0, "DNS records configured").status {
         TestCaseStatus::NonSuccess { kind: NonSuccessKind::Failure, message, ty, .. } => {
             assert!(message.as_ref().unwrap().as_str().starts_with("api.nexus.example answered NXDOMAIN"));
-            assert_eq!(ty.as_ref().unwrap().as_str(), "fail");
+            assert_eq!(ty.as_ref().unwrap().as_str(), "failed");
         }
         other => panic!("{other:?}"),
     }
@@ -244,6 +244,21 @@ async fn junit_has_one_suite_per_top_level_section_and_maps_statuses() {
         case(0, "DNS records configured").classname.as_ref().map(|c| c.as_str()),
         Some("pre-deployment.infrastructure.dns-records-configured")
     );
+    // The verdict is a test case of its own: a NOT READY run is never green.
+    match &case(2, "verdict").status {
+        TestCaseStatus::NonSuccess { kind: NonSuccessKind::Failure, message, ty, description, .. } => {
+            assert_eq!(
+                message.as_ref().unwrap().as_str(),
+                "NOT READY: 1 gating item failed; 1 gating item could not be checked"
+            );
+            assert_eq!(ty.as_ref().unwrap().as_str(), "not-ready");
+            let d = description.as_ref().unwrap().as_str();
+            assert!(d.contains("pre-deployment.infrastructure.dns-records-configured: "), "{d}");
+            assert!(d.contains("(gating item failed)"), "{d}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(parsed.failures >= 2 && parsed.errors == 1, "{} failures, {} errors", parsed.failures, parsed.errors);
 }
 
 #[tokio::test]
@@ -312,7 +327,7 @@ async fn markdown_reads_like_the_checklist() {
     let r = sample_report().await;
     let md = r.render(Format::Markdown);
     assert!(md.starts_with("# Production Deployment Checklist\n"));
-    assert!(md.contains("**Ready: no**"));
+    assert!(md.contains("\n**NOT READY: 1 gating item failed; 1 gating item could not be checked**\n"), "{md}");
     assert!(
         md.contains("\n## Pre-Deployment\n\n### Infrastructure\n\n- [x] GPU nodes provisioned and tested — **warn**")
     );
@@ -321,8 +336,14 @@ async fn markdown_reads_like_the_checklist() {
     assert!(md.contains("- [ ] Startup probe configured (if needed) — **skipped**: not applicable: model loads in 5s"));
     assert!(md.contains("period 30s is long \\# slow"), "markup in reasons is escaped");
     assert!(md.contains("\\<proxy\\>"), "html in reasons is escaped");
-    assert!(md.contains("Blocking: `pre-deployment.infrastructure.dns-records-configured` (fail)"));
-    assert!(md.contains("## Sign-off\n\n- [x] Engineering Lead: Ada\n- [ ] Security Lead\n"));
+    assert!(md.contains(
+        "## Blocking readiness\n\n- `pre-deployment.infrastructure.dns-records-configured` — **fail**: api.nexus.example answered NXDOMAIN"
+    ));
+    assert!(md.contains("— *gating item failed*\n"), "each blocker names its rule: {md}");
+    assert!(md.contains("*(blocks readiness: errored)*"), "{md}");
+    assert!(md.contains(
+        "## Sign-off\n\n| Role | Name | Date | Signature |\n|---|---|---|---|\n| ☑ Engineering Lead | Ada | 2026-01-14 | ada |\n| ☐ Security Lead |  |  |  |\n"
+    ), "{md}");
 }
 
 #[tokio::test]
@@ -391,9 +412,22 @@ async fn a_ready_report_exits_zero() {
     )
     .unwrap();
     plan.attest("pre-deployment.security.penetration-testing-performed", Attestation::new("Sec", Utc::now())).unwrap();
+    // Three gating items nothing looked at: the gate fails closed.
     let r = Runner::builder().build().run(&plan).await;
-    // Blockers without a target are skipped, not failed: ready, counted apart.
-    assert!(r.ready(), "{:?}", r.blockers().map(|i| &i.id).collect::<Vec<_>>());
-    assert_eq!(r.exit_code(), 0);
+    assert!(!r.ready());
+    assert_eq!(r.exit_code(), 1);
     assert_eq!(r.summary().gating_not_configured, 3);
+    assert_eq!(r.headline(), "NOT READY: 3 gating items not verified");
+    // Each of them passes once bound.
+    for id in [
+        "pre-deployment.security.api-authentication-enabled",
+        "deployment.health-checks.liveness-probe-configured",
+        "deployment.health-checks.autoscaling-verified",
+    ] {
+        plan.bind(id, FnProbe::new("x://", |_cx| async move { Ok(Observation::pass("holds")) })).unwrap();
+    }
+    let r = Runner::builder().build().run(&plan).await;
+    assert!(r.ready(), "{}", r.headline());
+    assert_eq!(r.exit_code(), 0);
+    assert_eq!(r.headline(), "READY");
 }
