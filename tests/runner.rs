@@ -813,7 +813,7 @@ async fn an_attestations_only_config_is_not_ready() {
     assert!(report.blockers().all(|i| i.blocked_by == Some(BlockRule::NotVerified)));
     let text = nexus_readiness::report::text::render(&report, false);
     assert!(text.contains("NOT READY: 36 gating items not verified"), "{text}");
-    assert!(text.contains("set `targets.tls`"), "each blocker names its key: {text}");
+    assert!(text.contains("    set `targets.tls` (2 items):\n      pre-deployment.infrastructure.load-balancer-ssl-certificates-installed\n"), "each blocker is named under its key: {text}");
 }
 
 #[tokio::test]

@@ -72,12 +72,23 @@ pub fn render(report: &Report, verbose: bool) -> String {
             let hint =
                 if rule == BlockRule::NotVerified { ": set the key, waive it, or mark it not applicable" } else { "" };
             let _ = writeln!(out, "  {} ({}){hint}", rule.explain(), items.len());
+            if rule == BlockRule::NotVerified {
+                // Grouped by the key that would enable them: one line to act on per key.
+                let mut by_key: BTreeMap<Option<&str>, Vec<&str>> = BTreeMap::new();
+                for i in &items {
+                    by_key.entry(i.config_key.as_deref()).or_default().push(i.id.as_str());
+                }
+                for (key, ids) in by_key {
+                    let what = key.map_or_else(|| "bind a probe".to_string(), |k| format!("set `{k}`"));
+                    let _ = writeln!(out, "    {what} ({} {}):", ids.len(), plural(ids.len(), "item", "items"));
+                    for id in ids {
+                        let _ = writeln!(out, "      {id}");
+                    }
+                }
+                continue;
+            }
             for i in items {
-                let reason = match (rule, &i.config_key) {
-                    (BlockRule::NotVerified, Some(k)) => format!("set `{k}`"),
-                    _ => one_line(&i.reason),
-                };
-                let _ = writeln!(out, "    {}: {reason}", i.id);
+                let _ = writeln!(out, "    {}: {}", i.id, one_line(&i.reason));
             }
         }
     }

@@ -900,6 +900,26 @@ impl Runner {
     }
 }
 
+impl Runner {
+    /// The report of a run that had to be abandoned (it did not stop at its deadline): every
+    /// item Skipped "cancelled" with `reason`, the run marked cancelled, not ready.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    pub(crate) fn abandoned(&self, plan: &Plan, reason: &str) -> Report {
+        let now = self.clock.now();
+        let items: Vec<ItemReport> =
+            entries(plan).iter().map(|e| skipped(e, SkipKind::Cancelled, reason.to_string())).collect();
+        let checklist = plan.checklist();
+        let mut report = Report::new(checklist.id.clone(), checklist.title.clone(), now, now, Duration::ZERO, items)
+            .with_sign_off(checklist.sign_off.clone());
+        report.fail_on_warn = self.fail_on_warn;
+        report.allow_unverified = self.allow_unverified;
+        report.min_verified = self.min_verified;
+        report.cancelled = true;
+        report.recompute();
+        report
+    }
+}
+
 #[allow(dead_code)]
 fn _assert_send(runner: &Runner, plan: &Plan) {
     fn is_send<T: Send>(_: &T) {}
