@@ -3,18 +3,19 @@
 //! unless `verbose`.
 //!
 //! ```text
-//! Production Deployment Checklist — NOT READY: 1 gating item failed; 36 gating items not verified
-//! 58 items: 9 pass, 1 fail, 36 skipped, 12 attested (36 gating items not verified)
-//! Verified by a probe: 10 of 46 automatable items
+//! Production Deployment Checklist — NOT READY: 1 gating item failed; 35 gating items not verified
+//! 58 items: 9 pass, 1 fail, 35 skipped, 12 attested, 1 waived (35 gating items not verified)
+//! Verified by a probe: 10 of 46 automatable items · took 1.2s
 //!
-//! Blocking readiness: 37 gating items
-//!   gating item failed (1):
+//! Blocking readiness: 36 gating items
+//!   gating item failed (1)
 //!     pre-deployment.security.tls-certificates-valid: certificate for api.example.com expired 3 days ago
-//!   gating item not verified: no probe looked at it (36): set the key, waive it, or mark it not applicable
-//!     pre-deployment.infrastructure.gpu-nodes-provisioned-and-tested: set `targets.nvml`
-//!     ...
+//!   gating item not verified: no probe looked at it (35): set the key, waive it, or mark it not applicable
+//!     set `targets.kubernetes` (16 items):
+//!       pre-deployment.infrastructure.gpu-nodes-provisioned-and-tested
+//!       ...
 //!
-//! Passed: 9 items (--verbose lists them)
+//! Passed: 9 items, attested or waived: 13 items (--verbose lists them)
 //! ```
 
 use std::collections::BTreeMap;
@@ -69,8 +70,11 @@ pub fn render(report: &Report, verbose: bool) -> String {
             if items.is_empty() {
                 continue;
             }
-            let hint =
-                if rule == BlockRule::NotVerified { ": set the key, waive it, or mark it not applicable" } else { "" };
+            let hint = match rule {
+                BlockRule::NotVerified => ": set the key, waive it, or mark it not applicable",
+                BlockRule::AttestationMissing => ": add [attestations.\"<item id>\"] entries",
+                _ => "",
+            };
             let _ = writeln!(out, "  {} ({}){hint}", rule.explain(), items.len());
             if rule == BlockRule::NotVerified {
                 // Grouped by the key that would enable them: one line to act on per key.
@@ -88,7 +92,11 @@ pub fn render(report: &Report, verbose: bool) -> String {
                 continue;
             }
             for i in items {
-                let _ = writeln!(out, "    {}: {}", i.id, one_line(&i.reason));
+                if rule == BlockRule::AttestationMissing {
+                    let _ = writeln!(out, "    {}", i.id);
+                } else {
+                    let _ = writeln!(out, "    {}: {}", i.id, one_line(&i.reason));
+                }
             }
         }
     }
