@@ -536,7 +536,12 @@ async fn words_and_numbers_read_naturally() {
     )
     .unwrap();
     let md = Runner::builder().build().run(&plan).await.render(Format::Markdown);
-    assert!(md.contains("| Certificate validity | 89 days | > 30 days | < 7 days | ok |"), "{md}");
+    assert!(
+        md.contains(
+            "| Certificate validity | 89 days | > 30 days | < 7 days | ok | on breach: Renew the certificate |"
+        ),
+        "{md}"
+    );
     assert!(md.contains("| Request latency | 1d 1h | < 1h | > 1d | breach | Investigate |"), "{md}");
 }
 

@@ -169,7 +169,11 @@ pub fn render(report: &Report) -> String {
                 human::value(e.unit, e.healthy),
                 human::value(e.unit, e.breach),
                 e.level,
-                cell(e.action.as_deref().unwrap_or("")),
+                match (e.level, e.action.as_deref()) {
+                    (_, None) => String::new(),
+                    (crate::model::Level::Breach, Some(a)) => cell(a),
+                    (_, Some(a)) => format!("on breach: {}", cell(a)),
+                },
                 item.id
             );
         }
