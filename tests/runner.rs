@@ -1180,3 +1180,28 @@ async fn sign_off_rows_are_ticked_from_the_config() {
         "{err}"
     );
 }
+
+#[cfg(feature = "http")]
+#[test]
+fn the_rate_limit_burst_is_marked_as_having_side_effects() {
+    let toml = "[targets.http.rate_limit]\nurl = \"http://127.0.0.1:9/v1/infer\"\nrequests = 50\n\n[targets.http.health]\nurls = [\"http://127.0.0.1:9/healthz\"]\n";
+    let plan = Config::from_str_named(toml, "h.toml").unwrap().plan(builtin::nexus()).unwrap();
+    let burst = plan.binding("pre-deployment.security.rate-limiting-configured").unwrap();
+    assert!(burst.probes.iter().all(|p| p.has_side_effects()), "the burst consumes the real limiter");
+    let health = plan.binding("deployment.health-checks.health-check-endpoints-tested").unwrap();
+    assert!(health.probes.iter().all(|p| !p.has_side_effects()));
+}
+
+#[cfg(feature = "tls")]
+#[test]
+fn a_tls_probe_with_a_pinned_ip_does_not_depend_on_dns() {
+    let plan = |extra: &str| {
+        let toml = format!("[targets.tls]\nendpoints = [\"api.example.com:443\"]\n{extra}");
+        Config::from_str_named(&toml, "t.toml").unwrap().plan(builtin::nexus()).unwrap()
+    };
+    let id = "post-deployment.verification.ssl-certificates-valid";
+    let pinned = plan("ip = \"127.0.0.1\"\n");
+    assert!(pinned.binding(id).unwrap().probes.iter().all(|p| p.independent()));
+    let resolved = plan("");
+    assert!(resolved.binding(id).unwrap().probes.iter().all(|p| !p.independent()));
+}
