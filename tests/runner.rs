@@ -804,6 +804,9 @@ async fn an_attestations_only_config_is_not_ready() {
     assert_eq!(toml.matches("[attestations.").count(), 12);
     let report = run_config(&toml).await;
     assert_eq!(report.summary().attested, 12);
+    let md = report.render(Format::Markdown);
+    assert!(md.contains("**gating item not verified: no probe looked at it** (36):\n\n"), "{md}");
+    assert!(md.contains("\n- set `targets.tls`: `pre-deployment.infrastructure.load-balancer-ssl-certificates-installed`, `post-deployment.verification.ssl-certificates-valid`\n"), "{md}");
     assert_eq!(report.summary().to_string(), "58 items: 46 skipped, 12 attested (36 gating items not verified)");
     assert!(!report.ready());
     assert_eq!(report.exit_code(), 1);
