@@ -1034,6 +1034,8 @@ async fn gating_policy_comes_from_severities_and_per_item_overrides() {
         .plan(flat(&["Yes"]))
         .unwrap_err();
     assert!(err.to_string().starts_with("g.toml:1:8: items.\"checks.nope\": unknown item id `checks.nope`"), "{err}");
+    let err = Config::from_str_named("[items.\"checks.nope\"]\n", "g.toml").unwrap().plan(flat(&["Yes"])).unwrap_err();
+    assert!(err.to_string().contains("unknown item id `checks.nope`"), "an empty entry is checked too: {err}");
     let err = Config::from_str_named("[runner]\ngating = [\"blockr\"]\n", "g.toml").unwrap_err();
     assert!(err.to_string().starts_with("g.toml:2:"), "{err}");
 }
