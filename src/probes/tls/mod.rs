@@ -613,6 +613,12 @@ impl Probe for TlsProbe {
         format!("tls://{}", self.endpoint())
     }
 
+    /// With a pinned `ip` the handshake resolves no name: a failed DNS dependency does not
+    /// make its result meaningless.
+    fn independent(&self) -> bool {
+        self.ip.is_some()
+    }
+
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
         let hs = self.handshake(cx).await?;
         self.judge(&hs, cx)
@@ -643,6 +649,10 @@ impl Probe for TlsEndpoints {
     fn target(&self) -> String {
         let eps: Vec<String> = self.probes.iter().map(TlsProbe::endpoint).collect();
         format!("tls://{}", eps.join(","))
+    }
+
+    fn independent(&self) -> bool {
+        !self.probes.is_empty() && self.probes.iter().all(Probe::independent)
     }
 
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
