@@ -48,14 +48,14 @@
 //! # Ok::<(), format::FormatError>(())
 //! ```
 
-use std::path::Path;
-
 use thiserror::Error;
 
-use crate::model::Checklist;
+use crate::model::{Checklist, ItemId, Phase, Severity, slugify};
 
 mod assemble;
+mod attrs;
 mod lex;
+mod markdown;
 mod render;
 mod values;
 
@@ -79,33 +79,112 @@ impl FormatError {
     }
 }
 
-/// The syntax of a checklist document.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub use crate::model::Syntax;
+
+/// How a document's items and sections get what the document does not say: the severity of
+/// items without a `severity` attribute, the phase of sections by their heading, and a prefix
+/// for the ids derived from titles.
+///
+/// The default reads the headings Pre-Deployment, Deployment and Post-Deployment as those phases
+/// and Capacity Planning, Monitoring, Monitoring Dashboards and Compliance as
+/// [`Phase::Continuous`]; items default to [`Severity::Major`] and ids have no prefix.
+///
+/// ```
+/// use nexus_readiness::format::{self, LoadOptions, Syntax};
+/// use nexus_readiness::model::{ItemId, Phase, Severity};
+///
+/// let doc = "# Release\n\n## Before we ship\n\n- [ ] Backups restored {severity=blocker}\n- [ ] Changelog written\n";
+/// let options = LoadOptions::new()
+///     .default_severity(Severity::Critical)
+///     .phase_pattern("before-*", Phase::PreDeployment)
+///     .id_prefix(ItemId::new("payments")?);
+/// let checklist = format::parse_with(doc, Syntax::Markdown, &options)?;
+/// let item = checklist.item("payments.before-we-ship.changelog-written").unwrap();
+/// assert_eq!(item.severity, Severity::Critical);
+/// assert_eq!(checklist.phase_of(item.id.as_str()), Some(Phase::PreDeployment));
+/// assert_eq!(checklist.item("payments.before-we-ship.backups-restored").unwrap().severity, Severity::Blocker);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum Syntax {
-    /// reStructuredText (`.rst`, `.rest`, `.txt`).
-    Rst,
-    /// Markdown (`.md`, `.markdown`).
-    Markdown,
+pub struct LoadOptions {
+    default_severity: Severity,
+    phases: Vec<(String, Phase)>,
+    id_prefix: Option<ItemId>,
 }
 
-impl Syntax {
-    /// The syntax a file name's extension stands for, if known.
-    ///
-    /// ```
-    /// use nexus_readiness::format::Syntax;
-    /// assert_eq!(Syntax::from_path("docs/checklist.md"), Some(Syntax::Markdown));
-    /// assert_eq!(Syntax::from_path("production_checklist.rst"), Some(Syntax::Rst));
-    /// assert_eq!(Syntax::from_path("checklist.yaml"), None);
-    /// ```
-    pub fn from_path(path: impl AsRef<Path>) -> Option<Syntax> {
-        let ext = path.as_ref().extension()?.to_str()?.to_ascii_lowercase();
-        match ext.as_str() {
-            "rst" | "rest" | "txt" => Some(Syntax::Rst),
-            "md" | "markdown" => Some(Syntax::Markdown),
-            _ => None,
+impl Default for LoadOptions {
+    fn default() -> Self {
+        let phases = [
+            ("pre-deployment", Phase::PreDeployment),
+            ("deployment", Phase::Deployment),
+            ("post-deployment", Phase::PostDeployment),
+            ("capacity-planning", Phase::Continuous),
+            ("monitoring-dashboards", Phase::Continuous),
+            ("monitoring", Phase::Continuous),
+            ("compliance", Phase::Continuous),
+        ];
+        LoadOptions {
+            default_severity: Severity::default(),
+            phases: phases.into_iter().map(|(p, ph)| (p.to_string(), ph)).collect(),
+            id_prefix: None,
         }
     }
+}
+
+impl LoadOptions {
+    /// The default options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The severity of items that do not give one (default [`Severity::Major`]).
+    pub fn default_severity(mut self, severity: Severity) -> Self {
+        self.default_severity = severity;
+        self
+    }
+
+    /// Sections whose heading's slug matches `pattern` get `phase` (their nested sections
+    /// inherit it). `*` matches any run of characters: `"*pre-release*"`. Patterns are tried in
+    /// the order given, after the default ones; a section under one that has a phase is not
+    /// matched.
+    pub fn phase_pattern(mut self, pattern: impl Into<String>, phase: Phase) -> Self {
+        self.phases.push((slug_pattern(&pattern.into()), phase));
+        self
+    }
+
+    /// Forgets every phase pattern, the default ones included.
+    pub fn no_phase_patterns(mut self) -> Self {
+        self.phases.clear();
+        self
+    }
+
+    /// Prefixes the ids derived from titles (`payments.pre-deployment.backups-restored`); ids
+    /// written in the document (`{#db-backups}`) are kept as written.
+    pub fn id_prefix(mut self, prefix: ItemId) -> Self {
+        self.id_prefix = Some(prefix);
+        self
+    }
+}
+
+/// A pattern in slug form, keeping its `*`s.
+fn slug_pattern(pattern: &str) -> String {
+    pattern.split('*').map(slugify).collect::<Vec<_>>().join("*")
+}
+
+/// Parses a document in the given syntax with the given options.
+///
+/// # Errors
+/// A [`FormatError`] at the first problem's line and column.
+pub fn parse_with(text: &str, syntax: Syntax, options: &LoadOptions) -> Result<Checklist, FormatError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let text: std::borrow::Cow<'_, str> =
+        if text.contains('\r') { text.replace("\r\n", "\n").replace('\r', "\n").into() } else { text.into() };
+    let blocks = match syntax {
+        Syntax::Markdown => markdown::lex(&text)?,
+        _ => lex::lex(&text)?,
+    };
+    assemble::assemble(blocks, syntax, options)
 }
 
 /// Parses a document in the given syntax.
@@ -113,7 +192,7 @@ impl Syntax {
 /// # Errors
 /// A [`FormatError`] at the first problem's line and column.
 pub fn parse(text: &str, syntax: Syntax) -> Result<Checklist, FormatError> {
-    assemble::assemble(lex::lex(text, syntax)?)
+    parse_with(text, syntax, &LoadOptions::default())
 }
 
 /// Parses a reStructuredText checklist.
