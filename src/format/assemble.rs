@@ -158,7 +158,7 @@ impl Assembler<'_> {
                 self.item(checked, &title, pos, depth, description, fields)?;
             }
             Lexed::Bullets { items, raw, pos } => self.bullets(items, raw, pos)?,
-            Lexed::Steps { steps, nexus_form, raw, pos: _ } => {
+            Lexed::Steps { steps, nexus_form, raw } => {
                 let marked = self.open.last().is_some_and(|s| {
                     let slug = slugify(&s.title);
                     slug.contains("rollback") || slug.contains("roll-back")
@@ -171,7 +171,7 @@ impl Assembler<'_> {
                 }
             }
             Lexed::Table(table) => self.table(table)?,
-            Lexed::Opaque { syntax, text, pos: _ } => self.passage(syntax, text),
+            Lexed::Opaque { syntax, text } => self.passage(syntax, text),
         }
         Ok(())
     }

@@ -38,7 +38,6 @@ pub(crate) struct Cell {
 pub(crate) struct Table {
     pub(crate) header: Vec<Cell>,
     pub(crate) rows: Vec<Vec<Cell>>,
-    pub(crate) pos: Pos,
     /// The table's source, for a table the model does not interpret.
     pub(crate) raw: String,
 }
@@ -76,11 +75,11 @@ pub(crate) enum Block {
     /// A bullet list without checkboxes, one line of text per bullet.
     Bullets { items: Vec<String>, raw: String, pos: Pos },
     /// A numbered list in the shape of steps; `nexus_form` when every title reads `**Title:**`.
-    Steps { steps: Vec<Step>, nexus_form: bool, raw: String, pos: Pos },
+    Steps { steps: Vec<Step>, nexus_form: bool, raw: String },
     /// A grid, simple or pipe table.
     Table(Table),
     /// Content kept verbatim.
-    Opaque { syntax: Syntax, text: String, pos: Pos },
+    Opaque { syntax: Syntax, text: String },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -356,7 +355,7 @@ impl<'a> Lexer<'a> {
                 .error(format!("checklist item inside {what}: it would not be read as an item")));
         }
         let text = self.raw(start, end);
-        self.out.push(Block::Opaque { syntax: Syntax::Rst, text, pos: Pos::at(start, 1) });
+        self.out.push(Block::Opaque { syntax: Syntax::Rst, text });
         Ok(end)
     }
 
@@ -398,11 +397,11 @@ impl<'a> Lexer<'a> {
                                 "checklist item inside a raw Markdown block: it would not be read as an item",
                             ));
                         }
-                        self.out.push(Block::Opaque { syntax: Syntax::Markdown, text, pos: Pos::at(i, 1) });
+                        self.out.push(Block::Opaque { syntax: Syntax::Markdown, text });
                         end
                     } else if matches!(name.trim(), "code-block" | "code" | "sourcecode" | "literalinclude") {
                         let text = self.raw(i, end);
-                        self.out.push(Block::Opaque { syntax: Syntax::Rst, text, pos: Pos::at(i, 1) });
+                        self.out.push(Block::Opaque { syntax: Syntax::Rst, text });
                         end
                     } else {
                         self.opaque(i, end, &format!("directive `{}`", t))?
@@ -415,7 +414,7 @@ impl<'a> Lexer<'a> {
                         end
                     } else {
                         let text = self.raw(i, end);
-                        self.out.push(Block::Opaque { syntax: Syntax::Rst, text, pos: Pos::at(i, 1) });
+                        self.out.push(Block::Opaque { syntax: Syntax::Rst, text });
                         end
                     }
                 }
@@ -443,7 +442,7 @@ impl<'a> Lexer<'a> {
                     }
                     // A transition.
                     let text = self.raw(i, i + 1);
-                    self.out.push(Block::Opaque { syntax: Syntax::Rst, text, pos: Pos::at(i, 1) });
+                    self.out.push(Block::Opaque { syntax: Syntax::Rst, text });
                     i + 1
                 }
                 Kind::Fence | Kind::Text => self.paragraph(i),
@@ -702,7 +701,7 @@ impl<'a> Lexer<'a> {
                 return Err(Pos::at(k, 1).error("checklist item in a numbered list"));
             }
             let raw = self.raw(start, end);
-            self.out.push(Block::Steps { steps, nexus_form, raw, pos: Pos::at(start, 1) });
+            self.out.push(Block::Steps { steps, nexus_form, raw });
             return Ok(end);
         }
         Ok(start + 1)
@@ -868,7 +867,7 @@ impl<'a> Lexer<'a> {
             return Err(Pos::at(start, 1).error("grid table has no header row: separate it with a `+===+` border"));
         };
         let raw = self.raw(start, j);
-        self.out.push(Block::Table(Table { header, rows, pos: Pos::at(start, 1), raw }));
+        self.out.push(Block::Table(Table { header, rows, raw }));
         Ok(j)
     }
 
@@ -909,7 +908,7 @@ impl<'a> Lexer<'a> {
             j += 1;
         }
         let raw = self.raw(start, j);
-        self.out.push(Block::Table(Table { header, rows, pos: Pos::at(start, 1), raw }));
+        self.out.push(Block::Table(Table { header, rows, raw }));
         Ok(j)
     }
 
@@ -951,7 +950,7 @@ impl<'a> Lexer<'a> {
             j += 1;
         }
         let raw = self.raw(start, j + 1);
-        self.out.push(Block::Table(Table { header, rows, pos: Pos::at(start, 1), raw }));
+        self.out.push(Block::Table(Table { header, rows, raw }));
         Ok(j + 1)
     }
 }

@@ -252,8 +252,7 @@ impl Lexer<'_> {
         if from < to && !self.src[from..to].trim().is_empty() {
             let text = self.verbatim(&(from..to), 0);
             let text = text.trim_start_matches('\n').to_string();
-            let first = from + self.src[from..to].find(|c: char| !c.is_whitespace()).unwrap_or(0);
-            self.out.push(Block::Opaque { syntax: Syntax::Markdown, text, pos: self.pos(first) });
+            self.out.push(Block::Opaque { syntax: Syntax::Markdown, text });
         }
     }
 
@@ -270,7 +269,7 @@ impl Lexer<'_> {
 
     fn opaque(&mut self, node: &Node) {
         let text = self.verbatim(&node.range, 0);
-        self.out.push(Block::Opaque { syntax: Syntax::Markdown, text, pos: self.pos(node.range.start) });
+        self.out.push(Block::Opaque { syntax: Syntax::Markdown, text });
     }
 
     /// The inline source of a node, its lines trimmed and joined with a space.
@@ -311,7 +310,7 @@ impl Lexer<'_> {
                 } else if node.kind == Kind::Paragraph {
                     self.out.push(Block::Paragraph { text, pos });
                 } else {
-                    self.out.push(Block::Opaque { syntax: Syntax::Markdown, text, pos });
+                    self.out.push(Block::Opaque { syntax: Syntax::Markdown, text });
                 }
             }
             Kind::Code { fenced: true, lang } if lang.trim() == "{=rst}" => {
@@ -320,7 +319,7 @@ impl Lexer<'_> {
                     return Err(Pos { line: pos.line + line + 1, column: 1 }
                         .error("checklist item inside a raw reStructuredText block: it would not be read as an item"));
                 }
-                self.out.push(Block::Opaque { syntax: Syntax::Rst, text, pos });
+                self.out.push(Block::Opaque { syntax: Syntax::Rst, text });
             }
             Kind::List { ordered } => {
                 if node.has_task() {
@@ -347,7 +346,7 @@ impl Lexer<'_> {
                     match self.steps(node) {
                         Some(steps) => {
                             let raw = self.verbatim(&node.range, 0);
-                            self.out.push(Block::Steps { steps: steps.0, nexus_form: steps.1, raw, pos });
+                            self.out.push(Block::Steps { steps: steps.0, nexus_form: steps.1, raw });
                         }
                         None => self.opaque(node),
                     }
@@ -388,7 +387,7 @@ impl Lexer<'_> {
                         row.resize_with(header.len(), || Cell { text: String::new(), pos: at });
                     }
                     let raw = self.verbatim(&node.range, 0);
-                    self.out.push(Block::Table(Table { header, rows, pos, raw }));
+                    self.out.push(Block::Table(Table { header, rows, raw }));
                 }
             }
             Kind::BlockQuote | Kind::Other if node.has_task() => {
@@ -402,7 +401,7 @@ impl Lexer<'_> {
     fn text_piece(&mut self, r: &Range<usize>) {
         let text = self.verbatim(r, 0);
         if !text.trim().is_empty() {
-            self.out.push(Block::Opaque { syntax: Syntax::Markdown, text, pos: self.pos(r.start) });
+            self.out.push(Block::Opaque { syntax: Syntax::Markdown, text });
         }
     }
 
