@@ -339,7 +339,10 @@ impl Assembler<'_> {
                 (lower.contains("alert"), lower.contains("metric"))
             }
             Some(_) => (false, false),
-            None => (heading.contains("alert"), heading.contains("key-metrics")),
+            None => (
+                heading.contains("alerting-rules") || heading.contains("alert-rules"),
+                heading.contains("key-metrics"),
+            ),
         };
         if alert {
             self.pending = None;

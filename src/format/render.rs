@@ -23,11 +23,13 @@ struct Renderer<'a> {
     /// Markdown heading levels to add (an untitled document with one top-level section renders
     /// it as `##` so that it does not read back as the title).
     shift: usize,
+    /// Whether the part being rendered is followed by items.
+    items_follow: bool,
 }
 
 /// Renders the whole document.
 pub(crate) fn render(checklist: &Checklist, syntax: Syntax) -> String {
-    let mut r = Renderer { checklist, syntax, out: String::new(), shift: 0 };
+    let mut r = Renderer { checklist, syntax, out: String::new(), shift: 0, items_follow: false };
     r.document();
     r.out
 }
@@ -211,7 +213,8 @@ impl Renderer<'_> {
     fn body(&mut self, b: &Body<'_>) {
         let parts = self.parts(b);
         let mut in_run = false;
-        for part in parts {
+        for (k, &part) in parts.iter().enumerate() {
+            self.items_follow = matches!(parts.get(k + 1), Some(Part::Item(_)));
             if in_run && !matches!(part, Part::Item(_)) {
                 self.ensure_blank();
                 in_run = false;
@@ -366,8 +369,10 @@ impl Renderer<'_> {
     }
 
     fn bullets(&mut self, items: &[String]) {
+        // In Markdown a `-` list right before the items would read as the same list.
         let mark = match self.syntax {
             Syntax::Rst => '*',
+            Syntax::Markdown if self.items_follow => '*',
             Syntax::Markdown => '-',
         };
         for item in items {
