@@ -495,3 +495,122 @@ fn a_bullet_whose_text_starts_on_the_next_line_is_kept_verbatim() {
     assert!(c.alert_rules.is_empty());
     assert_round_trip(&c);
 }
+
+#[test]
+fn attribute_errors_say_where() {
+    let cases: [(&str, (usize, usize, &str)); 7] = [
+        ("# T\n\n- [ ] A {#a colour=red}\n", (3, 13, "unknown attribute `colour`: expected one of id, severity, phase, verification, tags, after")),
+        ("# T\n\n- [ ] A {severity=minor severity=major}\n", (3, 25, "attribute `severity` is given twice")),
+        ("# T\n\n- [ ] A {phase=later}\n", (3, 16, "invalid phase `later`: expected pre-deployment, deployment, post-deployment or continuous")),
+        ("# T\n\n- [ ] A {#Bad_Id}\n", (3, 11, "invalid id `Bad_Id`: character `B` is not allowed (use a-z, 0-9, `-`, `.`)")),
+        ("# T\n\n- [ ] A {#a verification=robot}\n", (3, 26, "invalid verification `robot`: expected probe or attestation")),
+        ("# T\n\n- [ ] A {#a flag}\n", (3, 13, "attribute `flag` has no value: write `#id` or `key=value` (keys: id, severity, phase, verification, tags, after)")),
+        ("# T\n\n- [ ] Alpha\n- [ ] B {after=alpa}\n", (4, 16, "item `b` runs after unknown item `alpa` (did you mean `alpha`?)")),
+    ];
+    for (doc, (line, column, message)) in cases {
+        assert_eq!(md_error(doc), (line, column, message.to_string()), "{doc}");
+    }
+    // The same in a reStructuredText field list, at the value's position.
+    let doc = "T\n=\n\n- [ ] A\n\n  :severity: urgent\n";
+    assert_eq!(rst_error(doc), (6, 14, "invalid severity `urgent`: expected blocker, critical, major or minor".into()));
+    // A dependency cycle names an item of the cycle and its line.
+    let doc = "# T\n\n- [ ] A {after=b}\n- [ ] B {after=a}\n";
+    let (line, _, message) = md_error(doc);
+    assert!(line == 3 || line == 4, "{line}");
+    assert!(message.starts_with("dependency cycle through item"), "{message}");
+}
+
+#[test]
+fn braces_and_comments_that_are_not_attributes_stay_in_the_title() {
+    let c = format::parse_markdown("# T\n\n- [ ] Set {replicas} in the chart\n- [ ] Quote the `{x}` value {y}\n- [ ] Keep <!-- reviewer: bob -->\n").unwrap();
+    let titles: Vec<&str> = c.items().map(|i| i.title.as_str()).collect();
+    assert_eq!(titles, ["Set {replicas} in the chart", "Quote the `{x}` value {y}", "Keep <!-- reviewer: bob -->"]);
+    assert_round_trip(&c);
+    let c = format::parse_markdown("# T\n\n- [ ] Hidden attributes <!-- {#hidden severity=blocker} -->\n").unwrap();
+    assert_eq!(c.item("hidden").unwrap().severity, nexus_readiness::model::Severity::Blocker);
+}
+
+#[test]
+fn load_options_set_severity_phases_and_an_id_prefix() {
+    use nexus_readiness::format::LoadOptions;
+    use nexus_readiness::model::{ItemId, Severity};
+    let doc = "# Ship it\n\n## Before we ship\n\n- [ ] Backups restored {severity=blocker}\n- [ ] Changelog written {#changelog}\n\n### Docs\n\n- [ ] Guide updated\n\n## Pre-Deployment\n\n- [ ] Old habit\n";
+    let options = LoadOptions::new()
+        .default_severity(Severity::Critical)
+        .phase_pattern("Before *", Phase::PreDeployment)
+        .id_prefix(ItemId::new("team-a").unwrap());
+    let c = format::parse_with(doc, Syntax::Markdown, &options).unwrap();
+    assert_eq!(c.item("team-a.before-we-ship.backups-restored").unwrap().severity, Severity::Blocker);
+    assert_eq!(c.item("changelog").unwrap().severity, Severity::Critical, "explicit ids are kept as written");
+    assert_eq!(c.phase_of("team-a.before-we-ship.docs.guide-updated"), Some(Phase::PreDeployment));
+    assert_eq!(c.phase_of("team-a.pre-deployment.old-habit"), Some(Phase::PreDeployment));
+    // The rendering writes what the options added, so it reads back the same without them.
+    let again = format::parse_markdown(&format::render_markdown(&c)).unwrap();
+    let ids = |c: &Checklist| c.items().map(|i| (i.id.clone(), i.severity)).collect::<Vec<_>>();
+    assert_eq!(ids(&again), ids(&c));
+    // Without the default patterns, no heading names a phase.
+    let c = format::parse_with(doc, Syntax::Markdown, &LoadOptions::new().no_phase_patterns()).unwrap();
+    assert!(c.items_with_phase().iter().all(|(_, p)| p.is_none()));
+}
+
+#[test]
+fn structured_parts_need_a_marker() {
+    // A heading that names them.
+    let doc = "# T\n\n## Alerting rules\n\n- Disk space > 80%\n- GPU OOM errors\n\n## Rollback\n\n1. Scale down\n2. Restore\n";
+    let c = format::parse_markdown(doc).unwrap();
+    assert_eq!(c.alert_rules.len(), 2);
+    assert_eq!(c.rollback.iter().map(|s| s.title.as_str()).collect::<Vec<_>>(), ["Scale down", "Restore"]);
+    assert_round_trip(&c);
+    // The same lists anywhere else stay lists.
+    let doc = "# T\n\n## Notes\n\n- Disk space > 80%\n\n1. Scale down\n2. Restore\n";
+    let c = format::parse_markdown(doc).unwrap();
+    assert!(c.alert_rules.is_empty() && c.rollback.is_empty());
+    assert_eq!(c.sections[0].passages.len(), 2);
+    assert_round_trip(&c);
+    // The Nexus document's exact form needs no heading.
+    let doc = "# T\n\n## Plan\n\n1. **Immediate:**\n\n   - Roll back\n";
+    assert_eq!(format::parse_markdown(doc).unwrap().rollback.len(), 1);
+}
+
+#[test]
+fn child_items_built_in_code_get_ids_under_their_parent() {
+    use nexus_readiness::model::ItemId;
+    let c = Checklist::builder("c", "C")
+        .section(
+            Section::new("Infra")
+                .item(Item::new("Backups"))
+                .item(Item::new("Restore tested").parent(ItemId::new("backups").unwrap()))
+                .item(Item::new("Offsite copy").parent(ItemId::new("backups").unwrap())),
+        )
+        .item(Item::new("Top-level item"))
+        .build()
+        .unwrap();
+    let restore = c.item("infra.backups.restore-tested").unwrap();
+    assert_eq!(restore.parent.as_ref().unwrap(), "infra.backups");
+    assert!(c.item("top-level-item").is_some());
+    let md = format::render_markdown(&c);
+    assert!(md.contains("- [ ] Top-level item\n"), "{md}");
+    assert!(md.contains("- [ ] Backups\n\n  - [ ] Restore tested\n  - [ ] Offsite copy\n"), "{md}");
+    assert_round_trip(&c);
+    // A parent that is not an earlier item of the section is refused.
+    let bad = Checklist::builder("c", "C")
+        .section(Section::new("S").item(Item::new("A").parent(ItemId::new("s.nowhere").unwrap())))
+        .build()
+        .unwrap_err();
+    assert_eq!(bad.to_string(), "item `s.nowhere.a` is nested under `s.nowhere`, which is not an earlier item of the same section");
+}
+
+#[test]
+fn crlf_line_ends_and_raw_blocks_of_the_other_syntax() {
+    let c = format::parse_markdown("# T\r\n\r\n- [ ] A\r\n  continued\r\n").unwrap();
+    assert_eq!(c.unsectioned[0].title, "A continued");
+    // Passages travel between the syntaxes as raw blocks and come back unwrapped.
+    let c = format::parse_markdown("# T\n\n---\n\n- [ ] A\n").unwrap();
+    let rst = format::render_rst(&c);
+    assert!(rst.contains(".. raw:: markdown\n\n   ---\n"), "{rst}");
+    assert_eq!(format::parse_rst(&rst).unwrap(), c);
+    let c = format::parse_rst("T\n===\n\n.. note:: Read me.\n\n- [ ] A\n").unwrap();
+    let md = format::render_markdown(&c);
+    assert!(md.contains("```{=rst}\n.. note:: Read me.\n```\n"), "{md}");
+    assert_eq!(format::parse_markdown(&md).unwrap(), c);
+}

@@ -76,7 +76,7 @@ impl Renderer<'_> {
         };
         self.body(&body);
         for s in &c.sections {
-            self.section(s, 1);
+            self.section(s, 1, &ItemId::from_path::<&str>(&[]));
         }
         // Blocks that no section shows (a checklist built in code) get a section of their own.
         let mut placed: Vec<Block> = c.all_sections().iter().flat_map(|s| s.blocks.iter().copied()).collect();
@@ -138,10 +138,13 @@ impl Renderer<'_> {
         }
     }
 
-    fn section(&mut self, s: &Section, level: usize) {
+    /// `parent` is the id path the document's headings give the enclosing section: ids that
+    /// differ from it (an id prefix, an explicit id) are written out.
+    fn section(&mut self, s: &Section, level: usize, parent: &ItemId) {
         self.heading(level, &s.title);
+        let path = parent.child(&s.title);
         let body = Body {
-            id: s.id.clone(),
+            id: path.clone(),
             description: s.description.as_deref(),
             items: &s.items,
             passages: &s.passages,
@@ -151,7 +154,7 @@ impl Renderer<'_> {
         };
         self.body(&body);
         for child in &s.sections {
-            self.section(child, level + 1);
+            self.section(child, level + 1, &path);
         }
     }
 
