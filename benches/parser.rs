@@ -57,7 +57,8 @@ fn nested() -> Checklist {
                 let leaf = ItemId::new(nexus_readiness::model::slugify(&parent)).unwrap();
                 sub = sub.item(decorate(Item::new(parent), &mut n));
                 for k in 0..3 {
-                    let child = Item::new(format!("Child {k} verified against the production baseline")).parent(leaf.clone());
+                    let child =
+                        Item::new(format!("Child {k} verified against the production baseline")).parent(leaf.clone());
                     sub = sub.item(decorate(child, &mut n));
                 }
             }

@@ -382,7 +382,12 @@ fn duplicate_item_id() {
     let doc = "# T\n\n## S\n\n- [ ] Image pushed\n- [ ] Other\n- [ ] Image pushed (to registry)\n";
     assert_eq!(
         md_error(doc),
-        (7, 1, "duplicate item id `s.image-pushed` (first used on line 5): give one of them its own id with `{#my-id}`".into())
+        (
+            7,
+            1,
+            "duplicate item id `s.image-pushed` (first used on line 5): give one of them its own id with `{#my-id}`"
+                .into()
+        )
     );
     // An explicit id resolves it.
     let doc = "# T\n\n## S\n\n- [ ] Image pushed\n- [ ] Image pushed (to registry) {#s.image-pushed-again}\n";
@@ -413,7 +418,8 @@ fn bad_threshold_cells() {
 #[test]
 fn steps_and_code_blocks() {
     // An unclosed fence ends with its list item, as CommonMark says.
-    let c = format::parse_markdown("# T\n\n## Rollback\n\n1. **Undo:**\n\n   ```bash\n   kubectl rollout undo\n").unwrap();
+    let c =
+        format::parse_markdown("# T\n\n## Rollback\n\n1. **Undo:**\n\n   ```bash\n   kubectl rollout undo\n").unwrap();
     assert_eq!(c.rollback[0].command.as_deref(), Some("kubectl rollout undo"));
     // A code block outside a step, a transition, a step with text and a directive are kept verbatim.
     let c = format::parse_markdown("# T\n\n## Rollback\n\n```bash\necho\n```\n").unwrap();
@@ -429,7 +435,10 @@ fn steps_and_code_blocks() {
     let c = format::parse_rst("Title\n=====\n\nRollback\n--------\n\n.. note:: hi\n").unwrap();
     assert_eq!(c.sections[0].passages[0].text, ".. note:: hi");
     assert_round_trip(&c);
-    assert_eq!(rst_error("Title\n=====\n\nText\n-----\nmore\n\n-----\nx\n"), (8, 1, "adornment line without a title above it".into()));
+    assert_eq!(
+        rst_error("Title\n=====\n\nText\n-----\nmore\n\n-----\nx\n"),
+        (8, 1, "adornment line without a title above it".into())
+    );
 }
 
 #[test]
@@ -499,13 +508,35 @@ fn a_bullet_whose_text_starts_on_the_next_line_is_kept_verbatim() {
 #[test]
 fn attribute_errors_say_where() {
     let cases: [(&str, (usize, usize, &str)); 7] = [
-        ("# T\n\n- [ ] A {#a colour=red}\n", (3, 13, "unknown attribute `colour`: expected one of id, severity, phase, verification, tags, after")),
+        (
+            "# T\n\n- [ ] A {#a colour=red}\n",
+            (3, 13, "unknown attribute `colour`: expected one of id, severity, phase, verification, tags, after"),
+        ),
         ("# T\n\n- [ ] A {severity=minor severity=major}\n", (3, 25, "attribute `severity` is given twice")),
-        ("# T\n\n- [ ] A {phase=later}\n", (3, 16, "invalid phase `later`: expected pre-deployment, deployment, post-deployment or continuous")),
-        ("# T\n\n- [ ] A {#Bad_Id}\n", (3, 11, "invalid id `Bad_Id`: character `B` is not allowed (use a-z, 0-9, `-`, `.`)")),
-        ("# T\n\n- [ ] A {#a verification=robot}\n", (3, 26, "invalid verification `robot`: expected probe or attestation")),
-        ("# T\n\n- [ ] A {#a flag}\n", (3, 13, "attribute `flag` has no value: write `#id` or `key=value` (keys: id, severity, phase, verification, tags, after)")),
-        ("# T\n\n- [ ] Alpha\n- [ ] B {after=alpa}\n", (4, 16, "item `b` runs after unknown item `alpa` (did you mean `alpha`?)")),
+        (
+            "# T\n\n- [ ] A {phase=later}\n",
+            (3, 16, "invalid phase `later`: expected pre-deployment, deployment, post-deployment or continuous"),
+        ),
+        (
+            "# T\n\n- [ ] A {#Bad_Id}\n",
+            (3, 11, "invalid id `Bad_Id`: character `B` is not allowed (use a-z, 0-9, `-`, `.`)"),
+        ),
+        (
+            "# T\n\n- [ ] A {#a verification=robot}\n",
+            (3, 26, "invalid verification `robot`: expected probe or attestation"),
+        ),
+        (
+            "# T\n\n- [ ] A {#a flag}\n",
+            (
+                3,
+                13,
+                "attribute `flag` has no value: write `#id` or `key=value` (keys: id, severity, phase, verification, tags, after)",
+            ),
+        ),
+        (
+            "# T\n\n- [ ] Alpha\n- [ ] B {after=alpa}\n",
+            (4, 16, "item `b` runs after unknown item `alpa` (did you mean `alpha`?)"),
+        ),
     ];
     for (doc, (line, column, message)) in cases {
         assert_eq!(md_error(doc), (line, column, message.to_string()), "{doc}");
@@ -597,7 +628,10 @@ fn child_items_built_in_code_get_ids_under_their_parent() {
         .section(Section::new("S").item(Item::new("A").parent(ItemId::new("s.nowhere").unwrap())))
         .build()
         .unwrap_err();
-    assert_eq!(bad.to_string(), "item `s.nowhere.a` is nested under `s.nowhere`, which is not an earlier item of the same section");
+    assert_eq!(
+        bad.to_string(),
+        "item `s.nowhere.a` is nested under `s.nowhere`, which is not an earlier item of the same section"
+    );
 }
 
 #[test]

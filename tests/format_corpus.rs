@@ -52,7 +52,18 @@ fn other(syntax: Syntax) -> Syntax {
 }
 
 /// What a checklist says about its items: everything but layout and verbatim passages.
-type Signature = (String, String, bool, Severity, Option<Phase>, Verification, Vec<String>, Vec<String>, Option<String>, Option<String>);
+type Signature = (
+    String,
+    String,
+    bool,
+    Severity,
+    Option<Phase>,
+    Verification,
+    Vec<String>,
+    Vec<String>,
+    Option<String>,
+    Option<String>,
+);
 
 fn signature(c: &Checklist) -> Vec<Signature> {
     c.items()
@@ -75,11 +86,7 @@ fn signature(c: &Checklist) -> Vec<Signature> {
 
 fn assert_same_items(a: &Checklist, b: &Checklist, what: &str) {
     assert_eq!(signature(a), signature(b), "{what}: items");
-    assert_eq!(
-        c_phases(a),
-        c_phases(b),
-        "{what}: phases"
-    );
+    assert_eq!(c_phases(a), c_phases(b), "{what}: phases");
     assert_eq!(a.thresholds, b.thresholds, "{what}: thresholds");
     assert_eq!(a.alert_rules, b.alert_rules, "{what}: alert rules");
     assert_eq!(a.rollback, b.rollback, "{what}: rollback");
@@ -100,13 +107,14 @@ fn the_corpus_has_at_least_twelve_documents_in_both_syntaxes() {
 
 #[test]
 fn every_checkbox_is_an_item() {
+    let ticked = Regex::new(r"(?m)^[ \t]*(?:[-*+]|\d+[.)])[ \t]+\[[xX]\]").unwrap();
     for (path, text) in documents() {
         let syntax = Syntax::from_path(&path).unwrap();
         let c = parse(&text, syntax);
         let expected = checkbox_count(&text, syntax);
         assert!(expected > 0, "{}", name(&path));
         assert_eq!(c.items().count(), expected, "{}: items vs checkboxes in the source", name(&path));
-        let checked = Regex::new(r"(?m)^[ \t]*(?:[-*+]|\d+[.)])[ \t]+\[[xX]\]").unwrap().find_iter(&text).count();
+        let checked = ticked.find_iter(&text).count();
         assert_eq!(c.items().filter(|i| i.checked).count(), checked, "{}: ticked boxes", name(&path));
     }
 }
@@ -183,7 +191,10 @@ fn pull_request_template() {
     let titles: Vec<&str> = c.sections.iter().map(|s| s.title.as_str()).collect();
     assert_eq!(titles, ["Description", "Type of change", "How Has This Been Tested?", "Checklist:"]);
     assert!(c.passages[0].text.starts_with("<!--"));
-    assert_eq!(c.sections[0].description.as_deref(), Some("Please include a summary of the change and which issue is fixed.\n\nFixes # (issue)"));
+    assert_eq!(
+        c.sections[0].description.as_deref(),
+        Some("Please include a summary of the change and which issue is fixed.\n\nFixes # (issue)")
+    );
     assert_eq!(c.sections[2].passages[0].text, "- Test A\n- Test B");
     assert!(c.item("checklist.my-changes-generate-no-new-warnings").is_some());
 }
@@ -191,7 +202,8 @@ fn pull_request_template() {
 #[test]
 fn nested_items_are_children_with_ids_under_their_parent() {
     let c = doc("04-nested-three-deep.md");
-    let id = "backend.database-migrations-reviewed.migration-is-reversible.down-migration-tested-on-a-copy-of-production";
+    let id =
+        "backend.database-migrations-reviewed.migration-is-reversible.down-migration-tested-on-a-copy-of-production";
     let deep = c.item(id).unwrap();
     assert_eq!(deep.parent.as_ref().unwrap(), "backend.database-migrations-reviewed.migration-is-reversible");
     let child = c.item("backend.database-migrations-reviewed.migration-is-reversible").unwrap();
@@ -201,7 +213,10 @@ fn nested_items_are_children_with_ids_under_their_parent() {
     // are the parent's children.
     let platform = c.item("frontend.translations-complete.ios-safari").unwrap();
     assert_eq!(platform.parent.as_ref().unwrap(), "frontend.translations-complete");
-    assert_eq!(c.item("frontend.translations-complete").unwrap().description.as_deref(), Some("- Group of platform checks:"));
+    assert_eq!(
+        c.item("frontend.translations-complete").unwrap().description.as_deref(),
+        Some("- Group of platform checks:")
+    );
     assert!(c.item("frontend.bundle-size-checked.source-maps-uploaded").is_some());
 }
 
@@ -259,17 +274,30 @@ fn attributes_are_read_and_written_back() {
     let lag = c.item("pre-deployment.replication-lag-under-1s").unwrap();
     assert_eq!((lag.severity, lag.after[0].as_str()), (Severity::Critical, "db-backups"));
     let dpo = c.item("dpo-approval").unwrap();
-    assert_eq!((dpo.verification, dpo.severity, dpo.title.as_str()), (Verification::Attestation, Severity::Critical, "DPO approval recorded"));
+    assert_eq!(
+        (dpo.verification, dpo.severity, dpo.title.as_str()),
+        (Verification::Attestation, Severity::Critical, "DPO approval recorded")
+    );
     let runbook = c.item("pre-deployment.runbook-reviewed").unwrap();
     assert_eq!(runbook.tags, ["docs, runbooks"]);
     assert_eq!(c.phase_of("pre-deployment.runbook-reviewed"), Some(Phase::PostDeployment));
     assert_eq!(c.phase_of("pre-deployment.replication-lag-under-1s"), Some(Phase::PreDeployment));
     assert_eq!(c.phase_of("later.cost-dashboard-created"), Some(Phase::Continuous));
     let md = format::render_markdown(&c);
-    assert!(md.contains("- [ ] Backups restored on a scratch instance {#db-backups severity=blocker tags=backup,storage}\n"), "{md}");
+    assert!(
+        md.contains(
+            "- [ ] Backups restored on a scratch instance {#db-backups severity=blocker tags=backup,storage}\n"
+        ),
+        "{md}"
+    );
     assert!(md.contains("- [x] Runbook reviewed {phase=post-deployment tags=\"docs, runbooks\"}\n"), "{md}");
     let rst = format::render_rst(&c);
-    assert!(rst.contains("- [ ] DPO approval recorded\n\n  :id: dpo-approval\n  :severity: critical\n  :verification: attestation\n"), "{rst}");
+    assert!(
+        rst.contains(
+            "- [ ] DPO approval recorded\n\n  :id: dpo-approval\n  :severity: critical\n  :verification: attestation\n"
+        ),
+        "{rst}"
+    );
 }
 
 #[test]
@@ -295,7 +323,9 @@ fn restructuredtext_with_directives_fields_and_nesting() {
     assert_eq!((changelog.severity, changelog.tags.as_slice()), (Severity::Critical, &["docs".to_string()][..]));
     let ci = c.item("preparation.ci-green-on-the-release-branch").unwrap();
     assert_eq!(ci.description.as_deref(), Some("Check the nightly jobs too."));
-    let deep = c.item("preparation.ci-green-on-the-release-branch.integration-tests.against-the-oldest-supported-server").unwrap();
+    let deep = c
+        .item("preparation.ci-green-on-the-release-branch.integration-tests.against-the-oldest-supported-server")
+        .unwrap();
     assert_eq!(deep.parent.as_ref().unwrap(), "preparation.ci-green-on-the-release-branch.integration-tests");
     let publish = c.item("publish").unwrap();
     assert_eq!(publish.after[0], "preparation.changelog-updated");
@@ -311,5 +341,8 @@ fn restructuredtext_with_directives_fields_and_nesting() {
     assert!(c.rollback.is_empty());
     let handover = c.item("handover.open-incidents-handed-over").unwrap();
     assert_eq!((handover.severity, handover.verification), (Severity::Blocker, Verification::Attestation));
-    assert_eq!(c.item("paging.test-page-received-within-five-minutes").unwrap().title, "Test page received within five minutes");
+    assert_eq!(
+        c.item("paging.test-page-received-within-five-minutes").unwrap().title,
+        "Test page received within five minutes"
+    );
 }

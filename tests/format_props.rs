@@ -7,8 +7,26 @@ use nexus_readiness::model::Checklist;
 use proptest::prelude::*;
 
 const WORDS: &[&str] = &[
-    "backups", "restored", "TLS", "certificates", "valid", "`kubectl`", "dashboards", "on-call", "**rotation**",
-    "alerts", "quota", "(staging)", "GPU", "nodes", "drained", "canary", "rollout", "v2.1", "owner's", "sign-off",
+    "backups",
+    "restored",
+    "TLS",
+    "certificates",
+    "valid",
+    "`kubectl`",
+    "dashboards",
+    "on-call",
+    "**rotation**",
+    "alerts",
+    "quota",
+    "(staging)",
+    "GPU",
+    "nodes",
+    "drained",
+    "canary",
+    "rollout",
+    "v2.1",
+    "owner's",
+    "sign-off",
 ];
 
 #[derive(Clone, Debug)]
@@ -50,7 +68,13 @@ fn words() -> impl Strategy<Value = Vec<usize>> {
 }
 
 fn item(depth: u32) -> BoxedStrategy<GenItem> {
-    let leaf = (any::<bool>(), words(), prop::option::of(0..4usize), prop::collection::vec(0..WORDS.len(), 0..3), prop::option::of(words()));
+    let leaf = (
+        any::<bool>(),
+        words(),
+        prop::option::of(0..4usize),
+        prop::collection::vec(0..WORDS.len(), 0..3),
+        prop::option::of(words()),
+    );
     if depth == 0 {
         leaf.prop_map(|(checked, words, severity, tags, description)| GenItem {
             checked,
@@ -97,7 +121,12 @@ fn section(depth: u32) -> BoxedStrategy<GenSection> {
 }
 
 fn doc() -> impl Strategy<Value = GenDoc> {
-    (prop::option::of(words()), any::<bool>(), prop::collection::vec(block(), 0..3), prop::collection::vec(section(1), 0..4))
+    (
+        prop::option::of(words()),
+        any::<bool>(),
+        prop::collection::vec(block(), 0..3),
+        prop::collection::vec(section(1), 0..4),
+    )
         .prop_map(|(title, front_matter, preamble, sections)| GenDoc { title, front_matter, preamble, sections })
 }
 

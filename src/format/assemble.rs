@@ -339,10 +339,9 @@ impl Assembler<'_> {
                 (lower.contains("alert"), lower.contains("metric"))
             }
             Some(_) => (false, false),
-            None => (
-                heading.contains("alerting-rules") || heading.contains("alert-rules"),
-                heading.contains("key-metrics"),
-            ),
+            None => {
+                (heading.contains("alerting-rules") || heading.contains("alert-rules"), heading.contains("key-metrics"))
+            }
         };
         if alert {
             self.pending = None;

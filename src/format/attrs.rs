@@ -5,8 +5,8 @@
 
 use std::str::FromStr;
 
-use super::lex::Pos;
 use super::FormatError;
+use super::lex::Pos;
 use crate::model::{Item, ItemId, Phase, Severity, Verification};
 
 /// The attribute keys, in the order they are written back.
@@ -100,9 +100,9 @@ fn tokens(s: &str) -> Vec<(usize, &str)> {
 /// Whether a token reads as an attribute (`#id` or `key=value`).
 fn attr_like(token: &str) -> bool {
     token.starts_with('#')
-        || token.split_once('=').is_some_and(|(k, _)| {
-            !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        })
+        || token
+            .split_once('=')
+            .is_some_and(|(k, _)| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
 }
 
 /// The fields of an attribute list's inside, when its first token reads as an attribute.
@@ -284,7 +284,8 @@ pub(crate) fn parse(fields: &[Field]) -> Result<Attrs, FormatError> {
             }
             _ => {
                 for (off, id) in list(&f.value) {
-                    let id = ItemId::new(id.as_str()).map_err(|e| shift(f.value_pos, &f.value, off).error(e.to_string()))?;
+                    let id =
+                        ItemId::new(id.as_str()).map_err(|e| shift(f.value_pos, &f.value, off).error(e.to_string()))?;
                     a.after.push((id, shift(f.value_pos, &f.value, off)));
                 }
                 if a.after.is_empty() {

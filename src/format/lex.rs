@@ -305,7 +305,8 @@ pub(crate) fn checkbox_line(line: &str) -> bool {
 
 /// Lexes a whole reStructuredText document (already without BOM and with `\n` line ends).
 pub(crate) fn lex(text: &str) -> Result<Vec<Block>, FormatError> {
-    let mut lexer = Lexer { lines: text.split('\n').collect(), syntax: Syntax::Rst, styles: Vec::new(), out: Vec::new() };
+    let mut lexer =
+        Lexer { lines: text.split('\n').collect(), syntax: Syntax::Rst, styles: Vec::new(), out: Vec::new() };
     if text.ends_with('\n') {
         lexer.lines.pop();
     }
@@ -393,9 +394,8 @@ impl<'a> Lexer<'a> {
                         let cut = body.iter().filter(|l| !is_blank(l)).map(|l| indent(l)).min().unwrap_or(0).min(3);
                         let text = code_text(body.iter().map(|l| if is_blank(l) { "" } else { skip_chars(l, cut) }));
                         if let Some(k) = text.lines().position(checkbox_line) {
-                            return Err(Pos::at(i + 1 + k, 1).error(
-                                "checklist item inside a raw Markdown block: it would not be read as an item",
-                            ));
+                            return Err(Pos::at(i + 1 + k, 1)
+                                .error("checklist item inside a raw Markdown block: it would not be read as an item"));
                         }
                         self.out.push(Block::Opaque { syntax: Syntax::Markdown, text });
                         end

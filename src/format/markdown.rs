@@ -66,10 +66,9 @@ fn kind_of(tag: &Tag<'_>) -> Option<Kind> {
         Tag::TableHead | Tag::TableRow => Kind::Row,
         Tag::TableCell => Kind::Cell,
         Tag::MetadataBlock(_) => Kind::Metadata,
-        Tag::FootnoteDefinition(_)
-        | Tag::DefinitionList
-        | Tag::DefinitionListTitle
-        | Tag::DefinitionListDefinition => Kind::Other,
+        Tag::FootnoteDefinition(_) | Tag::DefinitionList | Tag::DefinitionListTitle | Tag::DefinitionListDefinition => {
+            Kind::Other
+        }
         _ => return None,
     })
 }
@@ -240,7 +239,8 @@ impl Lexer<'_> {
             if k > 0 {
                 out.push('\n');
             }
-            let cut = if k == 0 && start != ls { 0 } else { line.chars().take(strip).take_while(|&c| c == ' ').count() };
+            let cut =
+                if k == 0 && start != ls { 0 } else { line.chars().take(strip).take_while(|&c| c == ' ').count() };
             out.push_str(&line[cut..]);
         }
         let trimmed = out.trim_end_matches([' ', '\t', '\n']);
@@ -391,7 +391,9 @@ impl Lexer<'_> {
                 }
             }
             Kind::BlockQuote | Kind::Other if node.has_task() => {
-                return Err(pos.error("checklist item inside a block quote: move it out of the quote to make it an item"));
+                return Err(
+                    pos.error("checklist item inside a block quote: move it out of the quote to make it an item")
+                );
             }
             _ => self.opaque(node),
         }
@@ -423,9 +425,9 @@ impl Lexer<'_> {
                         out.extend(self.task_list(child, depth, strip)?);
                         cursor = child.range.end;
                     } else if child.has_task() {
-                        return Err(self
-                            .pos(child.range.start)
-                            .error("checklist item inside a block quote: move it out of the quote to make it an item"));
+                        return Err(self.pos(child.range.start).error(
+                            "checklist item inside a block quote: move it out of the quote to make it an item",
+                        ));
                     }
                 }
                 if cursor < item.range.end {
@@ -465,7 +467,8 @@ impl Lexer<'_> {
         };
         for child in item.children.iter().skip(1) {
             if !self.src[cursor..child.range.start].trim().is_empty() {
-                let start = cursor + self.src[cursor..child.range.start].find(|c: char| !c.is_whitespace()).unwrap_or(0);
+                let start =
+                    cursor + self.src[cursor..child.range.start].find(|c: char| !c.is_whitespace()).unwrap_or(0);
                 widen(&mut desc_range, &(start..child.range.start));
             }
             if child.kind.is_list() && child.has_task() {

@@ -1,27 +1,51 @@
 //! Checklist documents: parse reStructuredText and Markdown into a [`Checklist`], render it back.
 //!
-//! Both syntaxes describe the same things:
+//! The parser accepts the documents teams write: Markdown is read with
+//! [pulldown-cmark](https://docs.rs/pulldown-cmark) (CommonMark, GFM task lists and tables,
+//! YAML or TOML front matter); reStructuredText with its section adornments, bullet and field
+//! lists, directives and tables. Both describe the same things:
 //!
 //! | element | reStructuredText | Markdown |
 //! |---|---|---|
 //! | checklist id | `.. _production_checklist:` before the title | `<a id="production_checklist"></a>` |
-//! | title, sections | underlined headings, styles in order of appearance (`=`, `-`, `~`) | `#`, `##`, `###` |
-//! | items | `- [ ] text`, `- [x] text` (ticked) | the same |
+//! | title | the first heading, when it is the only one in its style and no item comes before it | the first heading, when it is the only `#` heading and no item comes before it |
+//! | sections | underlined headings, styles in order of appearance (`=`, `-`, `~`) | `#`, `##`, `###` (a skipped level nests one down) |
+//! | items | `- [ ] text`, `- [x] text` (ticked); `*` and `+` bullets too | the same, and `1. [ ] text` |
+//! | child items | `- [ ]` indented in an item's body | `- [ ]` nested in an item |
+//! | item attributes | a field list in the item's body (`:severity: blocker`) | a trailing `{#db-backups severity=blocker}` or `<!-- #db-backups severity=blocker -->` |
+//! | item description | the item's body text | the item's other paragraphs and blocks |
 //! | capacity thresholds | grid, simple or pipe table `Metric \| Current \| Threshold \| Action` | pipe table |
-//! | key metrics, alerting rules | bullets after `Key metrics to monitor:` / `Recommended alerting rules:` | the same |
-//! | rollback plan | numbered steps with `.. code-block:: bash` or bullets | numbered steps with a fenced block or bullets |
+//! | key metrics, alerting rules | bullets after `Key metrics to monitor:` / `Recommended alerting rules:`, or under a heading naming them | the same |
+//! | rollback plan | numbered steps (`1. **Title:**` or under a "Rollback" heading) with `.. code-block:: bash` or bullets | numbered steps with a fenced block or bullets |
 //! | sign-off | table `Role \| Name \| Date \| Signature` | pipe table |
+//! | anything else | kept verbatim as a [`Passage`](crate::model::Passage) | the same |
 //!
-//! Item ids are the slugs of the section path and the item title
-//! (`pre-deployment.infrastructure.gpu-nodes-provisioned-and-tested`); a trailing "(if needed)"
-//! or "(if applicable)" sets the item's [`Applicability`](crate::model::Applicability).
-//! Top-level sections named Pre-Deployment, Deployment and Post-Deployment get their
-//! [`Phase`](crate::model::Phase); Capacity Planning, Monitoring Dashboards and Compliance are
-//! [`Phase::Continuous`](crate::model::Phase::Continuous).
+//! **Nothing is lost.** Content the model does not interpret (paragraphs among the items, code
+//! blocks, plain lists, other tables, block quotes, HTML, comments, directives, front matter, a
+//! numbered table of contents) is kept verbatim and rendered back in place; rendered in the other
+//! syntax it travels as a raw block (`.. raw:: markdown`, a ```` ```{=rst} ```` fence) and comes
+//! back unwrapped. A checkbox the parser cannot make an item of (inside a block quote or a
+//! directive) is an error, never a silently dropped item.
 //!
-//! A malformed document is a [`FormatError`] with its line and column, never a panic and never a
-//! silently dropped item. Rendering a parsed document and parsing it again gives an equal
-//! checklist.
+//! **Ids** are the slugs of the heading path and the item title
+//! (`pre-deployment.infrastructure.gpu-nodes-provisioned-and-tested`); a child item's id is its
+//! parent's plus its own slug; an `id` attribute replaces the derived id. A trailing
+//! "(if needed)" or "(if applicable)" sets the item's
+//! [`Applicability`](crate::model::Applicability).
+//!
+//! **Attributes**: `id`, `severity` (blocker, critical, major, minor), `phase`
+//! (pre-deployment, deployment, post-deployment, continuous), `verification` (probe or
+//! attestation), `tags` and `after` (comma-separated; a value with spaces or commas in double
+//! quotes). A trailing `{...}` whose first word is not `#id` or `key=value` is part of the title.
+//! The renderer writes every attribute that differs from what the document would infer.
+//!
+//! **Phases** come from [`LoadOptions`]: by default the headings Pre-Deployment, Deployment and
+//! Post-Deployment get their [`Phase`], and Capacity Planning, Monitoring (Dashboards) and
+//! Compliance are [`Phase::Continuous`]; nested sections inherit their section's phase, and an
+//! item's `phase` attribute overrides it.
+//!
+//! A malformed document is a [`FormatError`] with its line and column, never a panic. Rendering a
+//! parsed document and parsing it again gives an equal checklist.
 //!
 //! ```
 //! use nexus_readiness::format;

@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 
 use super::values::{alert_rule_text, quantity};
 use super::{Syntax, attrs};
-use crate::model::{Block, Checklist, Direction, Item, ItemId, Part, Passage, RollbackStep, Section, Threshold, slugify};
+use crate::model::{
+    Block, Checklist, Direction, Item, ItemId, Part, Passage, RollbackStep, Section, Threshold, slugify,
+};
 
 /// Section underline characters by level (level 0 is the title).
 const RST_ADORNMENTS: [char; 14] = ['=', '-', '~', '^', '"', '\'', '`', '#', '*', '+', ':', '.', '_', ';'];
@@ -258,7 +260,8 @@ impl Renderer<'_> {
         let inner = "  ".repeat(depth + 1);
         let mark = if item.checked { "x" } else { " " };
         // An item with a body is set off by blank lines, as both syntaxes want for nested blocks.
-        let has_body = item.description.is_some() || !children.is_empty() || (self.syntax == Syntax::Rst && !attrs.is_empty());
+        let has_body =
+            item.description.is_some() || !children.is_empty() || (self.syntax == Syntax::Rst && !attrs.is_empty());
         if has_body {
             self.ensure_blank();
         }
