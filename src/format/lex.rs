@@ -296,6 +296,12 @@ struct Lexer<'a> {
     out: Vec<Block>,
 }
 
+/// Whether a line reads as plain text in reStructuredText (so it can be a section title).
+pub(crate) fn rst_plain_line(line: &str) -> bool {
+    let t = line.trim();
+    !t.is_empty() && t == line && classify(t, Syntax::Rst) == Kind::Text
+}
+
 /// Whether a line is a checkbox item in either syntax (`- [ ] x`, `1. [x] x`), after its indentation.
 pub(crate) fn checkbox_line(line: &str) -> bool {
     let t = line.trim_start();

@@ -212,6 +212,11 @@ enum Piece {
 }
 
 impl Lexer<'_> {
+    /// `src[from..to]`, empty when the range is reversed or out of bounds.
+    fn slice(&self, from: usize, to: usize) -> &str {
+        self.src.get(from..to).unwrap_or("")
+    }
+
     fn pos(&self, offset: usize) -> Pos {
         let line = self.line_starts.partition_point(|&s| s <= offset).saturating_sub(1);
         let start = self.line_starts[line];
@@ -232,8 +237,8 @@ impl Lexer<'_> {
     /// container's indentation, without trailing blank lines.
     fn verbatim(&self, range: &Range<usize>, strip: usize) -> String {
         let ls = self.line_start(range.start);
-        let start = if self.src[ls..range.start].chars().all(|c| c == ' ' || c == '\t') { ls } else { range.start };
-        let slice = &self.src[start..range.end.min(self.src.len())];
+        let start = if self.slice(ls, range.start).chars().all(|c| c == ' ' || c == '\t') { ls } else { range.start };
+        let slice = self.slice(start, range.end.min(self.src.len()));
         let mut out = String::with_capacity(slice.len());
         for (k, line) in slice.split('\n').enumerate() {
             if k > 0 {
@@ -249,7 +254,7 @@ impl Lexer<'_> {
     }
 
     fn gap(&mut self, from: usize, to: usize) {
-        if from < to && !self.src[from..to].trim().is_empty() {
+        if from < to && !self.slice(from, to).trim().is_empty() {
             let text = self.verbatim(&(from..to), 0);
             let text = text.trim_start_matches('\n').to_string();
             self.out.push(Block::Opaque { syntax: Syntax::Markdown, text });
@@ -278,7 +283,7 @@ impl Lexer<'_> {
         let Some(r) = &node.inline else { return s };
         let start = from.unwrap_or(r.start).min(r.end);
         let mut offset = start;
-        for line in self.src[start..r.end].split('\n') {
+        for line in self.slice(start, r.end).split('\n') {
             let lead = line.len() - line.trim_start().len();
             let piece = line.trim();
             if !piece.is_empty() {
@@ -369,7 +374,7 @@ impl Lexer<'_> {
                         r.children
                             .iter()
                             .map(|c| {
-                                let raw = &self.src[c.range.clone()];
+                                let raw = self.slice(c.range.start, c.range.end);
                                 let lead = raw.len() - raw.trim_start().len();
                                 let text = raw.trim().trim_matches('|').trim().replace("\\|", "|");
                                 Cell { text, pos: self.pos(c.range.start + lead) }
@@ -466,9 +471,9 @@ impl Lexer<'_> {
             }
         };
         for child in item.children.iter().skip(1) {
-            if !self.src[cursor..child.range.start].trim().is_empty() {
+            if !self.slice(cursor, child.range.start).trim().is_empty() {
                 let start =
-                    cursor + self.src[cursor..child.range.start].find(|c: char| !c.is_whitespace()).unwrap_or(0);
+                    cursor + self.slice(cursor, child.range.start).find(|c: char| !c.is_whitespace()).unwrap_or(0);
                 widen(&mut desc_range, &(start..child.range.start));
             }
             if child.kind.is_list() && child.has_task() {
@@ -490,7 +495,7 @@ impl Lexer<'_> {
             }
             cursor = child.range.end;
         }
-        if !self.src[cursor..item.range.end.max(cursor)].trim().is_empty() {
+        if !self.slice(cursor, item.range.end).trim().is_empty() {
             widen(&mut desc_range, &(cursor..item.range.end));
         }
         flush(&mut desc_range, &mut description);
@@ -506,7 +511,8 @@ impl Lexer<'_> {
         let mut steps = Vec::new();
         let mut nexus_form = true;
         for item in &list.children {
-            let digits: String = self.src[item.range.start..].chars().take_while(char::is_ascii_digit).collect();
+            let digits: String =
+                self.slice(item.range.start, self.src.len()).chars().take_while(char::is_ascii_digit).collect();
             let number: u32 = digits.parse().ok()?;
             let first = item.children.first().filter(|p| p.kind == Kind::Paragraph)?;
             let raw = self.inline_text(first, None).text;

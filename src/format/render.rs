@@ -124,6 +124,14 @@ impl Renderer<'_> {
         match self.syntax {
             Syntax::Rst => {
                 let c = RST_ADORNMENTS[level.min(RST_ADORNMENTS.len() - 1)];
+                // A title that would read as a list, a table or a directive is escaped.
+                let escaped;
+                let text = if super::lex::rst_plain_line(text) {
+                    text
+                } else {
+                    escaped = format!("\\{text}");
+                    escaped.as_str()
+                };
                 let width = text.chars().count().max(3);
                 self.line(text);
                 self.line(&c.to_string().repeat(width));
@@ -280,8 +288,14 @@ impl Renderer<'_> {
         if let Some(d) = &item.description {
             self.blank();
             for l in d.split('\n') {
-                if l.trim().is_empty() {
+                let t = l.trim_start();
+                if t.is_empty() {
                     self.blank();
+                } else if self.syntax == Syntax::Rst && rst_body_syntax(t) {
+                    // A description written in Markdown may hold a line the rST reader would take
+                    // for a child item or an attribute field (in a code fence): escape it.
+                    let lead = &l[..l.len() - t.len()];
+                    self.line(&format!("{inner}{lead}\\{t}"));
                 } else {
                     self.line(&format!("{inner}{l}"));
                 }
@@ -410,14 +424,16 @@ impl Renderer<'_> {
                     self.blank();
                 }
                 Syntax::Markdown => {
+                    // A backtick fence cannot carry a language with a backtick: use tildes then.
+                    let c = if step.language.as_deref().is_some_and(|l| l.contains('`')) { '~' } else { '`' };
                     let longest = code
                         .split('\n')
                         .map(str::trim)
-                        .filter(|l| !l.is_empty() && l.chars().all(|c| c == '`'))
+                        .filter(|l| !l.is_empty() && l.chars().all(|x| x == c))
                         .map(|l| l.chars().count())
                         .max()
                         .unwrap_or(0);
-                    let fence = "`".repeat(longest.max(2) + 1);
+                    let fence = c.to_string().repeat(longest.max(2) + 1);
                     self.line(&format!("{pad}{fence}{}", step.language.as_deref().unwrap_or("")));
                     for l in code.split('\n') {
                         if l.trim().is_empty() {
@@ -490,6 +506,12 @@ impl Renderer<'_> {
         }
         self.blank();
     }
+}
+
+/// Whether a line of an item's body reads as a child item or an attribute field in rST.
+fn rst_body_syntax(line: &str) -> bool {
+    super::lex::checkbox_line(line)
+        || super::attrs::rst_field(line.trim_end(), super::lex::Pos { line: 1, column: 1 }).is_some()
 }
 
 fn threshold_row(t: &Threshold) -> Vec<String> {
