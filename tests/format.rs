@@ -648,3 +648,21 @@ fn crlf_line_ends_and_raw_blocks_of_the_other_syntax() {
     assert!(md.contains("```{=rst}\n.. note:: Read me.\n```\n"), "{md}");
     assert_eq!(format::parse_markdown(&md).unwrap(), c);
 }
+
+#[test]
+fn rst_items_with_numbers_and_wide_markers() {
+    let doc = "T\n===\n\n1. [ ] First step\n2. [x] Second step\n\n   -   [ ] Nested under the second\n*  [ ] Starred\n";
+    let c = format::parse_rst(doc).unwrap();
+    let got: Vec<(&str, bool, Option<&str>)> =
+        c.items().map(|i| (i.id.as_str(), i.checked, i.parent.as_ref().map(|p| p.as_str()))).collect();
+    assert_eq!(
+        got,
+        [
+            ("first-step", false, None),
+            ("second-step", true, None),
+            ("second-step.nested-under-the-second", false, Some("second-step")),
+            ("starred", false, None),
+        ]
+    );
+    assert_round_trip(&c);
+}

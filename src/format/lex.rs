@@ -229,6 +229,11 @@ fn classify(line: &str, syntax: Syntax) -> Kind<'_> {
         return Kind::Bullet(rest);
     }
     if let Some((n, col, text)) = numbered(t) {
+        if syntax == Syntax::Rst
+            && let Some((checked, text)) = checkbox(text)
+        {
+            return Kind::Item(checked, text);
+        }
         return Kind::Numbered(n, col, text);
     }
     if t.starts_with('|') {
@@ -294,6 +299,20 @@ struct Lexer<'a> {
     syntax: Syntax,
     styles: Vec<(char, bool)>,
     out: Vec<Block>,
+}
+
+/// A checkbox item's marker at the start of `body` (`- [ ] `, `* [x] `, `12. [ ] `): whether it
+/// is ticked and the character offset of its `[`.
+fn item_marker(body: &str) -> Option<(bool, usize)> {
+    let t = body.trim_end();
+    let marker = if let Some(r) = bullet(t) {
+        t.len() - r.len()
+    } else {
+        let (_, _, r) = numbered(t)?;
+        t.len() - r.len()
+    };
+    let (checked, _) = checkbox(t.get(marker..)?)?;
+    Some((checked, t[..marker].chars().count()))
 }
 
 /// Whether a line reads as plain text in reStructuredText (so it can be a section title).
@@ -484,16 +503,15 @@ impl<'a> Lexer<'a> {
         let line = self.lines[i];
         let m = indent(line);
         let body = skip_chars(line, m);
-        let Some(rest) = bullet(body.trim_end()) else { return Ok(i + 1) };
-        let Some((checked, _)) = checkbox(rest) else { return Ok(i + 1) };
-        let content = m + 2;
+        let Some((checked, content_off)) = item_marker(body) else { return Ok(i + 1) };
+        let content = m + content_off;
         // The title: the text after the checkbox, and continuation lines.
         let mut title = Spanned::default();
-        let after_box = skip_chars(body, 2 + 3);
+        let after_box = skip_chars(body, content_off + 3);
         let lead = after_box.chars().take_while(|c| c.is_whitespace()).count();
         let first = after_box.trim();
         if !first.is_empty() {
-            title.push(first, Pos::at(i, m + 2 + 3 + lead + 1));
+            title.push(first, Pos::at(i, content + 3 + lead + 1));
         }
         let mut j = i + 1;
         while j < n && !is_blank(self.lines[j]) && indent(self.lines[j]) > m {
@@ -526,7 +544,7 @@ impl<'a> Lexer<'a> {
                 break;
             }
             let s = skip_chars(l, ind);
-            if checkbox_line(s) && bullet(s.trim_end()).is_some() {
+            if item_marker(s).is_some() {
                 let saved = std::mem::take(&mut self.out);
                 let next = self.item(j, depth + 1)?;
                 children.extend(std::mem::replace(&mut self.out, saved));
