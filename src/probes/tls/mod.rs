@@ -528,7 +528,7 @@ impl TlsProbe {
         };
         match cert_err {
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-                crate::probes::tls_explain::issued_for(&leaf.names(), &self.sni)
+                crate::probes::tls_explain::issued_for(leaf.names(), &self.sni)
             }
             CertificateError::UnknownIssuer => {
                 let top = infos.last().unwrap_or(leaf);
