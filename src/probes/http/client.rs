@@ -120,6 +120,7 @@ impl ClientOptions {
             max_body: self.max_body_bytes,
             insecure: self.insecure,
             follow_redirects: self.follow_redirects,
+            credentials: !self.secret_headers.is_empty(),
         })
     }
 
@@ -284,6 +285,8 @@ pub(crate) struct HttpClient {
     pub(crate) max_body: u64,
     pub(crate) insecure: bool,
     pub(crate) follow_redirects: u32,
+    /// Whether every request carries credentials (secret headers).
+    pub(crate) credentials: bool,
 }
 
 impl fmt::Debug for HttpClient {
@@ -469,6 +472,9 @@ fn classify(e: reqwest::Error, url: &Url, budget: Duration) -> SendError {
     } else if chain_text.contains("dns error") || chain_text.contains("failed to lookup address") {
         ProbeError::unreachable(format!("dns lookup failed for {} ({shown})", url.host_str().unwrap_or_default()))
             .with_source(&e)
+    } else if let Some(why) = crate::probes::tls_explain::explain_chain(&e, url.host_str().unwrap_or_default()) {
+        // The TLS backend's words, not rustls's `verification time 1795995495 (UNIX)`.
+        ProbeError::protocol(format!("tls handshake with {} failed ({shown}): {why}", host_port(url)))
     } else if chain_text.contains("certificate") || chain_text.contains("tls") || chain_text.contains("handshake") {
         ProbeError::protocol(format!("tls handshake with {} failed ({shown})", host_port(url))).with_source(&e)
     } else if e.is_connect() {

@@ -528,12 +528,7 @@ impl TlsProbe {
         };
         match cert_err {
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-                let names = leaf.names();
-                if names.is_empty() {
-                    format!("certificate names no host (no SAN, no CN), not {}", self.sni)
-                } else {
-                    format!("issued for {}, not {}", names.join(", "), self.sni)
-                }
+                crate::probes::tls_explain::issued_for(leaf.names(), &self.sni)
             }
             CertificateError::UnknownIssuer => {
                 let top = infos.last().unwrap_or(leaf);
@@ -572,7 +567,7 @@ impl TlsProbe {
             CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
                 "the certificate is not valid for tls server authentication (extended key usage)".into()
             }
-            other => format!("certificate verification failed: {}", rustls::Error::InvalidCertificate(other.clone())),
+            other => crate::probes::tls_explain::certificate_error(other, &self.sni),
         }
     }
 }
