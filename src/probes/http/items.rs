@@ -506,6 +506,12 @@ impl Probe for RateLimitProbe {
         display_url(&self.url)
     }
 
+    /// The burst consumes the service's real rate limiter: other probes running meanwhile
+    /// would see 429s, so the runner runs this one alone, after the others.
+    fn has_side_effects(&self) -> bool {
+        true
+    }
+
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
         let shown = display_url(&self.url);
         let started = Instant::now();
