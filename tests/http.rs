@@ -1368,7 +1368,8 @@ async fn fault_expired_certificate_under_an_http_probe_reads_like_the_tls_backen
 #[tokio::test]
 async fn http_and_tls_backends_explain_certificate_faults_alike() {
     use nexus_readiness::probes::tls::TlsProbe;
-    let faults: [(&str, fn(&mut rcgen::CertificateParams)); 2] = [
+    type Edit = fn(&mut rcgen::CertificateParams);
+    let faults: [(&str, Edit); 2] = [
         ("expired", |p| {
             p.not_before = rcgen::date_time_ymd(2024, 1, 1);
             p.not_after = rcgen::date_time_ymd(2025, 1, 1);
