@@ -190,22 +190,10 @@ fn redirect_policy(max: u32) -> reqwest::redirect::Policy {
     })
 }
 
-/// A URL for messages: without user name, password, or the values of sensitive query parameters.
+/// A URL for messages: without user name, password, or the values of sensitive query
+/// parameters ([`scrub_urls`](crate::probe::scrub_urls), the one scrubber every backend uses).
 pub fn display_url(url: &Url) -> String {
-    let mut u = url.clone();
-    let _ = u.set_username("");
-    let _ = u.set_password(None);
-    if u.query().is_some() && u.query_pairs().any(|(k, _)| is_sensitive_key(&k)) {
-        let pairs: Vec<(String, String)> = u
-            .query_pairs()
-            .map(|(k, v)| {
-                let v = if is_sensitive_key(&k) { "redacted".to_string() } else { v.into_owned() };
-                (k.into_owned(), v)
-            })
-            .collect();
-        u.query_pairs_mut().clear().extend_pairs(pairs);
-    }
-    u.to_string()
+    crate::probe::scrub_urls(url.as_str())
 }
 
 /// A URL whose Debug output is [`display_url`]: no credentials in probe Debug output.
@@ -236,16 +224,7 @@ impl<T: fmt::Debug> fmt::Debug for Scrubbed<'_, T> {
 
 /// Removes `user:password@` after any `scheme://` and the values of sensitive query parameters.
 pub(crate) fn scrub_text(text: &str) -> String {
-    static USERINFO: std::sync::LazyLock<regex::Regex> =
-        std::sync::LazyLock::new(|| regex::Regex::new(r#"://[^/?#@\s"]*@"#).expect("valid regex"));
-    static QUERY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(
-            r#"(?i)([?&][^=&\s"]*(?:token|key|password|passwd|secret|credential|auth|signature)[^=&\s"]*=)[^&#\s"]*"#,
-        )
-        .expect("valid regex")
-    });
-    let out = USERINFO.replace_all(text, "://");
-    QUERY.replace_all(&out, "${1}redacted").into_owned()
+    crate::probe::scrub_urls(text)
 }
 
 /// `host:port` of a URL, for messages.
@@ -517,7 +496,8 @@ impl StatusSet {
                 StatusPattern::Pattern(s) => {
                     let s = s.trim().to_ascii_lowercase();
                     let range = if let Some(d) = s.strip_suffix("xx") {
-                        let d: u16 = d.parse().map_err(|_| bad(&s))?;
+                        // One digit, 1 to 5: `700xx` or `65535xx` must not overflow.
+                        let d: u16 = d.parse().ok().filter(|d| (1..=5).contains(d)).ok_or_else(|| bad(&s))?;
                         (d * 100, d * 100 + 99)
                     } else if let Some((a, b)) = s.split_once('-') {
                         (a.trim().parse().map_err(|_| bad(&s))?, b.trim().parse().map_err(|_| bad(&s))?)
@@ -602,7 +582,7 @@ mod tests {
         assert!(set.contains(StatusCode::NOT_FOUND) && set.contains(StatusCode::FOUND));
         assert!(!set.contains(StatusCode::OK));
         assert_eq!(StatusSet::parse("x", &[], StatusSet::two_xx()).unwrap().to_string(), "2xx");
-        for bad in ["abc", "6xx", "500-400", "99"] {
+        for bad in ["abc", "6xx", "500-400", "99", "700xx", "65535xx", "0xx", "-1xx", "99999999999-1"] {
             let e = StatusSet::parse("x", &[StatusPattern::Pattern(bad.into())], StatusSet::two_xx()).unwrap_err();
             assert_eq!(e.message, format!("x: `{bad}` is not a status code, `2xx` or `200-299`"));
         }
