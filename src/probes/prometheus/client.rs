@@ -105,13 +105,15 @@ pub struct Target {
 #[derive(Clone)]
 pub struct PrometheusClient {
     base: String,
+    /// `base` without credentials ([`scrub_urls`](crate::probe::scrub_urls)), for messages.
+    shown: String,
     http: reqwest::Client,
     bearer: Option<Secret>,
 }
 
 impl fmt::Debug for PrometheusClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PrometheusClient").field("base", &self.base).field("bearer", &self.bearer).finish()
+        f.debug_struct("PrometheusClient").field("base", &self.shown).field("bearer", &self.bearer).finish()
     }
 }
 
@@ -132,16 +134,17 @@ impl PrometheusClient {
     /// # Errors
     /// Misconfigured when the URL is not http(s) or the HTTP client cannot be built.
     pub fn new(base: &str, timeout: Duration) -> Result<Self, ProbeError> {
+        let shown = crate::probe::scrub_urls(base.trim_end_matches('/'));
         let url = url::Url::parse(base)
-            .map_err(|e| ProbeError::misconfigured(format!("invalid prometheus url `{base}`: {e}")))?;
+            .map_err(|e| ProbeError::misconfigured(format!("invalid prometheus url `{shown}`: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(ProbeError::misconfigured(format!("prometheus url `{base}` must be http or https")));
+            return Err(ProbeError::misconfigured(format!("prometheus url `{shown}` must be http or https")));
         }
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .build()
             .map_err(|e| ProbeError::misconfigured("cannot build the http client").with_source(&e))?;
-        Ok(PrometheusClient { base: base.trim_end_matches('/').to_string(), http, bearer: None })
+        Ok(PrometheusClient { base: base.trim_end_matches('/').to_string(), shown, http, bearer: None })
     }
 
     /// Sends `Authorization: Bearer <token>` with each request.
@@ -150,9 +153,9 @@ impl PrometheusClient {
         self
     }
 
-    /// The server's base URL.
+    /// The server's base URL, without credentials (user info, sensitive query values).
     pub fn base(&self) -> &str {
-        &self.base
+        &self.shown
     }
 
     async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Value, ProbeError> {
@@ -168,22 +171,22 @@ impl PrometheusClient {
             401 | 403 => {
                 return Err(ProbeError::permission_denied(format!(
                     "prometheus at {} answered {status} for {path}",
-                    self.base
+                    self.shown
                 )));
             }
-            404 => return Err(ProbeError::not_found(format!("prometheus at {} has no {path} (404)", self.base))),
+            404 => return Err(ProbeError::not_found(format!("prometheus at {} has no {path} (404)", self.shown))),
             _ => {}
         }
         let env: Envelope = serde_json::from_slice(&body).map_err(|e| {
             ProbeError::protocol(format!(
                 "prometheus at {} answered {status} for {path} with invalid JSON: {e}",
-                self.base
+                self.shown
             ))
         })?;
         if env.status != "success" {
             let kind = env.error_type.unwrap_or_else(|| "error".into());
             let msg = env.error.unwrap_or_default();
-            let e = format!("prometheus at {} rejected {path}: {kind}: {msg}", self.base);
+            let e = format!("prometheus at {} rejected {path}: {kind}: {msg}", self.shown);
             return Err(match kind.as_str() {
                 "timeout" => ProbeError::new(crate::probe::ProbeErrorKind::Timeout, e),
                 "bad_data" => ProbeError::misconfigured(e),
@@ -194,14 +197,17 @@ impl PrometheusClient {
     }
 
     fn transport_error(&self, path: &str, e: &reqwest::Error) -> ProbeError {
-        let base = format!("prometheus at {} ({path})", self.base);
-        if e.is_timeout() {
+        let base = format!("prometheus at {} ({path})", self.shown);
+        let mut err = if e.is_timeout() {
             ProbeError::new(crate::probe::ProbeErrorKind::Timeout, format!("{base} timed out"))
         } else if e.is_connect() {
             ProbeError::unreachable(format!("cannot connect to {base}")).with_source(e)
         } else {
             ProbeError::unreachable(format!("request to {base} failed")).with_source(e)
-        }
+        };
+        // reqwest's error text names the full URL.
+        err.message = crate::probe::scrub_urls(&err.message);
+        err
     }
 
     /// `GET /-/ready`: whether the server is ready to serve queries.
@@ -264,7 +270,7 @@ impl PrometheusClient {
         }
         let data = self.get("/api/v1/rules", &[]).await?;
         let g: Groups = serde_json::from_value(data)
-            .map_err(|e| ProbeError::protocol(format!("unexpected /api/v1/rules answer from {}: {e}", self.base)))?;
+            .map_err(|e| ProbeError::protocol(format!("unexpected /api/v1/rules answer from {}: {e}", self.shown)))?;
         Ok(g.groups.into_iter().flat_map(|g| g.rules).collect())
     }
 
@@ -280,7 +286,7 @@ impl PrometheusClient {
         }
         let data = self.get("/api/v1/targets", &[("state", "active".into())]).await?;
         let t: Targets = serde_json::from_value(data)
-            .map_err(|e| ProbeError::protocol(format!("unexpected /api/v1/targets answer from {}: {e}", self.base)))?;
+            .map_err(|e| ProbeError::protocol(format!("unexpected /api/v1/targets answer from {}: {e}", self.shown)))?;
         Ok(t.active_targets)
     }
 }
