@@ -71,6 +71,8 @@ pub mod run;
 #[cfg(feature = "server")]
 #[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 pub mod server;
+#[doc(hidden)]
+pub mod __fuzz;
 
 pub use error::{Error, Result};
 

@@ -296,13 +296,14 @@ impl Redactor {
     /// `text` with URL credentials scrubbed and every registered secret replaced by
     /// `[redacted]`.
     pub fn redact(&self, text: &str) -> String {
-        let mut out = scrub_urls(text);
+        // Secrets first: scrubbing could cut a secret that spans a URL part, leaving pieces.
+        let mut out = text.to_string();
         for v in &self.values {
             if out.contains(v.as_str()) {
                 out = out.replace(v.as_str(), "[redacted]");
             }
         }
-        out
+        scrub_urls(&out)
     }
 
     /// Redacts in place.

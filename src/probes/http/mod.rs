@@ -67,3 +67,4 @@ pub use observability::{
     TimeFormat,
 };
 pub use oci::{OciImageProbe, OciImageSpec};
+pub(crate) use oci::parse_challenge;

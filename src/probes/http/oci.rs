@@ -117,7 +117,7 @@ pub struct OciImageProbe {
 }
 
 /// A parsed `WWW-Authenticate` challenge: scheme and parameters.
-fn parse_challenge(h: &str) -> (String, Vec<(String, String)>) {
+pub(crate) fn parse_challenge(h: &str) -> (String, Vec<(String, String)>) {
     let h = h.trim();
     let (scheme, rest) = h.split_once(' ').unwrap_or((h, ""));
     let mut params = Vec::new();

@@ -24,6 +24,7 @@ use serde::Deserialize;
 use tokio::net::TcpStream;
 
 pub use redis::{RedisProbe, RedisSpec};
+pub(crate) use redis::read_replies;
 
 use crate::model::{Threshold, Unit};
 use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec};
