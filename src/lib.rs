@@ -59,6 +59,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
+#[doc(hidden)]
+pub mod __fuzz;
 pub mod builtin;
 pub mod config;
 mod error;
@@ -71,8 +73,6 @@ pub mod run;
 #[cfg(feature = "server")]
 #[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 pub mod server;
-#[doc(hidden)]
-pub mod __fuzz;
 
 pub use error::{Error, Result};
 

@@ -102,11 +102,7 @@ fn an_oversized_config_is_refused_without_reading_it_all() {
 // ---- file probes ----------------------------------------------------------------------------
 
 fn file_probes(path: &Path) -> Vec<Box<dyn Probe>> {
-    vec![
-        Box::new(DockerfileProbe::new(path)),
-        Box::new(TrivyProbe::new(path)),
-        Box::new(JunitProbe::new(path)),
-    ]
+    vec![Box::new(DockerfileProbe::new(path)), Box::new(TrivyProbe::new(path)), Box::new(JunitProbe::new(path))]
 }
 
 #[tokio::test]
@@ -362,9 +358,8 @@ fn evidence_keys_and_targets_are_scrubbed_in_reports_and_logs() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let report = rt.block_on(
-        nexus_readiness::run::Runner::builder().phases([Phase::PostDeployment]).build().run(&plan),
-    );
+    let report =
+        rt.block_on(nexus_readiness::run::Runner::builder().phases([Phase::PostDeployment]).build().run(&plan));
     let rendered = all_formats(&report);
     assert!(rendered.contains("store.example.com"), "{rendered}");
     assert!(!rendered.contains(CANARY), "{rendered}");

@@ -68,9 +68,8 @@ async fn secret_headers_do_not_follow_a_redirect_to_another_origin() {
 async fn secret_headers_follow_a_redirect_within_the_origin() {
     let seen: Seen = Arc::default();
     let seen2 = seen.clone();
-    let router = Router::new()
-        .route("/start", get(|| async { (StatusCode::FOUND, [(header::LOCATION, "/landing")]) }))
-        .route(
+    let router =
+        Router::new().route("/start", get(|| async { (StatusCode::FOUND, [(header::LOCATION, "/landing")]) })).route(
             "/landing",
             get(move |h: HeaderMap| {
                 let seen = seen2.clone();
@@ -122,12 +121,13 @@ async fn registry_token_realm_on_another_origin_must_be_https() {
     let realm_seen: Seen = Arc::default();
     let realm = serve(recording(realm_seen.clone(), || r#"{"token":"t"}"#.into_response())).await;
     let realm_for_registry = realm.clone();
-    let registry = Router::new().fallback(move || {
-        let realm = realm_for_registry.clone();
-        async move {
-            (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, format!(r#"Bearer realm="{realm}/token""#))])
-        }
-    });
+    let registry =
+        Router::new().fallback(move || {
+            let realm = realm_for_registry.clone();
+            async move {
+                (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, format!(r#"Bearer realm="{realm}/token""#))])
+            }
+        });
     let base = serve(registry).await;
     let mut spec = OciImageSpec::new(base.clone(), "app", "v1");
     spec.username = Some("ci".into());

@@ -188,8 +188,7 @@ pub fn scrub_urls(text: &str) -> String {
     while let Some(pos) = rest.find("://") {
         out.push_str(&rest[..pos + 3]);
         rest = &rest[pos + 3..];
-        let authority_end =
-            rest.find(|c: char| matches!(c, '/' | '?' | '#') || ends_url(c)).unwrap_or(rest.len());
+        let authority_end = rest.find(|c: char| matches!(c, '/' | '?' | '#') || ends_url(c)).unwrap_or(rest.len());
         if let Some(at) = rest[..authority_end].rfind('@') {
             rest = &rest[at + 1..];
         }
@@ -206,7 +205,10 @@ pub fn scrub_urls(text: &str) -> String {
             let name_end = out[start..]
                 .find(|ch: char| matches!(ch, '=' | '&' | '#' | '?' | ';') || ends_url(ch))
                 .map_or(out.len(), |p| start + p);
-            if name_end < out.len() && bytes[name_end] == b'=' && name_end > start && is_sensitive_param(&out[start..name_end])
+            if name_end < out.len()
+                && bytes[name_end] == b'='
+                && name_end > start
+                && is_sensitive_param(&out[start..name_end])
             {
                 let value_start = name_end + 1;
                 let value_end = out[value_start..]
@@ -315,6 +317,19 @@ impl Redactor {
     }
 }
 
+impl schemars::JsonSchema for Secret {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Secret".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A secret value; write it as an environment reference such as ${env:NEXUS_TOKEN} so no secret sits in the file."
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,12 +340,21 @@ mod tests {
             ("https://bob:pw@h:1/p@x?access_token=t0k&x=1", "https://h:1/p@x?access_token=redacted&x=1"),
             ("redis://:p@ss@cache:6379/0", "redis://cache:6379/0"),
             ("see http://u:p@h/ and https://h/?sig=abc%2Bdef%3D", "see http://h/ and https://h/?sig=redacted"),
-            ("https://h/o?X-Amz-Credential=AK%2F1&X-Amz-Signature=ff&X-Amz-Date=1", "https://h/o?X-Amz-Credential=redacted&X-Amz-Signature=redacted&X-Amz-Date=1"),
-            ("https://acct.blob.core.windows.net/c?sv=2022&se=2030&sp=r&sig=Zm9v%2B", "https://acct.blob.core.windows.net/c?sv=2022&se=2030&sp=r&sig=redacted"),
+            (
+                "https://h/o?X-Amz-Credential=AK%2F1&X-Amz-Signature=ff&X-Amz-Date=1",
+                "https://h/o?X-Amz-Credential=redacted&X-Amz-Signature=redacted&X-Amz-Date=1",
+            ),
+            (
+                "https://acct.blob.core.windows.net/c?sv=2022&se=2030&sp=r&sig=Zm9v%2B",
+                "https://acct.blob.core.windows.net/c?sv=2022&se=2030&sp=r&sig=redacted",
+            ),
             ("https://h/cb?code=xyz&state=ok", "https://h/cb?code=redacted&state=ok"),
             ("https://h/?X%2DAmz%2DSignature=abc", "https://h/?X%2DAmz%2DSignature=redacted"),
             ("https://h/?api%5Fkey=abc", "https://h/?api%5Fkey=redacted"),
-            (r#"Spec { url: "https://h/?token=t", other: "a@b" }"#, r#"Spec { url: "https://h/?token=redacted", other: "a@b" }"#),
+            (
+                r#"Spec { url: "https://h/?token=t", other: "a@b" }"#,
+                r#"Spec { url: "https://h/?token=redacted", other: "a@b" }"#,
+            ),
             ("https://h/path?page=2", "https://h/path?page=2"),
             ("plain text, a = b", "plain text, a = b"),
             ("ünïcode?token=é&x", "ünïcode?token=redacted&x"),
@@ -364,18 +388,5 @@ mod tests {
         let _ = serde_json::from_str::<Secret>(r#""outside""#);
         let ((), found) = collect_secrets(|| ());
         assert!(found.is_empty());
-    }
-}
-
-impl schemars::JsonSchema for Secret {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Secret".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "type": "string",
-            "description": "A secret value; write it as an environment reference such as ${env:NEXUS_TOKEN} so no secret sits in the file."
-        })
     }
 }

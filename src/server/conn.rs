@@ -152,10 +152,8 @@ where
     }
     drop(listener);
     let _ = stop_tx.send(true);
-    let drained = tokio::time::timeout(options.shutdown_drain, async {
-        while conns.join_next().await.is_some() {}
-    })
-    .await;
+    let drained =
+        tokio::time::timeout(options.shutdown_drain, async { while conns.join_next().await.is_some() {} }).await;
     if drained.is_err() {
         tracing::warn!(
             left = conns.len(),

@@ -357,7 +357,12 @@ impl HttpClient {
 
     /// Sends `req`, following up to `follow_redirects` redirects: a loop, too many hops or
     /// a redirect from https to http is refused; credentials stay with the first origin.
-    async fn execute(&self, mut req: reqwest::Request, url: &Url, budget: Duration) -> Result<reqwest::Response, SendError> {
+    async fn execute(
+        &self,
+        mut req: reqwest::Request,
+        url: &Url,
+        budget: Duration,
+    ) -> Result<reqwest::Response, SendError> {
         let mut chain: Vec<Url> = vec![req.url().clone()];
         let max = self.follow_redirects as usize;
         loop {

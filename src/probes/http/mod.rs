@@ -66,5 +66,5 @@ pub use observability::{
     LogAggregationProbe, LogAggregationSpec, LogsAppearingProbe, LogsAppearingSpec, MonitoringProbe, MonitoringSpec,
     TimeFormat,
 };
-pub use oci::{OciImageProbe, OciImageSpec};
 pub(crate) use oci::parse_challenge;
+pub use oci::{OciImageProbe, OciImageSpec};

@@ -23,8 +23,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use tokio::net::TcpStream;
 
-pub use redis::{RedisProbe, RedisSpec};
 pub(crate) use redis::read_replies;
+pub use redis::{RedisProbe, RedisSpec};
 
 use crate::model::{Threshold, Unit};
 use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec};

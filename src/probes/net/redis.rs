@@ -260,7 +260,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
 }
 
 impl<S: AsyncRead + Unpin> Conn<'_, S> {
-
     async fn read_line(&mut self) -> Result<String, ProbeError> {
         let mut line = Vec::new();
         let n = (&mut self.io)

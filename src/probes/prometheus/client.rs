@@ -104,16 +104,17 @@ pub struct Target {
 /// A Prometheus HTTP API client (instant and range queries, rules, targets, readiness).
 #[derive(Clone)]
 pub struct PrometheusClient {
+    /// The base URL as configured, for requests.
+    endpoint: String,
+    /// `endpoint` without credentials ([`scrub_urls`](crate::probe::scrub_urls)), for messages.
     base: String,
-    /// `base` without credentials ([`scrub_urls`](crate::probe::scrub_urls)), for messages.
-    shown: String,
     http: reqwest::Client,
     bearer: Option<Secret>,
 }
 
 impl fmt::Debug for PrometheusClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PrometheusClient").field("base", &self.shown).field("bearer", &self.bearer).finish()
+        f.debug_struct("PrometheusClient").field("base", &self.base).field("bearer", &self.bearer).finish()
     }
 }
 
@@ -144,7 +145,7 @@ impl PrometheusClient {
             .timeout(timeout)
             .build()
             .map_err(|e| ProbeError::misconfigured("cannot build the http client").with_source(&e))?;
-        Ok(PrometheusClient { base: base.trim_end_matches('/').to_string(), shown, http, bearer: None })
+        Ok(PrometheusClient { endpoint: base.trim_end_matches('/').to_string(), base: shown, http, bearer: None })
     }
 
     /// Sends `Authorization: Bearer <token>` with each request.
@@ -155,11 +156,11 @@ impl PrometheusClient {
 
     /// The server's base URL, without credentials (user info, sensitive query values).
     pub fn base(&self) -> &str {
-        &self.shown
+        &self.base
     }
 
     async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Value, ProbeError> {
-        let url = format!("{}{path}", self.base);
+        let url = format!("{}{path}", self.endpoint);
         let mut req = self.http.get(&url).query(query);
         if let Some(t) = &self.bearer {
             req = req.bearer_auth(t.expose());
@@ -171,22 +172,22 @@ impl PrometheusClient {
             401 | 403 => {
                 return Err(ProbeError::permission_denied(format!(
                     "prometheus at {} answered {status} for {path}",
-                    self.shown
+                    self.base
                 )));
             }
-            404 => return Err(ProbeError::not_found(format!("prometheus at {} has no {path} (404)", self.shown))),
+            404 => return Err(ProbeError::not_found(format!("prometheus at {} has no {path} (404)", self.base))),
             _ => {}
         }
         let env: Envelope = serde_json::from_slice(&body).map_err(|e| {
             ProbeError::protocol(format!(
                 "prometheus at {} answered {status} for {path} with invalid JSON: {e}",
-                self.shown
+                self.base
             ))
         })?;
         if env.status != "success" {
             let kind = env.error_type.unwrap_or_else(|| "error".into());
             let msg = env.error.unwrap_or_default();
-            let e = format!("prometheus at {} rejected {path}: {kind}: {msg}", self.shown);
+            let e = format!("prometheus at {} rejected {path}: {kind}: {msg}", self.base);
             return Err(match kind.as_str() {
                 "timeout" => ProbeError::new(crate::probe::ProbeErrorKind::Timeout, e),
                 "bad_data" => ProbeError::misconfigured(e),
@@ -197,7 +198,7 @@ impl PrometheusClient {
     }
 
     fn transport_error(&self, path: &str, e: &reqwest::Error) -> ProbeError {
-        let base = format!("prometheus at {} ({path})", self.shown);
+        let base = format!("prometheus at {} ({path})", self.base);
         let mut err = if e.is_timeout() {
             ProbeError::new(crate::probe::ProbeErrorKind::Timeout, format!("{base} timed out"))
         } else if e.is_connect() {
@@ -215,7 +216,7 @@ impl PrometheusClient {
     /// # Errors
     /// Unreachable when the server cannot be reached.
     pub async fn ready(&self) -> Result<bool, ProbeError> {
-        let mut req = self.http.get(format!("{}/-/ready", self.base));
+        let mut req = self.http.get(format!("{}/-/ready", self.endpoint));
         if let Some(t) = &self.bearer {
             req = req.bearer_auth(t.expose());
         }
@@ -270,7 +271,7 @@ impl PrometheusClient {
         }
         let data = self.get("/api/v1/rules", &[]).await?;
         let g: Groups = serde_json::from_value(data)
-            .map_err(|e| ProbeError::protocol(format!("unexpected /api/v1/rules answer from {}: {e}", self.shown)))?;
+            .map_err(|e| ProbeError::protocol(format!("unexpected /api/v1/rules answer from {}: {e}", self.base)))?;
         Ok(g.groups.into_iter().flat_map(|g| g.rules).collect())
     }
 
@@ -286,7 +287,7 @@ impl PrometheusClient {
         }
         let data = self.get("/api/v1/targets", &[("state", "active".into())]).await?;
         let t: Targets = serde_json::from_value(data)
-            .map_err(|e| ProbeError::protocol(format!("unexpected /api/v1/targets answer from {}: {e}", self.shown)))?;
+            .map_err(|e| ProbeError::protocol(format!("unexpected /api/v1/targets answer from {}: {e}", self.base)))?;
         Ok(t.active_targets)
     }
 }
