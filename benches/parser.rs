@@ -1,12 +1,13 @@
-//! Checklist document parsing throughput: the source document and a generated 10,000-item
-//! checklist, in reStructuredText and Markdown.
+//! Checklist document parsing throughput: the source document, a generated 10,000-item
+//! checklist, and a 10,000-item one with nested items, attributes and descriptions, in
+//! reStructuredText and Markdown.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use nexus_readiness::builtin::{NEXUS_MARKDOWN, NEXUS_RST};
 use nexus_readiness::format::{self, Syntax};
-use nexus_readiness::model::{Checklist, Item, Section, Threshold, Unit};
+use nexus_readiness::model::{Checklist, Item, ItemId, Section, Severity, Threshold, Unit};
 
 /// 10 top-level sections x 10 subsections x 100 items, plus the source's other blocks.
 fn generated() -> Checklist {
@@ -42,18 +43,60 @@ fn generated() -> Checklist {
     c
 }
 
+/// 10 sections x 10 subsections x 25 parent items with 3 children each; every fifth item has
+/// attributes and every seventh a description.
+fn nested() -> Checklist {
+    let mut builder = Checklist::builder("nested", "Nested Checklist");
+    let mut n = 0;
+    for s in 0..10 {
+        let mut section = Section::new(format!("Phase {s}"));
+        for t in 0..10 {
+            let mut sub = Section::new(format!("Area {s}-{t}"));
+            for i in 0..25 {
+                let parent = format!("Parent {i} of area {s}-{t} configured");
+                let leaf = ItemId::new(nexus_readiness::model::slugify(&parent)).unwrap();
+                sub = sub.item(decorate(Item::new(parent), &mut n));
+                for k in 0..3 {
+                    let child =
+                        Item::new(format!("Child {k} verified against the production baseline")).parent(leaf.clone());
+                    sub = sub.item(decorate(child, &mut n));
+                }
+            }
+            section = section.section(sub);
+        }
+        builder = builder.section(section);
+    }
+    builder.build().expect("nested checklist is valid")
+}
+
+fn decorate(mut item: Item, n: &mut usize) -> Item {
+    *n += 1;
+    if (*n).is_multiple_of(5) {
+        item = item.severity(Severity::Critical).tag("generated").tag("bench");
+    }
+    if (*n).is_multiple_of(7) {
+        item = item.description("Checked by the platform team on every release.");
+    }
+    item.checked((*n).is_multiple_of(3))
+}
+
 fn bench(c: &mut Criterion) {
     let big = generated();
     assert_eq!(big.items().count(), 10_000);
+    let nested = nested();
+    assert_eq!(nested.items().count(), 10_000);
     let docs = [
         ("source/rst", NEXUS_RST.to_string(), Syntax::Rst),
         ("source/md", NEXUS_MARKDOWN.to_string(), Syntax::Markdown),
         ("10k-items/rst", format::render_rst(&big), Syntax::Rst),
         ("10k-items/md", format::render_markdown(&big), Syntax::Markdown),
+        ("10k-nested/rst", format::render_rst(&nested), Syntax::Rst),
+        ("10k-nested/md", format::render_markdown(&nested), Syntax::Markdown),
     ];
     let mut group = c.benchmark_group("parse");
     for (name, text, syntax) in &docs {
-        assert!(format::parse(text, *syntax).is_ok(), "{name} parses");
+        let parsed = format::parse(text, *syntax).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(parsed.items().count(), if name.starts_with("source") { 58 } else { 10_000 }, "{name}");
         group.throughput(Throughput::Bytes(text.len() as u64));
         group.bench_function(*name, |b| b.iter(|| format::parse(black_box(text), *syntax).unwrap()));
     }

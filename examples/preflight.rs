@@ -10,7 +10,6 @@
 //! Exit code: 0 ready, 1 not ready, 2 the config could not be loaded, the arguments are wrong or
 //! the report could not be written.
 
-use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -18,7 +17,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use nexus_readiness::builtin;
 use nexus_readiness::config::Config;
 use nexus_readiness::model::Phase;
-use nexus_readiness::report::{Format, Report, SkipKind, Status};
+use nexus_readiness::report::{Format, Report, text};
 use nexus_readiness::run::RunEvent;
 
 const HELP: &str = "\
@@ -34,12 +33,17 @@ OPTIONS:
     -p, --phase LIST      phases to run, comma separated: pre-deployment, deployment,
                           post-deployment, continuous (default: all, or [runner] phases)
     -f, --format FORMAT   summary (default), markdown, json, junit, tap, prometheus, rst
+    -v, --verbose         summary: list every passed, attested and waived item
     -o, --output FILE     write the report there (atomically) instead of stdout
     -h, --help            this text
 
 EXIT CODES:
     0 ready, 1 not ready, 2 the config or the arguments are invalid, or the report
     could not be written
+
+The gate fails closed: a gating item that no probe looked at (no target configured)
+keeps the run from being ready. `[runner] allow_unverified = true` lets such items
+through for exploring, and the verdict then reads READY (UNVERIFIED: ...).
 ";
 
 #[derive(Debug, Default)]
@@ -48,6 +52,7 @@ struct Args {
     phases: Option<Vec<Phase>>,
     format: Option<Format>,
     output: Option<PathBuf>,
+    verbose: bool,
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
@@ -61,6 +66,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         let mut value = |name: &str| inline.clone().or_else(|| it.next()).ok_or(format!("{name} needs a value"));
         match flag.as_str() {
             "-h" | "--help" => return Ok(None),
+            "-v" | "--verbose" => args.verbose = true,
             "-c" | "--config" => args.config = Some(PathBuf::from(value("--config")?)),
             "-o" | "--output" => args.output = Some(PathBuf::from(value("--output")?)),
             "-f" | "--format" => {
@@ -143,7 +149,7 @@ async fn main() -> anyhow::Result<()> {
 
     let text = match args.format {
         Some(f) => report.render(f),
-        None => summary(&report, &config.configured_items(), args.config.is_some()),
+        None => summary(&report, args.verbose, args.config.is_some()),
     };
     match &args.output {
         Some(path) => {
@@ -159,7 +165,7 @@ async fn main() -> anyhow::Result<()> {
     }
     if args.format.is_some() || args.output.is_some() {
         // The machine-readable report went to stdout or a file: a short verdict for people.
-        eprintln!("{}: {}", if report.ready() { "READY" } else { "NOT READY" }, report.summary());
+        eprintln!("{}: {}", report.headline(), report.summary());
     }
     std::process::exit(report.exit_code());
 }
@@ -332,100 +338,12 @@ mod tests {
     }
 }
 
-/// What a newcomer reads: the verdict, what passed and failed, which keys to set, who must
-/// sign off.
-fn summary(report: &Report, configured: &[&str], has_config: bool) -> String {
-    let mut out = String::new();
-    let s = report.summary();
-    let verdict = if report.ready() { "READY" } else { "NOT READY" };
-    out.push_str(&format!("{} — {verdict}\n{s}\n\n", report.title));
-    let by = |status: Status| report.items.iter().filter(move |i| i.status == status);
-    let pass: Vec<_> = by(Status::Pass).chain(by(Status::Warn)).collect();
-    out.push_str(&format!("Passed: {} item{}\n", pass.len(), plural(pass.len())));
-    for i in &pass {
-        out.push_str(&format!("  {:<7} {}: {}\n", i.status, i.id, i.reason));
-    }
-    for status in [Status::Fail, Status::Error] {
-        let items: Vec<_> = by(status).collect();
-        if items.is_empty() {
-            continue;
-        }
-        let what = if status == Status::Fail { "Failed" } else { "Could not check" };
-        out.push_str(&format!("\n{what}: {} item{}\n", items.len(), plural(items.len())));
-        for i in items {
-            let gate = if i.gating { " [gating]" } else { "" };
-            out.push_str(&format!("  {}{gate}: {}\n", i.id, i.reason));
-        }
-    }
-    let mut keys: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-    for n in &s.not_configured {
-        keys.entry(n.key.clone().unwrap_or_else(|| "(a binding)".into())).or_default().push(n.item.as_str());
-    }
-    // Items skipped behind a dependency need their own target too.
-    for i in by(Status::Skipped).filter(|i| i.skip == Some(SkipKind::Dependency)) {
-        if let Some(b) = builtin::default_binding(i.id.as_str())
-            && !configured.contains(&b.item)
-        {
-            keys.entry(b.key.to_string()).or_default().push(b.item);
-        }
-    }
-    let need: usize = keys.values().map(Vec::len).sum();
-    if !keys.is_empty() {
-        out.push_str(&format!(
-            "\nNeed a target: {} item{} — set these keys in a config file{}:\n",
-            need,
-            plural(need),
-            if has_config { "" } else { " (start from examples/preflight.toml, pass it with --config)" }
-        ));
-        for (key, items) in &keys {
-            out.push_str(&format!("  {key:<34} {} item{}\n", items.len(), plural(items.len())));
-        }
-    }
-    let pending: Vec<_> = by(Status::Pending).collect();
-    if !pending.is_empty() {
-        out.push_str(&format!(
-            "\nWaiting for a person's sign-off: {} item{} — add [attestations.\"<item id>\"] entries:\n",
-            pending.len(),
-            plural(pending.len())
-        ));
-        for i in pending {
-            out.push_str(&format!("  {}\n", i.id));
-        }
-    }
-    let attested: Vec<_> = by(Status::Attested).chain(by(Status::Waived)).collect();
-    if !attested.is_empty() {
-        out.push_str(&format!("\nSigned off or waived: {} item{}\n", attested.len(), plural(attested.len())));
-        for i in attested {
-            out.push_str(&format!("  {:<8} {}: {}\n", i.status, i.id, i.reason));
-        }
-    }
-    let mut skipped: BTreeMap<&str, usize> = BTreeMap::new();
-    for i in by(Status::Skipped) {
-        let why = match i.skip {
-            Some(SkipKind::NotConfigured) => continue,
-            Some(SkipKind::NotApplicable) => "not applicable",
-            Some(SkipKind::PhaseNotRun) => "phase not run",
-            Some(SkipKind::Dependency) => "waiting on an item that did not pass",
-            Some(SkipKind::Cancelled) => "cancelled or past the deadline",
-            _ => "other",
-        };
-        *skipped.entry(why).or_default() += 1;
-    }
-    if !skipped.is_empty() {
-        let parts: Vec<String> = skipped.iter().map(|(k, n)| format!("{n} {k}")).collect();
-        out.push_str(&format!("\nSkipped: {}\n", parts.join(", ")));
-    }
-    let blockers: Vec<_> = report.blockers().collect();
-    if !blockers.is_empty() {
-        out.push_str(&format!(
-            "\n{} gating item{} keep this deployment from being ready.\n",
-            blockers.len(),
-            plural(blockers.len())
-        ));
+/// What a newcomer reads: the verdict, what blocks it and why, which keys to set, who must
+/// sign off (see `nexus_readiness::report::text`).
+fn summary(report: &Report, verbose: bool, has_config: bool) -> String {
+    let mut out = text::render(report, verbose);
+    if !has_config && report.summary().gating_not_configured > 0 {
+        out.push_str("\nStart from examples/preflight.toml and pass it with --config.\n");
     }
     out
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }

@@ -236,6 +236,7 @@ async fn trivy_reports() {
     assert!(obs.summary.contains(": 3 vulnerabilities at or above HIGH"), "{}", obs.summary);
     let obs = check(&TrivyProbe::new(fixture("trivy/clean.json")).fail_on(ScanSeverity::Low)).await.unwrap();
     assert_eq!(obs.verdict, Verdict::Fail);
+    assert!(obs.summary.contains(": 1 vulnerability at or above LOW (1 LOW)"), "{}", obs.summary);
 
     let err = check(&TrivyProbe::new(fixture("trivy/not-trivy.json"))).await.unwrap_err();
     assert_eq!(err.kind, ProbeErrorKind::Protocol);

@@ -6,7 +6,7 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{Map, Value, json};
 
-use super::{ProbeConfig, RunnerSettings};
+use super::{ItemSettings, ProbeConfig, RunnerSettings};
 
 /// A probe table, or an array of them.
 #[derive(JsonSchema)]
@@ -32,6 +32,44 @@ struct AttestationEntry {
     evidence: Option<String>,
     /// Last day the attestation counts.
     expires: Option<String>,
+    /// The attestation stops counting once older than this (`90d`).
+    max_age: Option<String>,
+}
+
+/// Why an item does not apply: a reason, or a table with the approver (required for an item
+/// that always applies) and an expiry date.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum NotApplicableEntry {
+    Reason(String),
+    Approved(NotApplicableTable),
+}
+
+/// A not-applicable mark with its approver.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct NotApplicableTable {
+    /// Why the item does not apply.
+    reason: String,
+    /// Who approved it (required for an item that always applies).
+    approver: Option<String>,
+    /// Last day the mark counts.
+    expires: Option<String>,
+}
+
+/// A signed row of the checklist's sign-off table.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct SignOffEntry {
+    /// Who signed.
+    name: String,
+    /// When (a date).
+    date: String,
+    /// The signature, or where it is kept (default: "signed in <config file>").
+    signature: Option<String>,
 }
 
 /// An accepted risk.
@@ -63,7 +101,11 @@ struct ConfigFile {
     /// Item id -> waiver.
     waivers: Option<BTreeMap<String, WaiverEntry>>,
     /// Item id -> why it does not apply.
-    not_applicable: Option<BTreeMap<String, String>>,
+    not_applicable: Option<BTreeMap<String, NotApplicableEntry>>,
+    /// Item id -> per-item policy (gating, exclusive).
+    items: Option<BTreeMap<String, ItemSettings>>,
+    /// Sign-off role -> who signed and when.
+    sign_off: Option<BTreeMap<String, SignOffEntry>>,
 }
 
 /// The schema of one target's spec, by kind (a `$ref` into the definitions).

@@ -1,56 +1,132 @@
-//! Builds a [`Checklist`] from lexed blocks: section tree, item ids, and the checklist-wide
-//! blocks (capacity thresholds, key metrics, alerting rules, rollback steps, sign-off roles).
+//! Builds a [`Checklist`] from lexed blocks: the document title, the section tree, items with
+//! their attributes, parents and ids, the checklist-wide blocks recognised by an explicit marker
+//! or the Nexus document's exact form, and verbatim passages for everything else.
 
 use std::collections::HashMap;
 
-use super::FormatError;
+use super::attrs;
 use super::lex::{Block as Lexed, Cell, MAX_DEPTH, Pos, Step, Table};
 use super::values::{parse_alert_rule, parse_bound};
+use super::{FormatError, LoadOptions, Syntax};
 use crate::model::{
-    Block, Checklist, Direction, Item, ItemId, Phase, RollbackStep, Section, SignOff, Threshold, slugify,
+    AlertRule, Block, Checklist, Direction, Item, ItemId, Part, Passage, RollbackStep, Section, SignOff, Threshold,
+    slugify,
 };
 
-#[derive(Default)]
-struct Assembler {
+struct Assembler<'o> {
+    syntax: Syntax,
+    options: &'o LoadOptions,
     id: Option<String>,
-    title: Option<(String, Pos)>,
-    description: Vec<String>,
+    title: Option<String>,
+    /// Index of the block that is the document title, if any.
+    title_block: Option<usize>,
+    /// Heading level that becomes section level 1.
+    base_level: usize,
+    /// Content outside any section (its id is the id prefix).
+    top: Section,
     open: Vec<Section>,
     done: Vec<Section>,
     ids: HashMap<ItemId, Pos>,
+    /// Items whose `after` names other items, checked once every item is known.
+    deps: Vec<(ItemId, ItemId, Pos)>,
+    /// Open items by depth, for nesting.
+    parents: Vec<(usize, ItemId)>,
     placed: Vec<Block>,
     pending: Option<(String, Pos)>,
     thresholds: Vec<Threshold>,
     key_metrics: Vec<String>,
-    alert_rules: Vec<crate::model::AlertRule>,
+    alert_rules: Vec<AlertRule>,
     rollback: Vec<RollbackStep>,
     sign_off: Vec<SignOff>,
 }
 
-/// The phase a top-level section stands for, from its title.
-fn phase_of(title: &str) -> Option<Phase> {
-    match slugify(title).as_str() {
-        "pre-deployment" => Some(Phase::PreDeployment),
-        "deployment" => Some(Phase::Deployment),
-        "post-deployment" => Some(Phase::PostDeployment),
-        "capacity-planning" | "monitoring-dashboards" | "monitoring" | "compliance" => Some(Phase::Continuous),
-        _ => None,
+/// Whether `slug` matches a pattern in which `*` stands for any run of characters.
+fn glob(pattern: &str, slug: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == slug;
     }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !slug.starts_with(first) || slug.len() < first.len() + last.len() || !slug.ends_with(last) {
+        return false;
+    }
+    let mut rest = &slug[first.len()..slug.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(k) => rest = &rest[k + mid.len()..],
+            None => return false,
+        }
+    }
+    true
 }
 
 /// Assembles lexed blocks into a validated checklist.
-pub(crate) fn assemble(blocks: Vec<Lexed>) -> Result<Checklist, FormatError> {
-    let mut a = Assembler::default();
-    for block in blocks {
-        a.block(block)?;
+pub(crate) fn assemble(blocks: Vec<Lexed>, syntax: Syntax, options: &LoadOptions) -> Result<Checklist, FormatError> {
+    let headings: Vec<(usize, usize)> = blocks
+        .iter()
+        .enumerate()
+        .filter_map(|(k, b)| match b {
+            Lexed::Heading { level, .. } => Some((k, *level)),
+            _ => None,
+        })
+        .collect();
+    let untitled = blocks.iter().any(|b| matches!(b, Lexed::Untitled));
+    let title_block = headings.first().and_then(|&(k, level)| {
+        let unique = headings.iter().filter(|(_, l)| *l == 0).count() == 1;
+        let items_before = blocks[..k].iter().any(|b| matches!(b, Lexed::Item { .. }));
+        (level == 0 && unique && !items_before && !untitled).then_some(k)
+    });
+    let base_level = if title_block.is_some() { 1 } else { headings.iter().map(|h| h.1).min().unwrap_or(0) };
+    let mut top = Section::new("");
+    top.id = options.id_prefix.clone().unwrap_or_else(|| ItemId::from_path::<&str>(&[]));
+    let mut a = Assembler {
+        syntax,
+        options,
+        id: None,
+        title: None,
+        title_block,
+        base_level,
+        top,
+        open: Vec::new(),
+        done: Vec::new(),
+        ids: HashMap::new(),
+        deps: Vec::new(),
+        parents: Vec::new(),
+        placed: Vec::new(),
+        pending: None,
+        thresholds: Vec::new(),
+        key_metrics: Vec::new(),
+        alert_rules: Vec::new(),
+        rollback: Vec::new(),
+        sign_off: Vec::new(),
+    };
+    for (k, block) in blocks.into_iter().enumerate() {
+        a.block(k, block)?;
     }
     a.finish()
 }
 
-impl Assembler {
-    fn block(&mut self, block: Lexed) -> Result<(), FormatError> {
+impl Assembler<'_> {
+    fn current(&mut self) -> &mut Section {
+        match self.open.last_mut() {
+            Some(s) => s,
+            None => &mut self.top,
+        }
+    }
+
+    fn passage(&mut self, syntax: Syntax, text: String) {
+        let s = self.current();
+        s.passages.push(Passage::new(syntax, text));
+        let k = s.passages.len() - 1;
+        s.layout.push(Part::Passage(k));
+    }
+
+    fn block(&mut self, index: usize, block: Lexed) -> Result<(), FormatError> {
         if !matches!(block, Lexed::Bullets { .. }) {
             self.flush_paragraph();
+        }
+        if !matches!(block, Lexed::Item { .. }) {
+            self.parents.clear();
         }
         match block {
             Lexed::Label { name, pos } => {
@@ -60,58 +136,76 @@ impl Assembler {
                         return Err(pos.error(format!("label `{name}` has no letters or digits to make an id from")));
                     }
                     self.id = Some(slug);
+                } else {
+                    let text = match self.syntax {
+                        Syntax::Rst => format!(".. _{name}:"),
+                        _ => format!("<a id=\"{name}\"></a>"),
+                    };
+                    self.passage(self.syntax, text);
                 }
             }
-            Lexed::Heading { level, text, pos } => self.heading(level, text, pos)?,
-            Lexed::Paragraph { text, pos } => {
-                if self.title.is_none() {
-                    return Err(pos.error("text before the document title"));
+            Lexed::Untitled => {}
+            Lexed::Heading { level, text, pos } => {
+                if Some(index) == self.title_block {
+                    self.title = Some(text);
+                    self.top.layout.push(Part::Title);
+                } else {
+                    self.heading(level + 1 - self.base_level.min(level + 1), text, pos)?;
                 }
-                self.pending = Some((text, pos));
             }
-            Lexed::Item { checked, text, pos } => {
-                let Some(section) = self.open.last_mut() else {
-                    return Err(pos.error("checklist item outside any section"));
-                };
-                let item = Item::new(&text).checked(checked);
-                if item.title.is_empty() {
-                    return Err(pos.error("checklist item has no title"));
-                }
-                let slug = slugify(&item.title);
-                if slug.is_empty() {
-                    return Err(pos.error(format!(
-                        "checklist item `{}` has no letters or digits to make an id from",
-                        item.title
-                    )));
-                }
-                let id = section.id.child(&item.title);
-                if let Some(first) = self.ids.get(&id) {
-                    return Err(pos.error(format!("duplicate item id `{id}` (first used on line {})", first.line)));
-                }
-                self.ids.insert(id.clone(), pos);
-                section.items.push(item.id(id));
+            Lexed::Paragraph { text, pos } => self.pending = Some((text, pos)),
+            Lexed::Item { checked, title, pos, depth, description, fields } => {
+                self.item(checked, &title, pos, depth, description, fields)?;
             }
-            Lexed::Bullets { items, pos } => self.bullets(items, pos)?,
-            Lexed::Steps { steps, pos } => {
-                self.place(Block::Rollback, pos, "numbered list")?;
-                self.rollback.extend(steps.into_iter().map(rollback_step));
+            Lexed::Bullets { items, raw, pos } => self.bullets(items, raw, pos)?,
+            Lexed::Steps { steps, nexus_form, raw } => {
+                let marked = self.open.last().is_some_and(|s| {
+                    let slug = slugify(&s.title);
+                    slug.contains("rollback") || slug.contains("roll-back")
+                });
+                if marked || nexus_form {
+                    self.place(Block::Rollback);
+                    self.rollback.extend(steps.into_iter().map(rollback_step));
+                } else {
+                    self.passage(self.syntax, raw);
+                }
             }
             Lexed::Table(table) => self.table(table)?,
+            Lexed::Opaque { syntax, text } => self.passage(syntax, text),
         }
         Ok(())
     }
 
+    /// Whether a paragraph here is part of the description: nothing but description paragraphs
+    /// since the heading (or the title).
+    fn describing(&self) -> bool {
+        if self.open.is_empty() && self.title_block.is_some() && self.title.is_none() {
+            return false;
+        }
+        let layout = match self.open.last() {
+            Some(s) => &s.layout,
+            None => &self.top.layout,
+        };
+        let since = layout.iter().rposition(|p| *p == Part::Title).map_or(0, |k| k + 1);
+        layout[since..].iter().all(|p| *p == Part::Description)
+    }
+
     fn flush_paragraph(&mut self) {
         if let Some((text, _)) = self.pending.take() {
-            match self.open.last_mut() {
-                Some(section) => match &mut section.description {
+            if self.describing() {
+                let s = self.current();
+                match &mut s.description {
                     Some(d) => {
                         d.push_str("\n\n");
                         d.push_str(&text);
                     }
-                    None => section.description = Some(text),
-                },
-                None => self.description.push(text),
+                    None => s.description = Some(text),
+                }
+                if s.layout.last() != Some(&Part::Description) {
+                    s.layout.push(Part::Description);
+                }
+            } else {
+                self.passage(self.syntax, text);
             }
         }
     }
@@ -120,20 +214,11 @@ impl Assembler {
         if text.is_empty() {
             return Err(pos.error("empty heading"));
         }
-        if level == 0 {
-            if let Some((title, first)) = &self.title {
-                return Err(pos.error(format!(
-                    "second document title `{text}`: `{title}` on line {} already uses the title style",
-                    first.line
-                )));
-            }
-            self.title = Some((text, pos));
-            return Ok(());
-        }
-        if self.title.is_none() {
-            return Err(pos.error(format!("section `{text}` before the document title")));
-        }
         let depth = self.open.len();
+        let level = match self.syntax {
+            Syntax::Markdown => level.min(depth + 1),
+            _ => level,
+        };
         if level > depth + 1 {
             return Err(pos.error(format!(
                 "section `{text}` skips a level: a level-{level} heading directly under a level-{depth} one"
@@ -149,17 +234,20 @@ impl Assembler {
             self.close();
         }
         let mut section = Section::new(text.as_str());
-        if let Some(parent) = self.open.last() {
-            section.id = parent.id.child(&text);
-        } else {
-            section.phase = phase_of(&text);
+        let parent_id = self.open.last().map_or(&self.top.id, |p| &p.id);
+        section.id = parent_id.child(&text);
+        let inherited = self.open.iter().any(|s| s.phase.is_some());
+        if !inherited {
+            let slug = slugify(&text);
+            section.phase = self.options.phases.iter().find(|(p, _)| glob(p, &slug)).map(|(_, ph)| *ph);
         }
         self.open.push(section);
         Ok(())
     }
 
     fn close(&mut self) {
-        if let Some(section) = self.open.pop() {
+        if let Some(mut section) = self.open.pop() {
+            normalize(&mut section, None);
             match self.open.last_mut() {
                 Some(parent) => parent.sections.push(section),
                 None => self.done.push(section),
@@ -167,38 +255,105 @@ impl Assembler {
         }
     }
 
-    /// Records where a checklist-wide block appears (its first occurrence).
-    fn place(&mut self, block: Block, pos: Pos, what: &str) -> Result<(), FormatError> {
-        let Some(section) = self.open.last_mut() else {
-            return Err(pos.error(format!("{what} outside any section")));
-        };
-        if !self.placed.contains(&block) {
-            self.placed.push(block);
-            section.blocks.push(block);
+    fn item(
+        &mut self,
+        checked: bool,
+        title: &attrs::Spanned,
+        pos: Pos,
+        depth: usize,
+        description: Option<String>,
+        mut fields: Vec<attrs::Field>,
+    ) -> Result<(), FormatError> {
+        let (text, inline) = attrs::split(title)?;
+        fields.splice(0..0, inline);
+        let attrs = attrs::parse(&fields)?;
+        while self.parents.last().is_some_and(|(d, _)| *d >= depth) {
+            self.parents.pop();
         }
+        let parent = self.parents.last().map(|(_, id)| id.clone());
+        let mut item = Item::new(&text).checked(checked);
+        if item.title.is_empty() {
+            return Err(pos.error("checklist item has no title"));
+        }
+        let id = match attrs.id {
+            Some((id, _)) => id,
+            None => {
+                if slugify(&item.title).is_empty() {
+                    return Err(pos.error(format!(
+                        "checklist item `{}` has no letters or digits to make an id from: give it one with `{{#my-id}}`",
+                        item.title
+                    )));
+                }
+                match &parent {
+                    Some(p) => p.child(&item.title),
+                    None => self.current().id.child(&item.title),
+                }
+            }
+        };
+        if let Some(first) = self.ids.get(&id) {
+            return Err(pos.error(format!(
+                "duplicate item id `{id}` (first used on line {}): give one of them its own id with `{{#my-id}}`",
+                first.line
+            )));
+        }
+        self.ids.insert(id.clone(), pos);
+        item.severity = attrs.severity.unwrap_or(self.options.default_severity);
+        item.phase = attrs.phase;
+        if let Some(v) = attrs.verification {
+            item.verification = v;
+        }
+        item.tags = attrs.tags;
+        for (dep, at) in attrs.after {
+            self.deps.push((id.clone(), dep.clone(), at));
+            item.after.push(dep);
+        }
+        item.description = description;
+        item.parent.clone_from(&parent);
+        item.id = id.clone();
+        let s = self.current();
+        s.items.push(item);
+        if parent.is_none() {
+            let k = s.items.len() - 1;
+            s.layout.push(Part::Item(k));
+        }
+        self.parents.push((depth, id));
         Ok(())
     }
 
-    fn bullets(&mut self, items: Vec<String>, pos: Pos) -> Result<(), FormatError> {
-        let Some((lead, _)) = self.pending.take() else {
-            return Err(pos.error(
-                "bullet list without a lead-in: write `Key metrics to monitor:` or `Recommended alerting rules:` above it",
-            ));
-        };
-        let lower = lead.to_lowercase();
-        if !lead.ends_with(':') {
-            return Err(pos.error("bullet list without a lead-in ending in `:` (key metrics or alerting rules)"));
+    /// Records where a checklist-wide block appears (its first occurrence).
+    fn place(&mut self, block: Block) {
+        if !self.placed.contains(&block) {
+            self.placed.push(block);
+            let s = self.current();
+            s.blocks.push(block);
+            s.layout.push(Part::Block(block));
         }
-        if lower.contains("alert") {
-            self.place(Block::AlertRules, pos, "alerting rules")?;
+    }
+
+    fn bullets(&mut self, items: Vec<String>, raw: String, _pos: Pos) -> Result<(), FormatError> {
+        let heading = self.open.last().map(|s| slugify(&s.title)).unwrap_or_default();
+        let lead = self.pending.as_ref().map(|(t, _)| t.clone());
+        let (alert, metric) = match &lead {
+            Some(lead) if lead.ends_with(':') => {
+                let lower = lead.to_lowercase();
+                (lower.contains("alert"), lower.contains("metric"))
+            }
+            Some(_) => (false, false),
+            None => {
+                (heading.contains("alerting-rules") || heading.contains("alert-rules"), heading.contains("key-metrics"))
+            }
+        };
+        if alert {
+            self.pending = None;
+            self.place(Block::AlertRules);
             self.alert_rules.extend(items.iter().map(|t| parse_alert_rule(t)));
-        } else if lower.contains("metric") {
-            self.place(Block::KeyMetrics, pos, "key metrics")?;
+        } else if metric {
+            self.pending = None;
+            self.place(Block::KeyMetrics);
             self.key_metrics.extend(items);
         } else {
-            return Err(pos.error(format!(
-                "bullet list after `{lead}` is neither key metrics nor alerting rules (its lead-in must mention metrics or alerts)"
-            )));
+            self.flush_paragraph();
+            self.passage(self.syntax, raw);
         }
         Ok(())
     }
@@ -208,13 +363,13 @@ impl Assembler {
         let header: Vec<&str> = header.iter().map(String::as_str).collect();
         match header.as_slice() {
             ["metric", "current", "threshold", "action"] => {
-                self.place(Block::Thresholds, table.pos, "capacity table")?;
+                self.place(Block::Thresholds);
                 for row in &table.rows {
                     self.thresholds.push(threshold(row)?);
                 }
             }
             ["role", "name", "date", "signature"] => {
-                self.place(Block::SignOff, table.pos, "sign-off table")?;
+                self.place(Block::SignOff);
                 for row in &table.rows {
                     if row[0].text.is_empty() {
                         return Err(row[0].pos.error("sign-off row has no role"));
@@ -227,13 +382,7 @@ impl Assembler {
                     self.sign_off.push(s);
                 }
             }
-            _ => {
-                let got: Vec<&str> = table.header.iter().map(|c| c.text.as_str()).collect();
-                return Err(table.pos.error(format!(
-                    "unknown table shape with columns `{}`: expected `Metric | Current | Threshold | Action` or `Role | Name | Date | Signature`",
-                    got.join(" | ")
-                )));
-            }
+            _ => self.passage(self.syntax, table.raw),
         }
         Ok(())
     }
@@ -243,16 +392,24 @@ impl Assembler {
         while !self.open.is_empty() {
             self.close();
         }
-        let Some((title, _)) = self.title else {
-            return Err(FormatError::new(1, 1, "document has no title"));
-        };
-        let id = self.id.unwrap_or_else(|| {
-            let slug = slugify(&title);
-            if slug.is_empty() { "checklist".to_string() } else { slug }
-        });
+        for (item, dep, pos) in &self.deps {
+            if !self.ids.contains_key(dep) {
+                let mut known: Vec<&ItemId> = self.ids.keys().collect();
+                known.sort_by(|a, b| {
+                    strsim::normalized_levenshtein(dep.as_str(), b.as_str())
+                        .total_cmp(&strsim::normalized_levenshtein(dep.as_str(), a.as_str()))
+                });
+                let hint = known.first().map(|k| format!(" (did you mean `{k}`?)")).unwrap_or_default();
+                return Err(pos.error(format!("item `{item}` runs after unknown item `{dep}`{hint}")));
+            }
+        }
+        let title = self.title.unwrap_or_default();
+        let id = self.id.unwrap_or_else(|| super::render::default_id(&title));
+        normalize(&mut self.top, Some(self.title_block.is_some()));
         let mut builder = Checklist::builder(id, title).keep_ids();
-        if !self.description.is_empty() {
-            builder = builder.description(self.description.join("\n\n"));
+        let top = self.top;
+        if let Some(d) = top.description {
+            builder = builder.description(d);
         }
         for s in self.done {
             builder = builder.section(s);
@@ -272,7 +429,45 @@ impl Assembler {
         for s in self.sign_off {
             builder = builder.sign_off(s);
         }
-        builder.build().map_err(|e| FormatError::new(1, 1, e.to_string()))
+        for i in top.items {
+            builder = builder.item(i);
+        }
+        for p in top.passages {
+            builder = builder.passage(p);
+        }
+        let ids = self.ids;
+        let mut checklist = builder.build().map_err(|e| {
+            let at = match &e {
+                crate::model::ModelError::DependencyCycle { item } => ids.get(item.as_str()).copied(),
+                _ => None,
+            };
+            let at = at.unwrap_or(Pos { line: 1, column: 1 });
+            at.error(e.to_string())
+        })?;
+        checklist.layout = top.layout;
+        Ok(checklist)
+    }
+}
+
+/// Drops a layout that says nothing the default order does not (`top`: the document's own
+/// content, with whether it has a title).
+fn normalize(s: &mut Section, top: Option<bool>) {
+    if !s.passages.is_empty() {
+        return;
+    }
+    let mut default = Vec::new();
+    if top == Some(true) {
+        default.push(Part::Title);
+    }
+    if s.description.is_some() {
+        default.push(Part::Description);
+    }
+    default.extend(s.items.iter().enumerate().filter(|(_, i)| i.parent.is_none()).map(|(k, _)| Part::Item(k)));
+    if top.is_none() {
+        default.extend(s.blocks.iter().map(|b| Part::Block(*b)));
+    }
+    if s.layout == default {
+        s.layout.clear();
     }
 }
 

@@ -2,6 +2,7 @@
 //! (headings with their level, paragraphs, checklist items, bullet lists, numbered steps and
 //! tables), each with its 1-based line and column.
 
+use super::attrs::{Field, Spanned, rst_field};
 use super::{FormatError, Syntax};
 
 /// Deepest section nesting accepted below the title (keeps rendering and recursion bounded).
@@ -37,7 +38,8 @@ pub(crate) struct Cell {
 pub(crate) struct Table {
     pub(crate) header: Vec<Cell>,
     pub(crate) rows: Vec<Vec<Cell>>,
-    pub(crate) pos: Pos,
+    /// The table's source, for a table the model does not interpret.
+    pub(crate) raw: String,
 }
 
 /// A code block inside a numbered step.
@@ -61,18 +63,23 @@ pub(crate) struct Step {
 pub(crate) enum Block {
     /// `.. _name:` or `<a id="name"></a>`.
     Label { name: String, pos: Pos },
-    /// A heading; level 0 is the document title.
+    /// `.. checklist has no title`: the first heading is a section even when it is the only one
+    /// of its style.
+    Untitled,
+    /// A heading; level 0 is the style a document title uses (`#`, or the first rST style).
     Heading { level: usize, text: String, pos: Pos },
-    /// A paragraph, its trimmed lines joined with `\n`.
+    /// A paragraph.
     Paragraph { text: String, pos: Pos },
-    /// `- [ ] text` / `- [x] text`.
-    Item { checked: bool, text: String, pos: Pos },
-    /// A bullet list without checkboxes.
-    Bullets { items: Vec<String>, pos: Pos },
-    /// A numbered list.
-    Steps { steps: Vec<Step>, pos: Pos },
+    /// `- [ ] text` / `- [x] text`; `depth` counts the checklist items it is nested in.
+    Item { checked: bool, title: Spanned, pos: Pos, depth: usize, description: Option<String>, fields: Vec<Field> },
+    /// A bullet list without checkboxes, one line of text per bullet.
+    Bullets { items: Vec<String>, raw: String, pos: Pos },
+    /// A numbered list in the shape of steps; `nexus_form` when every title reads `**Title:**`.
+    Steps { steps: Vec<Step>, nexus_form: bool, raw: String },
     /// A grid, simple or pipe table.
     Table(Table),
+    /// Content kept verbatim.
+    Opaque { syntax: Syntax, text: String },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -222,6 +229,11 @@ fn classify(line: &str, syntax: Syntax) -> Kind<'_> {
         return Kind::Bullet(rest);
     }
     if let Some((n, col, text)) = numbered(t) {
+        if syntax == Syntax::Rst
+            && let Some((checked, text)) = checkbox(text)
+        {
+            return Kind::Item(checked, text);
+        }
         return Kind::Numbered(n, col, text);
     }
     if t.starts_with('|') {
@@ -289,10 +301,40 @@ struct Lexer<'a> {
     out: Vec<Block>,
 }
 
-/// Lexes a whole document.
-pub(crate) fn lex(text: &str, syntax: Syntax) -> Result<Vec<Block>, FormatError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut lexer = Lexer { lines: text.lines().collect(), syntax, styles: Vec::new(), out: Vec::new() };
+/// A checkbox item's marker at the start of `body` (`- [ ] `, `* [x] `, `12. [ ] `): whether it
+/// is ticked and the character offset of its `[`.
+fn item_marker(body: &str) -> Option<(bool, usize)> {
+    let t = body.trim_end();
+    let marker = if let Some(r) = bullet(t) {
+        t.len() - r.len()
+    } else {
+        let (_, _, r) = numbered(t)?;
+        t.len() - r.len()
+    };
+    let (checked, _) = checkbox(t.get(marker..)?)?;
+    Some((checked, t[..marker].chars().count()))
+}
+
+/// Whether a line reads as plain text in reStructuredText (so it can be a section title).
+pub(crate) fn rst_plain_line(line: &str) -> bool {
+    let t = line.trim();
+    !t.is_empty() && t == line && classify(t, Syntax::Rst) == Kind::Text
+}
+
+/// Whether a line is a checkbox item in either syntax (`- [ ] x`, `1. [x] x`), after its indentation.
+pub(crate) fn checkbox_line(line: &str) -> bool {
+    let t = line.trim_start();
+    let rest = bullet(t.trim_end()).or_else(|| numbered(t.trim_end()).map(|(_, _, r)| r));
+    rest.is_some_and(|r| checkbox(r).is_some())
+}
+
+/// Lexes a whole reStructuredText document (already without BOM and with `\n` line ends).
+pub(crate) fn lex(text: &str) -> Result<Vec<Block>, FormatError> {
+    let mut lexer =
+        Lexer { lines: text.split('\n').collect(), syntax: Syntax::Rst, styles: Vec::new(), out: Vec::new() };
+    if text.ends_with('\n') {
+        lexer.lines.pop();
+    }
     lexer.run()?;
     Ok(lexer.out)
 }
@@ -312,6 +354,37 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// Lines `start..end` as one text, without trailing blank lines.
+    fn raw(&self, start: usize, end: usize) -> String {
+        let mut end = end.min(self.lines.len());
+        while end > start && is_blank(self.lines[end - 1]) {
+            end -= 1;
+        }
+        self.lines[start..end].iter().map(|l| l.trim_end()).collect::<Vec<_>>().join("\n")
+    }
+
+    /// The end of a block that starts at `start`: the next line at indentation 0 after a blank
+    /// line (or after `start` itself when `tight`).
+    fn block_end(&self, start: usize) -> usize {
+        let n = self.lines.len();
+        let mut j = start + 1;
+        while j < n && (is_blank(self.lines[j]) || indent(self.lines[j]) > 0) {
+            j += 1;
+        }
+        j
+    }
+
+    /// Keeps lines `start..end` verbatim, unless they hold a checkbox item that would be lost.
+    fn opaque(&mut self, start: usize, end: usize, what: &str) -> Result<usize, FormatError> {
+        if let Some(k) = (start..end).find(|&k| checkbox_line(self.lines[k])) {
+            return Err(Pos::at(k, indent(self.lines[k]) + 1)
+                .error(format!("checklist item inside {what}: it would not be read as an item")));
+        }
+        let text = self.raw(start, end);
+        self.out.push(Block::Opaque { syntax: Syntax::Rst, text });
+        Ok(end)
+    }
+
     fn run(&mut self) -> Result<(), FormatError> {
         let n = self.lines.len();
         let mut i = 0;
@@ -321,14 +394,13 @@ impl<'a> Lexer<'a> {
                 i += 1;
                 continue;
             }
-            let ind = indent(line);
-            if ind > 0 {
-                return Err(Pos::at(i, ind + 1).error("unexpected indentation"));
+            if indent(line) > 0 {
+                let end = self.block_end(i);
+                i = self.opaque(i, end, "an indented block")?;
+                continue;
             }
             let kind = self.kind(i);
-            if self.syntax == Syntax::Rst
-                && let Some(next) = self.rst_heading(i, &kind)?
-            {
+            if let Some(next) = self.rst_heading(i, &kind)? {
                 i = next;
                 continue;
             }
@@ -338,38 +410,167 @@ impl<'a> Lexer<'a> {
                     i + 1
                 }
                 Kind::Directive => {
-                    return Err(Pos::at(i, 1).error(format!(
-                        "unsupported directive `{}`: only code blocks inside numbered steps are understood",
-                        line.trim()
-                    )));
+                    let end = self.block_end(i);
+                    let t = line.trim();
+                    let (name, arg) = t[3..].split_once("::").unwrap_or(("", ""));
+                    if name.trim() == "raw" && arg.trim() == "markdown" {
+                        let body = &self.lines[i + 1..end];
+                        // The renderer indents by 3; more indentation is the passage's own.
+                        let cut = body.iter().filter(|l| !is_blank(l)).map(|l| indent(l)).min().unwrap_or(0).min(3);
+                        let text = code_text(body.iter().map(|l| if is_blank(l) { "" } else { skip_chars(l, cut) }));
+                        if let Some(k) = text.lines().position(checkbox_line) {
+                            return Err(Pos::at(i + 1 + k, 1)
+                                .error("checklist item inside a raw Markdown block: it would not be read as an item"));
+                        }
+                        self.out.push(Block::Opaque { syntax: Syntax::Markdown, text });
+                        end
+                    } else if matches!(name.trim(), "code-block" | "code" | "sourcecode" | "literalinclude") {
+                        let text = self.raw(i, end);
+                        self.out.push(Block::Opaque { syntax: Syntax::Rst, text });
+                        end
+                    } else {
+                        self.opaque(i, end, &format!("directive `{}`", t))?
+                    }
                 }
                 Kind::Comment => {
-                    let mut j = i + 1;
-                    while j < n && (is_blank(self.lines[j]) || indent(self.lines[j]) > 0) {
-                        j += 1;
+                    let end = self.block_end(i);
+                    if line.trim() == UNTITLED {
+                        self.out.push(Block::Untitled);
+                        end
+                    } else {
+                        let text = self.raw(i, end);
+                        self.out.push(Block::Opaque { syntax: Syntax::Rst, text });
+                        end
                     }
-                    j
                 }
                 Kind::Heading(level, text) => {
                     self.out.push(Block::Heading { level, text: text.to_string(), pos: Pos::at(i, 1) });
                     i + 1
                 }
-                Kind::Fence => return Err(Pos::at(i, 1).error("code block outside a numbered step")),
-                Kind::Item(checked, text) => {
-                    let (text, next) = self.continued(i, text, 0);
-                    self.out.push(Block::Item { checked, text, pos: Pos::at(i, 1) });
-                    next
-                }
+                Kind::Item(..) => self.item(i, 0)?,
                 Kind::Bullet(_) => self.bullets(i)?,
-                Kind::Numbered(..) => self.steps(i)?,
+                Kind::Numbered(..) => match self.steps(i) {
+                    Ok(next) => next,
+                    Err(_) => {
+                        let end = self.list_end(i);
+                        self.opaque(i, end, "a numbered list")?
+                    }
+                },
                 Kind::Grid => self.grid(i)?,
                 Kind::Pipe => self.pipe(i)?,
                 Kind::SimpleBorder => self.simple(i)?,
-                Kind::Adornment(_) => unreachable_adornment(i)?,
-                Kind::Text => self.paragraph(i),
+                Kind::Adornment(_) => {
+                    let before_blank = i == 0 || is_blank(self.lines[i - 1]);
+                    let after_blank = i + 1 >= n || is_blank(self.lines[i + 1]);
+                    if !(before_blank && after_blank) {
+                        unreachable_adornment(i)?;
+                    }
+                    // A transition.
+                    let text = self.raw(i, i + 1);
+                    self.out.push(Block::Opaque { syntax: Syntax::Rst, text });
+                    i + 1
+                }
+                Kind::Fence | Kind::Text => self.paragraph(i),
             };
         }
         Ok(())
+    }
+
+    /// The end of a list that starts at `start`: its items and their indented bodies.
+    fn list_end(&self, start: usize) -> usize {
+        let n = self.lines.len();
+        let mut j = start + 1;
+        let mut end = j;
+        while j < n {
+            let l = self.lines[j];
+            if is_blank(l) {
+                j += 1;
+                continue;
+            }
+            if indent(l) == 0 && !matches!(self.kind(j), Kind::Numbered(..) | Kind::Bullet(_)) {
+                break;
+            }
+            j += 1;
+            end = j;
+        }
+        end
+    }
+
+    /// A checklist item at line `i` whose bullet is at indentation `m`, with its body: title
+    /// continuation lines, attribute fields, nested items and description text.
+    fn item(&mut self, i: usize, depth: usize) -> Result<usize, FormatError> {
+        let n = self.lines.len();
+        let line = self.lines[i];
+        let m = indent(line);
+        let body = skip_chars(line, m);
+        let Some((checked, content_off)) = item_marker(body) else { return Ok(i + 1) };
+        let content = m + content_off;
+        // The title: the text after the checkbox, and continuation lines.
+        let mut title = Spanned::default();
+        let after_box = skip_chars(body, content_off + 3);
+        let lead = after_box.chars().take_while(|c| c.is_whitespace()).count();
+        let first = after_box.trim();
+        if !first.is_empty() {
+            title.push(first, Pos::at(i, content + 3 + lead + 1));
+        }
+        let mut j = i + 1;
+        while j < n && !is_blank(self.lines[j]) && indent(self.lines[j]) > m {
+            let ind = indent(self.lines[j]);
+            let s = skip_chars(self.lines[j], ind);
+            if checkbox_line(s) || rst_field(s.trim_end(), Pos::at(j, ind + 1)).is_some() {
+                break;
+            }
+            if !title.text.is_empty() {
+                title.push_sep(" ");
+            }
+            title.push(s.trim(), Pos::at(j, ind + 1));
+            j += 1;
+        }
+        let mut fields = Vec::new();
+        let mut desc: Vec<String> = Vec::new();
+        let mut children = Vec::new();
+        let mut broke = false;
+        while j < n {
+            let l = self.lines[j];
+            if is_blank(l) {
+                if !desc.is_empty() {
+                    desc.push(String::new());
+                }
+                j += 1;
+                continue;
+            }
+            let ind = indent(l);
+            if ind <= m {
+                break;
+            }
+            let s = skip_chars(l, ind);
+            if item_marker(s).is_some() {
+                let saved = std::mem::take(&mut self.out);
+                let next = self.item(j, depth + 1)?;
+                children.extend(std::mem::replace(&mut self.out, saved));
+                broke = true;
+                j = next;
+                continue;
+            }
+            if let Some(f) = rst_field(s.trim_end(), Pos::at(j, ind + 1)) {
+                fields.push(f);
+                j += 1;
+                continue;
+            }
+            if broke && desc.last().is_some_and(|d| !d.is_empty()) {
+                desc.push(String::new());
+            }
+            broke = false;
+            desc.push(skip_chars(l, ind.min(content)).trim_end().to_string());
+            j += 1;
+        }
+        while desc.last().is_some_and(String::is_empty) {
+            desc.pop();
+        }
+        let description = (!desc.is_empty()).then(|| desc.join("\n"));
+        self.out.push(Block::Item { checked, title, pos: Pos::at(i, m + 1), depth, description, fields });
+        self.out.extend(children);
+        Ok(j)
     }
 
     /// A reStructuredText section title at line `i` (underlined, or over- and underlined).
@@ -400,7 +601,7 @@ impl<'a> Lexer<'a> {
                         return Ok(Some(i + 3));
                     }
                 }
-                Err(Pos::at(i, 1).error("adornment line without a title above it"))
+                Ok(None)
             }
             Kind::Text if i + 1 < n => {
                 let Kind::Adornment(c) = self.kind(i + 1) else { return Ok(None) };
@@ -437,13 +638,13 @@ impl<'a> Lexer<'a> {
 
     fn bullets(&mut self, start: usize) -> Result<usize, FormatError> {
         let n = self.lines.len();
+        let extent = self.list_end(start);
         let mut items = Vec::new();
         let mut i = start;
         let mut end;
         while let Kind::Bullet(first) = self.kind(i) {
-            // The text must start on the bullet's line: continued text could read as a checkbox.
             if first.is_empty() {
-                return Err(Pos::at(i, 1).error("empty bullet: its text must start on the bullet's line"));
+                break;
             }
             let (text, next) = self.continued(i, first, 0);
             items.push(text);
@@ -456,10 +657,15 @@ impl<'a> Lexer<'a> {
                 i = k;
                 continue;
             }
-            self.out.push(Block::Bullets { items, pos: Pos::at(start, 1) });
-            return Ok(end);
+            if end >= extent {
+                let raw = self.raw(start, end);
+                self.out.push(Block::Bullets { items, raw, pos: Pos::at(start, 1) });
+                return Ok(end);
+            }
+            break;
         }
-        Ok(start + 1)
+        // Not one line per bullet: kept as it is.
+        self.opaque(start, extent, "a bullet list")
     }
 
     fn paragraph(&mut self, start: usize) -> usize {
@@ -483,8 +689,11 @@ impl<'a> Lexer<'a> {
     fn steps(&mut self, start: usize) -> Result<usize, FormatError> {
         let n = self.lines.len();
         let mut steps = Vec::new();
+        let mut nexus_form = true;
         let mut i = start;
         while let Kind::Numbered(number, col, raw_title) = self.kind(i) {
+            let t = raw_title.trim();
+            nexus_form &= t.starts_with("**") && t.ends_with(":**") && t.len() > 5;
             let title = step_title(raw_title);
             if title.is_empty() {
                 return Err(Pos::at(i, col + 1).error("numbered step has no title"));
@@ -512,7 +721,11 @@ impl<'a> Lexer<'a> {
                 i = k;
                 continue;
             }
-            self.out.push(Block::Steps { steps, pos: Pos::at(start, 1) });
+            if let Some(k) = (start..end).find(|&k| checkbox_line(self.lines[k])) {
+                return Err(Pos::at(k, 1).error("checklist item in a numbered list"));
+            }
+            let raw = self.raw(start, end);
+            self.out.push(Block::Steps { steps, nexus_form, raw });
             return Ok(end);
         }
         Ok(start + 1)
@@ -677,7 +890,8 @@ impl<'a> Lexer<'a> {
         let Some(header) = header else {
             return Err(Pos::at(start, 1).error("grid table has no header row: separate it with a `+===+` border"));
         };
-        self.out.push(Block::Table(Table { header, rows, pos: Pos::at(start, 1) }));
+        let raw = self.raw(start, j);
+        self.out.push(Block::Table(Table { header, rows, raw }));
         Ok(j)
     }
 
@@ -685,8 +899,15 @@ impl<'a> Lexer<'a> {
         let n = self.lines.len();
         let header = split_pipe(self.lines[start], start);
         if start + 1 >= n || !self.lines[start + 1].starts_with('|') || !is_pipe_separator(self.lines[start + 1]) {
-            let at = if start + 1 < n { start + 1 } else { start };
-            return Err(Pos::at(at, 1).error("table header is not followed by a separator row such as `|---|---|`"));
+            // A line block, or a paragraph that starts with `|`: text up to the next blank line.
+            let mut j = start;
+            let mut text = Vec::new();
+            while j < n && !is_blank(self.lines[j]) {
+                text.push(self.lines[j].trim());
+                j += 1;
+            }
+            self.out.push(Block::Paragraph { text: text.join("\n"), pos: Pos::at(start, 1) });
+            return Ok(j);
         }
         let sep = split_pipe(self.lines[start + 1], start + 1);
         if sep.len() != header.len() {
@@ -710,7 +931,8 @@ impl<'a> Lexer<'a> {
             rows.push(cells);
             j += 1;
         }
-        self.out.push(Block::Table(Table { header, rows, pos: Pos::at(start, 1) }));
+        let raw = self.raw(start, j);
+        self.out.push(Block::Table(Table { header, rows, raw }));
         Ok(j)
     }
 
@@ -751,17 +973,21 @@ impl<'a> Lexer<'a> {
             }
             j += 1;
         }
-        self.out.push(Block::Table(Table { header, rows, pos: Pos::at(start, 1) }));
+        let raw = self.raw(start, j + 1);
+        self.out.push(Block::Table(Table { header, rows, raw }));
         Ok(j + 1)
     }
 }
+
+/// The comment that marks a reStructuredText document without a title.
+pub(crate) const UNTITLED: &str = ".. checklist has no title";
 
 fn unreachable_adornment(i: usize) -> Result<usize, FormatError> {
     Err(Pos::at(i, 1).error("adornment line without a title above it"))
 }
 
 /// Joins code lines without trailing whitespace, dropping leading and trailing blank lines.
-fn code_text<'b>(lines: impl Iterator<Item = &'b str>) -> String {
+pub(crate) fn code_text<'b>(lines: impl Iterator<Item = &'b str>) -> String {
     let lines: Vec<&str> = lines.map(str::trim_end).collect();
     let first = lines.iter().position(|l| !l.is_empty());
     let last = lines.iter().rposition(|l| !l.is_empty());
@@ -799,7 +1025,7 @@ fn grid_cells(content: &[(usize, Vec<char>)], bounds: &[usize]) -> Vec<Cell> {
 }
 
 /// A step title without bold markers and its trailing colon: `**Immediate:**` -> `Immediate`.
-fn step_title(raw: &str) -> String {
+pub(crate) fn step_title(raw: &str) -> String {
     let t = raw.trim();
     let t = match t.strip_prefix("**").and_then(|r| r.strip_suffix("**")) {
         Some(inner) if t.len() >= 4 => inner,

@@ -3,9 +3,11 @@
 
 use std::fmt::Write as _;
 
-use super::Syntax;
 use super::values::{alert_rule_text, quantity};
-use crate::model::{Block, Checklist, Direction, RollbackStep, Section, Threshold, slugify};
+use super::{Syntax, attrs};
+use crate::model::{
+    Block, Checklist, Direction, Item, ItemId, Part, Passage, RollbackStep, Section, Threshold, slugify,
+};
 
 /// Section underline characters by level (level 0 is the title).
 const RST_ADORNMENTS: [char; 14] = ['=', '-', '~', '^', '"', '\'', '`', '#', '*', '+', ':', '.', '_', ';'];
@@ -20,13 +22,29 @@ struct Renderer<'a> {
     checklist: &'a Checklist,
     syntax: Syntax,
     out: String,
+    /// Markdown heading levels to add (an untitled document with one top-level section renders
+    /// it as `##` so that it does not read back as the title).
+    shift: usize,
+    /// Whether the part being rendered is followed by items.
+    items_follow: bool,
 }
 
 /// Renders the whole document.
 pub(crate) fn render(checklist: &Checklist, syntax: Syntax) -> String {
-    let mut r = Renderer { checklist, syntax, out: String::new() };
+    let mut r = Renderer { checklist, syntax, out: String::new(), shift: 0, items_follow: false };
     r.document();
     r.out
+}
+
+/// The content of a section, or of the document outside any section.
+struct Body<'a> {
+    id: ItemId,
+    description: Option<&'a str>,
+    items: &'a [Item],
+    passages: &'a [Passage],
+    blocks: &'a [Block],
+    layout: &'a [Part],
+    top: bool,
 }
 
 impl Renderer<'_> {
@@ -35,19 +53,39 @@ impl Renderer<'_> {
         if c.id != default_id(&c.title) {
             match self.syntax {
                 Syntax::Rst => self.line(&format!(".. _{}:", c.id)),
-                Syntax::Markdown => self.line(&format!("<a id=\"{}\"></a>", c.id)),
+                _ => self.line(&format!("<a id=\"{}\"></a>", c.id)),
             }
             self.blank();
         }
-        self.heading(0, &c.title);
-        if let Some(d) = &c.description {
-            self.paragraphs(d);
+        let untitled = c.title.trim().is_empty();
+        if untitled && !c.sections.is_empty() {
+            match self.syntax {
+                Syntax::Rst => {
+                    self.line(super::lex::UNTITLED);
+                    self.blank();
+                }
+                _ => self.shift = usize::from(c.sections.len() < 2),
+            }
         }
+        let body = Body {
+            id: ItemId::from_path::<&str>(&[]),
+            description: c.description.as_deref(),
+            items: &c.unsectioned,
+            passages: &c.passages,
+            blocks: &[],
+            layout: &c.layout,
+            top: true,
+        };
+        self.body(&body);
         for s in &c.sections {
-            self.section(s, 1);
+            self.section(s, 1, &ItemId::from_path::<&str>(&[]));
         }
         // Blocks that no section shows (a checklist built in code) get a section of their own.
-        let placed: Vec<Block> = c.all_sections().iter().flat_map(|s| s.blocks.iter().copied()).collect();
+        let mut placed: Vec<Block> = c.all_sections().iter().flat_map(|s| s.blocks.iter().copied()).collect();
+        placed.extend(c.layout.iter().filter_map(|p| match p {
+            Part::Block(b) => Some(*b),
+            _ => None,
+        }));
         let extra = [
             (Block::Thresholds, !c.thresholds.is_empty(), "Capacity Planning"),
             (Block::Rollback, !c.rollback.is_empty(), "Rollback Plan"),
@@ -75,15 +113,30 @@ impl Renderer<'_> {
         self.out.push('\n');
     }
 
+    /// Makes sure the output ends with a blank line.
+    fn ensure_blank(&mut self) {
+        if !self.out.is_empty() && !self.out.ends_with("\n\n") {
+            self.blank();
+        }
+    }
+
     fn heading(&mut self, level: usize, text: &str) {
         match self.syntax {
             Syntax::Rst => {
                 let c = RST_ADORNMENTS[level.min(RST_ADORNMENTS.len() - 1)];
+                // A title that would read as a list, a table or a directive is escaped.
+                let escaped;
+                let text = if super::lex::rst_plain_line(text) {
+                    text
+                } else {
+                    escaped = format!("\\{text}");
+                    escaped.as_str()
+                };
                 let width = text.chars().count().max(3);
                 self.line(text);
                 self.line(&c.to_string().repeat(width));
             }
-            Syntax::Markdown => self.line(&format!("{} {text}", "#".repeat(level + 1))),
+            _ => self.line(&format!("{} {text}", "#".repeat((level + 1 + self.shift).min(6)))),
         }
         self.blank();
     }
@@ -95,24 +148,206 @@ impl Renderer<'_> {
         }
     }
 
-    fn section(&mut self, s: &Section, level: usize) {
+    /// `parent` is the id path the document's headings give the enclosing section: ids that
+    /// differ from it (an id prefix, an explicit id) are written out.
+    fn section(&mut self, s: &Section, level: usize, parent: &ItemId) {
         self.heading(level, &s.title);
-        if let Some(d) = &s.description {
-            self.paragraphs(d);
-        }
-        if !s.items.is_empty() {
-            for item in &s.items {
-                let mark = if item.checked { "x" } else { " " };
-                self.line(&format!("- [{mark}] {}", item.display_title()));
-            }
-            self.blank();
-        }
-        for block in &s.blocks {
-            self.block(*block);
-        }
+        let path = parent.child(&s.title);
+        let body = Body {
+            id: path.clone(),
+            description: s.description.as_deref(),
+            items: &s.items,
+            passages: &s.passages,
+            blocks: &s.blocks,
+            layout: &s.layout,
+            top: false,
+        };
+        self.body(&body);
         for child in &s.sections {
-            self.section(child, level + 1);
+            self.section(child, level + 1, &path);
         }
+    }
+
+    /// The parts of a body in order: its layout, then what the layout does not name.
+    fn parts(&self, b: &Body<'_>) -> Vec<Part> {
+        let roots = |items: &[Item]| -> Vec<usize> {
+            (0..items.len())
+                .filter(|&k| match &items[k].parent {
+                    None => true,
+                    Some(p) => !items[..k].iter().any(|i| &i.id == p),
+                })
+                .collect()
+        };
+        let mut parts: Vec<Part> = Vec::new();
+        let titled = b.top && !self.checklist.title.trim().is_empty();
+        if b.layout.is_empty() {
+            if titled {
+                parts.push(Part::Title);
+            }
+            if b.description.is_some() {
+                parts.push(Part::Description);
+            }
+            parts.extend(roots(b.items).into_iter().map(Part::Item));
+            parts.extend(b.blocks.iter().map(|x| Part::Block(*x)));
+            parts.extend((0..b.passages.len()).map(Part::Passage));
+            return parts;
+        }
+        if titled && !b.layout.contains(&Part::Title) {
+            parts.push(Part::Title);
+        }
+        let root_list = roots(b.items);
+        for p in b.layout {
+            let valid = match p {
+                Part::Title => titled,
+                Part::Description => b.description.is_some(),
+                Part::Item(k) => root_list.contains(k),
+                Part::Passage(k) => *k < b.passages.len(),
+                Part::Block(_) => true,
+            };
+            if valid && !parts.contains(p) {
+                parts.push(*p);
+            }
+        }
+        let mut rest = Vec::new();
+        if b.description.is_some() {
+            rest.push(Part::Description);
+        }
+        rest.extend(root_list.into_iter().map(Part::Item));
+        rest.extend(b.blocks.iter().map(|x| Part::Block(*x)));
+        rest.extend((0..b.passages.len()).map(Part::Passage));
+        for p in rest {
+            if !parts.contains(&p) {
+                parts.push(p);
+            }
+        }
+        parts
+    }
+
+    fn body(&mut self, b: &Body<'_>) {
+        let parts = self.parts(b);
+        let mut in_run = false;
+        for (k, &part) in parts.iter().enumerate() {
+            self.items_follow = matches!(parts.get(k + 1), Some(Part::Item(_)));
+            if in_run && !matches!(part, Part::Item(_)) {
+                self.ensure_blank();
+                in_run = false;
+            }
+            match part {
+                Part::Title => self.heading(0, &self.checklist.title),
+                Part::Description => {
+                    if let Some(d) = b.description {
+                        self.paragraphs(d);
+                    }
+                }
+                Part::Item(k) => {
+                    if !in_run {
+                        self.ensure_blank();
+                    }
+                    in_run = true;
+                    self.item(b, k, 0);
+                }
+                Part::Block(x) => self.block(x),
+                Part::Passage(k) => self.passage(&b.passages[k]),
+            }
+        }
+        if in_run {
+            self.ensure_blank();
+        }
+    }
+
+    fn item(&mut self, b: &Body<'_>, k: usize, depth: usize) {
+        let item = &b.items[k];
+        let derived = match &item.parent {
+            Some(p) => p.child(&item.title),
+            None => b.id.child(&item.title),
+        };
+        let attrs = attrs::written(item, &derived);
+        let children: Vec<usize> =
+            (k + 1..b.items.len()).filter(|&c| b.items[c].parent.as_ref() == Some(&item.id)).collect();
+        let indent = "  ".repeat(depth);
+        let inner = "  ".repeat(depth + 1);
+        let mark = if item.checked { "x" } else { " " };
+        // An item with a body is set off by blank lines, as both syntaxes want for nested blocks.
+        let has_body =
+            item.description.is_some() || !children.is_empty() || (self.syntax == Syntax::Rst && !attrs.is_empty());
+        if has_body {
+            self.ensure_blank();
+        }
+        match self.syntax {
+            Syntax::Rst => {
+                self.line(&format!("{indent}- [{mark}] {}", item.display_title()));
+                if !attrs.is_empty() {
+                    self.blank();
+                    for (key, value) in &attrs {
+                        self.line(&format!("{inner}:{key}: {value}"));
+                    }
+                }
+            }
+            _ => self.line(&format!("{indent}- [{mark}] {}{}", item.display_title(), attrs::inline(&attrs))),
+        }
+        if let Some(d) = &item.description {
+            self.blank();
+            for l in d.split('\n') {
+                let t = l.trim_start();
+                if t.is_empty() {
+                    self.blank();
+                } else if self.syntax == Syntax::Rst && rst_body_syntax(t) {
+                    // A description written in Markdown may hold a line the rST reader would take
+                    // for a child item or an attribute field (in a code fence): escape it.
+                    let lead = &l[..l.len() - t.len()];
+                    self.line(&format!("{inner}{lead}\\{t}"));
+                } else {
+                    self.line(&format!("{inner}{l}"));
+                }
+            }
+        }
+        if !children.is_empty() {
+            self.blank();
+            for c in children {
+                self.item(b, c, depth + 1);
+            }
+        }
+        if has_body {
+            self.ensure_blank();
+        }
+    }
+
+    fn passage(&mut self, p: &Passage) {
+        self.ensure_blank();
+        if p.syntax == self.syntax {
+            for l in p.text.split('\n') {
+                self.line(l);
+            }
+        } else {
+            match self.syntax {
+                Syntax::Rst => {
+                    self.line(".. raw:: markdown");
+                    self.blank();
+                    for l in p.text.split('\n') {
+                        if l.trim().is_empty() {
+                            self.blank();
+                        } else {
+                            self.line(&format!("   {l}"));
+                        }
+                    }
+                }
+                _ => {
+                    let longest = p
+                        .text
+                        .split('\n')
+                        .map(|l| l.trim_start().chars().take_while(|&c| c == '`').count())
+                        .max()
+                        .unwrap_or(0);
+                    let fence = "`".repeat(longest.max(2) + 1);
+                    self.line(&format!("{fence}{{=rst}}"));
+                    for l in p.text.split('\n') {
+                        self.line(l);
+                    }
+                    self.line(&fence);
+                }
+            }
+        }
+        self.blank();
     }
 
     fn block(&mut self, block: Block) {
@@ -154,8 +389,10 @@ impl Renderer<'_> {
     }
 
     fn bullets(&mut self, items: &[String]) {
+        // In Markdown a `-` list right before the items would read as the same list.
         let mark = match self.syntax {
             Syntax::Rst => '*',
+            Syntax::Markdown if self.items_follow => '*',
             Syntax::Markdown => '-',
         };
         for item in items {
@@ -187,14 +424,16 @@ impl Renderer<'_> {
                     self.blank();
                 }
                 Syntax::Markdown => {
+                    // A backtick fence cannot carry a language with a backtick: use tildes then.
+                    let c = if step.language.as_deref().is_some_and(|l| l.contains('`')) { '~' } else { '`' };
                     let longest = code
                         .split('\n')
                         .map(str::trim)
-                        .filter(|l| !l.is_empty() && l.chars().all(|c| c == '`'))
+                        .filter(|l| !l.is_empty() && l.chars().all(|x| x == c))
                         .map(|l| l.chars().count())
                         .max()
                         .unwrap_or(0);
-                    let fence = "`".repeat(longest.max(2) + 1);
+                    let fence = c.to_string().repeat(longest.max(2) + 1);
                     self.line(&format!("{pad}{fence}{}", step.language.as_deref().unwrap_or("")));
                     for l in code.split('\n') {
                         if l.trim().is_empty() {
@@ -238,7 +477,7 @@ impl Renderer<'_> {
             let mut s = String::new();
             let (corner, fill) = match syntax {
                 Syntax::Rst => ('+', c),
-                Syntax::Markdown => ('|', '-'),
+                _ => ('|', '-'),
             };
             s.push(corner);
             for w in &widths {
@@ -267,6 +506,12 @@ impl Renderer<'_> {
         }
         self.blank();
     }
+}
+
+/// Whether a line of an item's body reads as a child item or an attribute field in rST.
+fn rst_body_syntax(line: &str) -> bool {
+    super::lex::checkbox_line(line)
+        || super::attrs::rst_field(line.trim_end(), super::lex::Pos { line: 1, column: 1 }).is_some()
 }
 
 fn threshold_row(t: &Threshold) -> Vec<String> {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Item, ItemId, ModelError, Phase, Section, Severity, Threshold, Unit};
+use super::{Item, ItemId, ModelError, Part, Passage, Phase, Section, Severity, Threshold, Unit};
 
 /// A comparison operator in an alert condition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -243,6 +243,9 @@ pub struct Checklist {
     /// Introductory text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Items outside any section: directly under the title, or in a document without headings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unsectioned: Vec<Item>,
     /// Top-level sections in document order.
     #[serde(default)]
     pub sections: Vec<Section>,
@@ -261,6 +264,14 @@ pub struct Checklist {
     /// Sign-off roles.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sign_off: Vec<SignOff>,
+    /// Content outside any section that the model does not interpret (front matter, a badge
+    /// line, a comment before the title, ...), kept verbatim.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub passages: Vec<Passage>,
+    /// The order of the content before the first section ([`Part::Title`], description,
+    /// unsectioned items, passages); empty for the default order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layout: Vec<Part>,
 }
 
 impl Checklist {
@@ -271,32 +282,36 @@ impl Checklist {
                 id: id.into(),
                 title: title.into(),
                 description: None,
+                unsectioned: Vec::new(),
                 sections: Vec::new(),
                 thresholds: Vec::new(),
                 key_metrics: Vec::new(),
                 alert_rules: Vec::new(),
                 rollback: Vec::new(),
                 sign_off: Vec::new(),
+                passages: Vec::new(),
+                layout: Vec::new(),
             },
             assign_ids: true,
         }
     }
 
-    /// Every item in document order.
+    /// Every item in document order: the unsectioned ones, then each section's.
     pub fn items(&self) -> impl Iterator<Item = &Item> + '_ {
-        self.sections.iter().flat_map(|s| s.all_items())
+        self.unsectioned.iter().chain(self.sections.iter().flat_map(|s| s.all_items()))
     }
 
-    /// Every item in document order with its effective phase (inherited from its sections).
+    /// Every item in document order with its effective phase: its own, else its section's
+    /// (inherited from the enclosing sections).
     pub fn items_with_phase(&self) -> Vec<(&Item, Option<Phase>)> {
         fn walk<'a>(s: &'a Section, inherited: Option<Phase>, out: &mut Vec<(&'a Item, Option<Phase>)>) {
             let phase = s.phase.or(inherited);
-            out.extend(s.items.iter().map(|i| (i, phase)));
+            out.extend(s.items.iter().map(|i| (i, i.phase.or(phase))));
             for c in &s.sections {
                 walk(c, phase, out);
             }
         }
-        let mut out = Vec::new();
+        let mut out: Vec<(&Item, Option<Phase>)> = self.unsectioned.iter().map(|i| (i, i.phase)).collect();
         for s in &self.sections {
             walk(s, None, &mut out);
         }
@@ -406,6 +421,20 @@ impl Checklist {
                 });
             }
         }
+        let check_parents = |items: &[Item]| -> Result<(), ModelError> {
+            for (k, item) in items.iter().enumerate() {
+                if let Some(parent) = &item.parent
+                    && !items[..k].iter().any(|i| &i.id == parent)
+                {
+                    return Err(ModelError::UnknownParent { item: item.id.to_string(), parent: parent.to_string() });
+                }
+            }
+            Ok(())
+        };
+        check_parents(&self.unsectioned)?;
+        for s in self.all_sections() {
+            check_parents(&s.items)?;
+        }
         for item in self.items() {
             for dep in &item.after {
                 if !seen.contains_key(dep.as_str()) {
@@ -462,6 +491,18 @@ impl ChecklistBuilder {
         self
     }
 
+    /// Adds an item outside any section (directly under the title).
+    pub fn item(mut self, item: Item) -> Self {
+        self.checklist.unsectioned.push(item);
+        self
+    }
+
+    /// Adds a passage the model does not interpret, before the first section.
+    pub fn passage(mut self, passage: Passage) -> Self {
+        self.checklist.passages.push(passage);
+        self
+    }
+
     /// Adds a top-level section.
     pub fn section(mut self, section: Section) -> Self {
         self.checklist.sections.push(section);
@@ -510,6 +551,7 @@ impl ChecklistBuilder {
     /// The first validation problem ([`Checklist::validate`]).
     pub fn build(mut self) -> Result<Checklist, ModelError> {
         if self.assign_ids {
+            super::item::assign_item_ids(&mut self.checklist.unsectioned, None);
             for s in &mut self.checklist.sections {
                 s.assign_ids(None);
             }

@@ -46,6 +46,14 @@ pub enum ModelError {
         /// The missing id.
         after: String,
     },
+    /// A child item names a parent that is not an earlier item of its section.
+    #[error("item `{item}` is nested under `{parent}`, which is not an earlier item of the same section")]
+    UnknownParent {
+        /// The child item.
+        item: String,
+        /// The parent id it names.
+        parent: String,
+    },
     /// Item dependencies form a cycle.
     #[error("dependency cycle through item `{item}`")]
     DependencyCycle {

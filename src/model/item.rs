@@ -2,7 +2,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::ItemId;
+use super::{ItemId, Part, Passage};
 
 /// How much an item matters. Blocker and critical items gate readiness by default.
 #[derive(
@@ -159,6 +159,13 @@ pub struct Item {
     /// Whether the box is ticked (`- [x]`) in the document.
     #[serde(default)]
     pub checked: bool,
+    /// The item this one is nested under (`- [ ] child` indented below `- [ ] parent`), in the
+    /// same section; the parent comes first in document order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ItemId>,
+    /// The item's own phase; `None` inherits its section's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
 }
 
 impl Item {
@@ -178,6 +185,8 @@ impl Item {
             verification: Verification::default(),
             after: Vec::new(),
             checked: false,
+            parent: None,
+            phase: None,
         }
     }
 
@@ -234,6 +243,21 @@ impl Item {
         self
     }
 
+    /// Nests this item under `parent`, an earlier item of the same section. In a section added
+    /// to a [`ChecklistBuilder`](super::ChecklistBuilder) that assigns ids, `parent` may be the
+    /// parent's one-segment id as [`Item::new`] made it; the child's id then becomes
+    /// `<parent id>.<slug of title>`.
+    pub fn parent(mut self, parent: ItemId) -> Self {
+        self.parent = Some(parent);
+        self
+    }
+
+    /// Sets the item's own phase (otherwise it inherits its section's).
+    pub fn phase(mut self, phase: Phase) -> Self {
+        self.phase = Some(phase);
+        self
+    }
+
     /// Whether this item gates readiness by default (its severity is blocker or critical).
     pub fn gates(&self) -> bool {
         self.severity.gates()
@@ -249,6 +273,30 @@ impl Item {
         match self.applicability.qualifier() {
             Some(q) => format!("{} {q}", self.title),
             None => self.title.clone(),
+        }
+    }
+}
+
+/// Gives items with a one-segment id (made by [`Item::new`]) their full id: `<prefix>.<slug>`, or
+/// `<parent id>.<slug>` for a child item, whose one-segment `parent` is resolved to the full id
+/// of the earlier sibling it names.
+pub(crate) fn assign_item_ids(items: &mut [Item], prefix: Option<&ItemId>) {
+    let mut renamed: Vec<(ItemId, ItemId)> = Vec::new();
+    for item in items.iter_mut() {
+        let parent = item.parent.as_ref().map(|p| {
+            renamed.iter().rev().find(|(old, _)| old == p).map(|(_, new)| new.clone()).unwrap_or_else(|| p.clone())
+        });
+        if parent.is_some() {
+            item.parent.clone_from(&parent);
+        }
+        if !item.id.as_str().contains('.') {
+            let base = parent.as_ref().or(prefix);
+            let new = match base {
+                Some(b) => ItemId::new(format!("{b}.{}", item.id)).unwrap_or_else(|_| b.child(&item.title)),
+                None => item.id.clone(),
+            };
+            renamed.push((item.id.clone(), new.clone()));
+            item.id = new;
         }
     }
 }
@@ -291,6 +339,13 @@ pub struct Section {
     /// this section, in document order; renderers put them back here.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blocks: Vec<Block>,
+    /// Content the model does not interpret, kept verbatim ([`Part::Passage`] places it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub passages: Vec<Passage>,
+    /// The order of the section's content as the document has it; empty for the default order
+    /// (description, items, blocks). See [`Part`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layout: Vec<Part>,
 }
 
 /// A checklist-wide block of a document, recorded on the [`Section`] that shows it so that a
@@ -323,6 +378,8 @@ impl Section {
             items: Vec::new(),
             sections: Vec::new(),
             blocks: Vec::new(),
+            passages: Vec::new(),
+            layout: Vec::new(),
         }
     }
 
@@ -345,6 +402,13 @@ impl Section {
         self
     }
 
+    /// Adds a passage the model does not interpret; it renders after the section's other
+    /// content unless a [`layout`](Self::layout) places it.
+    pub fn passage(mut self, passage: Passage) -> Self {
+        self.passages.push(passage);
+        self
+    }
+
     /// Adds a nested section.
     pub fn section(mut self, section: Section) -> Self {
         self.sections.push(section);
@@ -358,12 +422,7 @@ impl Section {
             Some(p) => p.child(&self.title),
             None => ItemId::from_path(&[self.title.as_str()]),
         };
-        for item in &mut self.items {
-            if !item.id.as_str().contains('.') {
-                item.id =
-                    ItemId::new(format!("{}.{}", self.id, item.id)).unwrap_or_else(|_| self.id.child(&item.title));
-            }
-        }
+        assign_item_ids(&mut self.items, Some(&self.id));
         let id = self.id.clone();
         for s in &mut self.sections {
             s.assign_ids(Some(&id));

@@ -22,6 +22,7 @@
 //! ```
 
 mod checklist;
+mod document;
 pub mod duration;
 mod error;
 mod id;
@@ -29,6 +30,7 @@ mod item;
 mod threshold;
 
 pub use checklist::{AlertRule, Checklist, ChecklistBuilder, Comparison, Condition, RollbackStep, SignOff};
+pub use document::{Part, Passage, Syntax};
 pub use error::ModelError;
 pub use id::{ItemId, slugify};
 pub use item::{Applicability, Block, Item, Phase, Section, Severity, Verification};

@@ -159,8 +159,13 @@ impl TrivyProbe {
         } else {
             let (sev, _, v) = &all[0];
             Observation::fail(format!(
-                "{artifact}: {blocking} vulnerabilities at or above {} ({count_text}); worst: {} {} in {} {}",
-                self.fail_on, sev, v.id, v.pkg, v.installed
+                "{artifact}: {blocking} {} at or above {} ({count_text}); worst: {} {} in {} {}",
+                if blocking == 1 { "vulnerability" } else { "vulnerabilities" },
+                self.fail_on,
+                sev,
+                v.id,
+                v.pkg,
+                v.installed
             ))
         };
         for s in ScanSeverity::ALL {

@@ -123,6 +123,7 @@ impl ClientOptions {
             insecure: self.insecure,
             follow_redirects: self.follow_redirects,
             secret_headers,
+            credentials: !self.secret_headers.is_empty(),
         })
     }
 
@@ -261,6 +262,8 @@ pub(crate) struct HttpClient {
     pub(crate) follow_redirects: u32,
     /// Secret headers of the options, added to each request's first hop.
     secret_headers: HeaderMap,
+    /// Whether every request carries credentials (secret headers).
+    pub(crate) credentials: bool,
 }
 
 impl fmt::Debug for HttpClient {
@@ -504,6 +507,9 @@ fn classify(e: reqwest::Error, url: &Url, budget: Duration) -> SendError {
     } else if chain_text.contains("dns error") || chain_text.contains("failed to lookup address") {
         ProbeError::unreachable(format!("dns lookup failed for {} ({shown})", url.host_str().unwrap_or_default()))
             .with_source(&e)
+    } else if let Some(why) = crate::probes::tls_explain::explain_chain(&e, url.host_str().unwrap_or_default()) {
+        // The TLS backend's words, not rustls's `verification time 1795995495 (UNIX)`.
+        ProbeError::protocol(format!("tls handshake with {} failed ({shown}): {why}", host_port(url)))
     } else if chain_text.contains("certificate") || chain_text.contains("tls") || chain_text.contains("handshake") {
         ProbeError::protocol(format!("tls handshake with {} failed ({shown})", host_port(url))).with_source(&e)
     } else if e.is_connect() {

@@ -54,6 +54,7 @@ mod endpoint;
 mod items;
 mod observability;
 mod oci;
+mod verdict;
 
 pub use client::{ClientOptions, StatusPattern, display_url};
 pub use endpoint::{HttpProbe, HttpSpec};

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::client::{
     ClientOptions, Fetched, HttpClient, INSECURE_NOTE, SafeUrl, display_url, parse_url, secret_header_value,
 };
+use super::verdict::{Blockers, at_best_warn, blocked};
 use crate::probe::{Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Secret};
 
 scrubbed_debug!(OciImageSpec: registry, repository, tag, username, password, client);
@@ -263,6 +264,10 @@ impl Probe for OciImageProbe {
             auth = how;
         }
         let code = resp.status.as_u16();
+        let front = Blockers { rate_limit: true, auth: None, upstream: true, missing: false, login: false };
+        if let Some(e) = blocked(&resp, &self.manifest, front, &format!("manifest {image}")) {
+            return Err(e);
+        }
         let mut obs = match resp.status {
             s if s.is_success() => {
                 let digest = resp.header("docker-content-digest").map(str::to_string);
@@ -290,10 +295,21 @@ impl Probe for OciImageProbe {
             obs.push_measurement(m);
         }
         obs = obs.with_evidence("manifest_url", &shown).with_evidence("auth", auth);
-        if self.client.insecure {
+        // Unverified trust is at best Warn: a registry reached over plain http, or without
+        // verifying its certificate, may not be the registry the cluster pulls from.
+        let unverified = if self.client.insecure {
             obs = obs.with_evidence("tls_verification", INSECURE_NOTE);
-        }
-        Ok(obs)
+            Some("registry certificate not verified: insecure = true")
+        } else if self.manifest.scheme() == "http" {
+            obs = obs.with_evidence("tls_verification", "none: the registry was reached over plain http");
+            Some("registry reached over plain http: its identity and the digest were not verified")
+        } else {
+            None
+        };
+        Ok(match unverified {
+            Some(why) => at_best_warn(obs, why),
+            None => obs,
+        })
     }
 }
 
