@@ -50,7 +50,12 @@ struct Body<'a> {
 impl Renderer<'_> {
     fn document(&mut self) {
         let c = self.checklist;
-        if c.id != default_id(&c.title) {
+        // A passage that reads as a label would take the id's place unless the id comes first.
+        let label_passage = c.passages.iter().any(|p| {
+            let t = p.text.trim();
+            (t.starts_with(".. _") && t.ends_with(':')) || t.starts_with("<a ")
+        });
+        if c.id != default_id(&c.title) || label_passage {
             match self.syntax {
                 Syntax::Rst => self.line(&format!(".. _{}:", c.id)),
                 _ => self.line(&format!("<a id=\"{}\"></a>", c.id)),
@@ -143,7 +148,11 @@ impl Renderer<'_> {
 
     fn paragraphs(&mut self, text: &str) {
         for p in text.split("\n\n") {
-            self.line(p);
+            let p = match self.syntax {
+                Syntax::Rst => escape_rst_paragraph(p),
+                _ => super::markdown::escape_paragraph(p),
+            };
+            self.line(&p);
             self.blank();
         }
     }
@@ -506,6 +515,22 @@ impl Renderer<'_> {
         }
         self.blank();
     }
+}
+
+/// A paragraph (written in Markdown, say) whose lines would read as lists, tables, directives or
+/// section adornments in rST gets those lines escaped, so that it reads back as one paragraph.
+fn escape_rst_paragraph(p: &str) -> std::borrow::Cow<'_, str> {
+    if matches!(super::lex::lex(p).as_deref(), Ok([super::lex::Block::Paragraph { text, .. }]) if text == p) {
+        return p.into();
+    }
+    p.lines()
+        .map(|l| {
+            let t = l.trim();
+            if super::lex::rst_plain_line(t) { t.to_string() } else { format!("\\{t}") }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        .into()
 }
 
 /// Whether a line of an item's body reads as a child item or an attribute field in rST.
