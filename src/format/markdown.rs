@@ -286,21 +286,26 @@ impl Lexer<'_> {
     fn indent_at(&self, offset: usize) -> usize {
         let ls = self.line_start(offset);
         let lead = self.slice(ls, self.src.len()).chars().take_while(|&c| c == ' ').count();
-        if self.slice(ls, offset).chars().all(|c| c == ' ') { lead.max(self.column(offset)).min(lead) } else { self.column(offset) }
+        if self.slice(ls, offset).chars().all(|c| c == ' ') {
+            lead.max(self.column(offset)).min(lead)
+        } else {
+            self.column(offset)
+        }
     }
 
     /// A top-level block kept verbatim, without its own indentation (up to 3 spaces, which
     /// CommonMark ignores) so that it cannot read as part of an item rendered before it.
     ///
-    /// An indented code block becomes a fenced one: rendered after an item, its indentation
-    /// would make it part of the item.
+    /// An indented code block, or an indented fence, becomes a fence at the margin: rendered after
+    /// an item, its indentation would make it part of the item.
     fn opaque(&mut self, node: &Node) {
-        let text = match node.kind {
-            Kind::Code { fenced: false, .. } => {
+        let text = match &node.kind {
+            Kind::Code { fenced, lang } if !fenced || self.indent_at(node.range.start) > 0 => {
                 let code = node.text.trim_end_matches('\n');
-                let longest = code.lines().map(|l| l.trim_start().chars().take_while(|&c| c == '`').count()).max();
-                let fence = "`".repeat(longest.unwrap_or(0).max(2) + 1);
-                format!("{fence}\n{code}\n{fence}")
+                let c = if lang.contains('`') { '~' } else { '`' };
+                let longest = code.lines().map(|l| l.trim_start().chars().take_while(|&x| x == c).count()).max();
+                let fence = c.to_string().repeat(longest.unwrap_or(0).max(2) + 1);
+                format!("{fence}{}\n{code}\n{fence}", lang.trim())
             }
             _ => self.verbatim(&node.range, self.top_strip(node)),
         };
@@ -541,8 +546,12 @@ impl Lexer<'_> {
         let mut steps = Vec::new();
         let mut nexus_form = true;
         for item in &list.children {
-            let digits: String =
-                self.slice(item.range.start, self.src.len()).trim_start().chars().take_while(char::is_ascii_digit).collect();
+            let digits: String = self
+                .slice(item.range.start, self.src.len())
+                .trim_start()
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
             let number: u32 = digits.parse().ok()?;
             let first = item.children.first().filter(|p| p.kind == Kind::Paragraph)?;
             let raw = self.inline_text(first, None).text;
@@ -602,9 +611,8 @@ pub(crate) fn has_task(text: &str) -> bool {
 /// A paragraph (written in reStructuredText, say) that would not read back as the same one
 /// Markdown paragraph gets the starts of its lines escaped (`\#`, `\-`, `1\.`).
 pub(crate) fn escape_paragraph(p: &str) -> std::borrow::Cow<'_, str> {
-    let one_paragraph = |text: &str| {
-        matches!(lex(text).as_deref(), Ok([Block::Paragraph { text: t, .. }]) if t == text)
-    };
+    let one_paragraph =
+        |text: &str| matches!(lex(text).as_deref(), Ok([Block::Paragraph { text: t, .. }]) if t == text);
     if one_paragraph(p) {
         return p.into();
     }
@@ -623,6 +631,40 @@ pub(crate) fn escape_paragraph(p: &str) -> std::borrow::Cow<'_, str> {
         })
         .collect();
     escaped.join("\n").into()
+}
+
+/// An item description (written in reStructuredText, say) that would not read back as the
+/// same description of an item followed by a child (an unclosed fence or HTML block would take
+/// the children in) gets the starts of its lines escaped.
+pub(crate) fn escape_description(d: &str, children: bool) -> std::borrow::Cow<'_, str> {
+    let body = |d: &str| {
+        d.lines()
+            .map(|l| if l.trim().is_empty() { String::new() } else { format!("  {l}") })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let child = if children { "\n\n  - [ ] y\n" } else { "\n" };
+    let probe = format!("- [ ] x\n\n{}{child}", body(d));
+    let reads_back = match lex(&probe).as_deref() {
+        Ok([Block::Item { description: Some(got), .. }]) => !children && got == d,
+        Ok([Block::Item { description: Some(got), .. }, Block::Item { depth: 1, .. }]) => children && got == d,
+        _ => false,
+    };
+    if reads_back {
+        return d.into();
+    }
+    d.lines()
+        .map(|l| {
+            let t = l.trim_start();
+            let lead = &l[..l.len() - t.len()];
+            match t.chars().next() {
+                Some(c) if c.is_ascii_punctuation() => format!("{lead}\\{t}"),
+                _ => l.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        .into()
 }
 
 /// `<a id="name"></a>`: the checklist id.

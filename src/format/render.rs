@@ -296,6 +296,10 @@ impl Renderer<'_> {
         }
         if let Some(d) = &item.description {
             self.blank();
+            let d = match self.syntax {
+                Syntax::Rst => d.into(),
+                _ => super::markdown::escape_description(d, !children.is_empty()),
+            };
             for l in d.split('\n') {
                 let t = l.trim_start();
                 if t.is_empty() {
