@@ -25,13 +25,14 @@ struct Renderer<'a> {
     /// Markdown heading levels to add (an untitled document with one top-level section renders
     /// it as `##` so that it does not read back as the title).
     shift: usize,
-    /// Whether the part being rendered is followed by items.
-    items_follow: bool,
+    /// Whether the part being rendered is followed by a `-` list (items, or a passage), which
+    /// a `-` list right before it would merge with in Markdown.
+    dash_follows: bool,
 }
 
 /// Renders the whole document.
 pub(crate) fn render(checklist: &Checklist, syntax: Syntax) -> String {
-    let mut r = Renderer { checklist, syntax, out: String::new(), shift: 0, items_follow: false };
+    let mut r = Renderer { checklist, syntax, out: String::new(), shift: 0, dash_follows: false };
     r.document();
     r.out
 }
@@ -236,7 +237,11 @@ impl Renderer<'_> {
         let parts = self.parts(b);
         let mut in_run = false;
         for (k, &part) in parts.iter().enumerate() {
-            self.items_follow = matches!(parts.get(k + 1), Some(Part::Item(_)));
+            self.dash_follows = match parts.get(k + 1) {
+                Some(Part::Item(_)) => true,
+                Some(Part::Passage(p)) => b.passages.get(*p).is_some_and(|p| p.text.starts_with('-')),
+                _ => false,
+            };
             if in_run && !matches!(part, Part::Item(_)) {
                 self.ensure_blank();
                 in_run = false;
@@ -405,7 +410,7 @@ impl Renderer<'_> {
         // In Markdown a `-` list right before the items would read as the same list.
         let mark = match self.syntax {
             Syntax::Rst => '*',
-            Syntax::Markdown if self.items_follow => '*',
+            Syntax::Markdown if self.dash_follows => '*',
             Syntax::Markdown => '-',
         };
         for item in items {
