@@ -64,26 +64,28 @@ impl Renderer<'_> {
             self.blank();
         }
         let untitled = c.title.trim().is_empty();
-        if untitled && !c.sections.is_empty() {
+        let implicit = c.sections.first().filter(|s| s.implicit);
+        let headed = &c.sections[usize::from(implicit.is_some())..];
+        if untitled && !headed.is_empty() {
             match self.syntax {
                 Syntax::Rst => {
                     self.line(super::lex::UNTITLED);
                     self.blank();
                 }
-                _ => self.shift = usize::from(c.sections.len() < 2),
+                _ => self.shift = usize::from(headed.len() < 2),
             }
         }
         let body = Body {
             id: ItemId::from_path::<&str>(&[]),
             description: c.description.as_deref(),
-            items: &c.unsectioned,
+            items: implicit.map_or(&[][..], |s| &s.items[..]),
             passages: &c.passages,
             blocks: &[],
             layout: &c.layout,
             top: true,
         };
         self.body(&body);
-        for s in &c.sections {
+        for s in headed {
             self.section(s, 1, &ItemId::from_path::<&str>(&[]));
         }
         // Blocks that no section shows (a checklist built in code) get a section of their own.
