@@ -32,6 +32,7 @@ MOTO_PIN="5.1.22";        MOTO_RANGE="5.0 <= v < 5.2"
 PROMETHEUS_RANGE="2.30 <= v < 3"   # Debian bookworm: 2.42 (rule-file and API shapes of 2.x)
 REDIS_RANGE="6.0 <= v < 9"         # Debian bookworm: 7.0 (AUTH with ACL users)
 DNSMASQ_RANGE="2.80 <= v < 3"      # Debian bookworm: 2.90
+NGINX_RANGE="1.18 <= v < 2"        # Debian bookworm: 1.22 (limit_req, proxy_pass; tests/http.rs)
 GCC_RANGE="9 <= v < 99"            # builds the C stand-in for libnvidia-ml.so
 CARGO_DENY_PIN="0.20.2";  CARGO_DENY_RANGE="0.20 <= v < 0.21"
 
@@ -59,6 +60,7 @@ ver_prometheus() { [ -n "$1" ] && "$1" --version 2>&1 | first_version; }
 ver_promtool() { [ -n "$1" ] && "$1" --version 2>&1 | first_version; }
 ver_redis() { [ -n "$1" ] && "$1" --version 2>&1 | sed -nE 's/.*v=([0-9.]+).*/\1/p' | head -n1; }
 ver_dnsmasq() { [ -n "$1" ] && "$1" --version 2>&1 | first_version; }
+ver_nginx() { [ -n "$1" ] && "$1" -v 2>&1 | first_version; }
 ver_gcc() { [ -n "$1" ] && "$1" -dumpfullversion 2>/dev/null | first_version; }
 ver_cargo_deny() { cargo deny --version 2>/dev/null | first_version; }
 ver_moto() { [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null; }
@@ -99,6 +101,7 @@ ensure_deb redis "$REDIS_RANGE" redis-server ver_redis redis-server
 ensure_deb prometheus "$PROMETHEUS_RANGE" prometheus ver_prometheus prometheus
 ensure_deb promtool "$PROMETHEUS_RANGE" promtool ver_promtool prometheus
 ensure_deb dnsmasq "$DNSMASQ_RANGE" dnsmasq ver_dnsmasq dnsmasq
+ensure_deb nginx "$NGINX_RANGE" nginx ver_nginx nginx-light
 ensure_deb gcc "$GCC_RANGE" gcc ver_gcc gcc libc6-dev
 
 # moto in a virtual environment of our own, pinned.
@@ -131,9 +134,10 @@ export NEXUS_READINESS_BIN_PROMETHEUS="$BIN_prometheus"
 export NEXUS_READINESS_BIN_PROMTOOL="$BIN_promtool"
 export NEXUS_READINESS_BIN_DNSMASQ="$BIN_dnsmasq"
 export NEXUS_READINESS_BIN_GCC="$BIN_gcc"
+export NEXUS_READINESS_BIN_NGINX="$BIN_nginx"
 export NEXUS_READINESS_BIN_MOTO_SERVER="$BIN_moto"
 
-echo "versions: rustc $(rustc --version | first_version), redis-server $VER_redis, prometheus $VER_prometheus, promtool $VER_promtool, dnsmasq $VER_dnsmasq, moto $VER_moto (venv $VENV), gcc $VER_gcc, cargo-deny $VER_cargo_deny"
+echo "versions: rustc $(rustc --version | first_version), redis-server $VER_redis, prometheus $VER_prometheus, promtool $VER_promtool, dnsmasq $VER_dnsmasq, nginx $VER_nginx, moto $VER_moto (venv $VENV), gcc $VER_gcc, cargo-deny $VER_cargo_deny"
 
 [ "${1:-}" != "--install-only" ] || exit 0
 
