@@ -119,10 +119,11 @@ async fn main() -> anyhow::Result<()> {
         }
     };
 
-    if let Some(dir) = args.output.as_deref().and_then(Path::parent).filter(|d| !d.as_os_str().is_empty())
-        && !dir.is_dir()
+    // Refuse a bad --output before running anything.
+    if let Some(out) = &args.output
+        && let Err(e) = check_output(out, args.config.as_deref())
     {
-        eprintln!("error: --output: directory {} does not exist", dir.display());
+        eprintln!("error: --output {}: {e}", out.display());
         std::process::exit(2);
     }
     let mut runner = config.runner();
@@ -152,7 +153,7 @@ async fn main() -> anyhow::Result<()> {
     };
     match &args.output {
         Some(path) => {
-            if let Err(e) = write_atomically(path, &text) {
+            if let Err(e) = write_report(path, &text, args.config.as_deref()) {
                 eprintln!("error: writing {}: {e:#}", path.display());
                 std::process::exit(2);
             }
@@ -164,7 +165,7 @@ async fn main() -> anyhow::Result<()> {
     }
     if args.format.is_some() || args.output.is_some() {
         // The machine-readable report went to stdout or a file: a short verdict for people.
-        eprintln!("{}: {}", report.headline(), report.summary());
+        eprintln!("{} — {}", report.headline(), report.summary());
     }
     std::process::exit(report.exit_code());
 }
@@ -182,20 +183,159 @@ fn progress_observer() -> Option<ProgressBar> {
     Some(pb)
 }
 
-/// Writes `text` to a temporary file beside `path`, then renames it over `path`.
-fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
+/// Whether `path` may receive the report: a regular file (or nothing yet) in an existing
+/// directory, not a symbolic link, FIFO, device or directory, and not the config file itself.
+/// Returns the mode to keep when the file exists.
+fn check_output(path: &Path, config: Option<&Path>) -> anyhow::Result<Option<u32>> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(text.as_bytes())?;
-    // Temporary files are private (0600); a report is not.
+    if !dir.is_dir() {
+        anyhow::bail!("directory {} does not exist", dir.display());
+    }
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let t = meta.file_type();
+    if t.is_symlink() {
+        anyhow::bail!("is a symbolic link: name the file it points to");
+    }
+    if !t.is_file() {
+        anyhow::bail!("is {}, not a regular file", kind(t));
+    }
+    if let Some(config) = config
+        && same_file(path, config)
+    {
+        anyhow::bail!("is the config file: the report would overwrite it");
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
+        Ok(Some(meta.permissions().mode() & 0o7777))
     }
+    #[cfg(not(unix))]
+    Ok(None)
+}
+
+/// What a non-regular file is, for messages.
+fn kind(t: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+    }
+    if t.is_dir() { "a directory" } else { "not a regular file" }
+}
+
+/// Whether two paths name the same file (same device and inode, so hard links and other
+/// spellings of the path count).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        #[cfg(unix)]
+        (Ok(x), Ok(y)) => {
+            use std::os::unix::fs::MetadataExt;
+            x.dev() == y.dev() && x.ino() == y.ino()
+        }
+        #[cfg(not(unix))]
+        (Ok(_), Ok(_)) => a.canonicalize().ok() == b.canonicalize().ok(),
+        _ => false,
+    }
+}
+
+/// Writes the report to `path` atomically: a temporary file beside it, with the mode of the
+/// file it replaces (0644 for a new one), synced, renamed over `path`, and the directory
+/// synced so the rename survives a crash. Refuses what [`check_output`] refuses.
+fn write_report(path: &Path, text: &str, config: Option<&Path>) -> anyhow::Result<()> {
+    let mode = check_output(path, config)?;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new().prefix(".report-").tempfile_in(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Temporary files are private (0600): keep the replaced file's mode, or 0644.
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode.unwrap_or(0o644)))?;
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    tmp.write_all(text.as_bytes())?;
     tmp.as_file().sync_all()?;
     tmp.persist(path)?;
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
     Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    fn mode(p: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn output_keeps_the_mode_of_the_file_it_replaces() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("report.json");
+        std::fs::write(&out, "old").unwrap();
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o600)).unwrap();
+        write_report(&out, "new", None).unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "new");
+        assert_eq!(mode(&out), 0o600);
+        let fresh = dir.path().join("fresh.json");
+        write_report(&fresh, "x", None).unwrap();
+        assert_eq!(mode(&fresh), 0o644);
+        // No temporary file is left behind.
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+    }
+
+    #[test]
+    fn output_refuses_fifos_symlinks_directories_and_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let e = write_report(&fifo, "x", None).unwrap_err();
+        assert_eq!(e.to_string(), "is a FIFO, not a regular file");
+        assert!(std::os::unix::fs::FileTypeExt::is_fifo(&std::fs::symlink_metadata(&fifo).unwrap().file_type()));
+
+        let target = dir.path().join("target.json");
+        std::fs::write(&target, "keep").unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let e = write_report(&link, "x", None).unwrap_err();
+        assert_eq!(e.to_string(), "is a symbolic link: name the file it points to");
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+
+        let e = write_report(dir.path(), "x", None).unwrap_err();
+        assert_eq!(e.to_string(), "is a directory, not a regular file");
+        let e = write_report(Path::new("/dev/null"), "x", None).unwrap_err();
+        assert_eq!(e.to_string(), "is a device, not a regular file");
+
+        let config = dir.path().join("nexus.toml");
+        std::fs::write(&config, "[runner]\n").unwrap();
+        let spelled = dir.path().join(".").join("nexus.toml");
+        let e = write_report(&spelled, "x", Some(&config)).unwrap_err();
+        assert_eq!(e.to_string(), "is the config file: the report would overwrite it");
+        let hard = dir.path().join("hard.toml");
+        std::fs::hard_link(&config, &hard).unwrap();
+        assert!(write_report(&hard, "x", Some(&config)).is_err());
+        assert_eq!(std::fs::read_to_string(&config).unwrap(), "[runner]\n");
+
+        let e = write_report(&dir.path().join("missing/report.json"), "x", None).unwrap_err();
+        assert!(e.to_string().starts_with("directory "), "{e}");
+    }
 }
 
 /// What a newcomer reads: the verdict, what blocks it and why, which keys to set, who must

@@ -14,7 +14,7 @@
 //! scraped, and never longer than `--run-deadline`. `--token-file` puts `/report`, `/metrics`
 //! and `?verbose` behind a bearer token. Ctrl-C or
 //! SIGTERM (what Kubernetes sends) stops accepting connections and lets requests in flight
-//! finish. Exit code: 0 after a clean shutdown, 2 when the arguments or the config are wrong or
+//! finish for up to 10 s, then the process exits even if a probe is stuck. Exit code: 0 after a clean shutdown, 2 when the arguments or the config are wrong or
 //! the address cannot be bound.
 
 use std::collections::BTreeSet;
@@ -28,7 +28,7 @@ use nexus_readiness::model::{Phase, duration};
 use nexus_readiness::probe::Secret;
 use nexus_readiness::report::EXIT_PLAN_ERROR;
 use nexus_readiness::run::{Plan, Runner};
-use nexus_readiness::server::{ReadinessService, ServerConfig};
+use nexus_readiness::server::{ReadinessService, ServeOptions, ServerConfig, serve};
 
 const HELP: &str = "\
 readiness_server: the Nexus production readiness checklist as an HTTP service
@@ -192,11 +192,15 @@ async fn main() {
     };
     let addr = listener.local_addr().unwrap_or(args.listen);
     tracing::info!(%addr, cache_ttl = %duration::format(args.cache_ttl), config = ?args.config, "serving readiness");
-    if let Err(e) = axum::serve(listener, service.router()).with_graceful_shutdown(shutdown()).await {
+    // Connection cap, header-read and idle timeouts, and a drain bounded in time: a probe stuck
+    // in a run cannot keep the process from stopping.
+    if let Err(e) = serve(listener, service.router(), ServeOptions::default(), shutdown()).await {
         tracing::error!(error = %e, "server failed");
         std::process::exit(1);
     }
     tracing::info!(runs = service.runs(), "stopped");
+    // Exit now: dropping the runtime would wait for blocking work a stuck probe still holds.
+    std::process::exit(0);
 }
 
 /// The bearer token in `path` (surrounding whitespace trimmed), never echoed.

@@ -306,7 +306,8 @@ async fn commands_exit_codes_and_output() {
     let p = CommandProbe::new("sh").args(["-c", script]).env("GREETING", "smoke-test");
     let obs = check(&p).await.unwrap();
     assert_eq!(obs.summary, format!("`sh -c {script:?}` exited with 3, expected 0: smoke failed: 503"));
-    assert_eq!(obs.evidence.get("stdout"), Some("hello from smoke-test"));
+    // `env` values are secrets: never shown, even when the program prints them.
+    assert_eq!(obs.evidence.get("stdout"), Some("hello from [redacted]"));
     assert_eq!(obs.evidence.get("exit_code"), Some("3"));
 
     // Output is captured bounded: the tail is kept.

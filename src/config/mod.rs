@@ -59,8 +59,13 @@
 //! - `[bindings]`: item id → a probe table with `kind = "..."` ([`ProbeConfig`] or a custom
 //!   kind of the [`Registry`]), or an array of them. An explicit binding replaces the default
 //!   one of that item.
-//! - `${env:NAME}` in any string is replaced by the environment variable at load; every value
-//!   read that way is registered with the plan's redactor, so it never appears in a report.
+//! - `${env:NAME}` in any string is replaced by the environment variable at load. The values
+//!   of secret fields (passwords, tokens, keys, secret headers, a command's `env`: every
+//!   [`Secret`]) are registered with the plan's redactor, so they never appear in a report;
+//!   other fields are plain settings (an address, a user name) and stay readable. No config
+//!   error ever echoes a value read from `${env:...}`.
+//! - The file must be a regular file of at most [`MAX_CONFIG_BYTES`]; a FIFO, a device or a
+//!   directory is refused at once.
 //! - Relative paths are relative to the working directory of the process.
 //!
 //! Every mistake is a [`ConfigError`] with file, line, column and key, and for an unknown item
@@ -255,8 +260,25 @@ impl Loader {
     pub fn load(&self, path: impl AsRef<Path>) -> Result<Config, ConfigError> {
         let path = path.as_ref();
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::new(ConfigErrorKind::Io, &name, format!("cannot read the config file: {e}")))?;
+        let bytes = crate::probes::file::read_regular(path, MAX_CONFIG_BYTES).map_err(|e| {
+            let message = match e {
+                crate::probes::file::ReadError::Io(e) => format!("cannot read the config file: {e}"),
+                crate::probes::file::ReadError::NotRegular(what) => {
+                    format!("the config file is {what}, not a regular file")
+                }
+                crate::probes::file::ReadError::TooLarge(cap) => {
+                    format!("the config file is larger than the {cap}-byte limit")
+                }
+            };
+            ConfigError::new(ConfigErrorKind::Io, &name, message)
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            ConfigError::new(
+                ConfigErrorKind::Io,
+                &name,
+                format!("the config file is not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+            )
+        })?;
         self.from_str(&text, &name)
     }
 
@@ -265,8 +287,11 @@ impl Loader {
     /// # Errors
     /// A [`ConfigError`] naming the file, line, column and key.
     pub fn from_str(&self, text: &str, name: &str) -> Result<Config, ConfigError> {
-        let mut l = Load { text, file: name, loader: self, secrets: Vec::new() };
-        l.run()
+        let mut l = Load { text, file: name, loader: self, env_values: Vec::new() };
+        let (config, secrets) = crate::probe::collect_secrets(|| l.run());
+        let mut config = config?;
+        config.secrets = secrets;
+        Ok(config)
     }
 }
 
@@ -310,7 +335,9 @@ impl Config {
         &self.runner
     }
 
-    /// Every value read from `${env:...}` (registered with the plan as secrets).
+    /// The values of the config's secret fields (passwords, tokens, keys, secret headers, a
+    /// command's `env`), registered with the plan as secrets. Values of other fields are not
+    /// secrets, even when read from `${env:...}`.
     pub fn secrets(&self) -> &[Secret] {
         &self.secrets
     }
@@ -406,6 +433,10 @@ impl Config {
             plan.mark_not_applicable(&e.item, e.value.clone()).map_err(|err| plan_err(err, &e.loc))?;
         }
         for e in &self.items {
+            if plan.is_gating(&e.item).is_none() {
+                let closest = plan.checklist().closest_ids(&e.item, 3).into_iter().map(ToString::to_string).collect();
+                return Err(plan_err(PlanError::UnknownItem { id: e.item.clone(), closest }, &e.loc));
+            }
             if let Some(g) = e.value.gating {
                 plan.gating(&e.item, g).map_err(|err| plan_err(err, &e.loc))?;
             }
@@ -428,12 +459,16 @@ const SECTIONS: &[&str] =
 
 type Value<'a> = Spanned<DeValue<'a>>;
 
+/// Largest config file read (4 MiB).
+pub const MAX_CONFIG_BYTES: u64 = 4 << 20;
+
 /// One load in progress.
 struct Load<'a> {
     text: &'a str,
     file: &'a str,
     loader: &'a Loader,
-    secrets: Vec<Secret>,
+    /// Every value read from `${env:...}`, longest first: never echoed in an error.
+    env_values: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -538,7 +573,39 @@ fn expected_names(message: &str) -> Vec<&str> {
 
 impl<'a> Load<'a> {
     fn err(&self, kind: ConfigErrorKind, message: impl Into<String>) -> ConfigError {
-        ConfigError::new(kind, self.file, message)
+        ConfigError::new(kind, self.file, self.hide_env(message.into()))
+    }
+
+    /// `message` without any value read from `${env:...}`: whole values of 4 characters or
+    /// more anywhere, shorter ones where they stand quoted (`"ab"`, `` `ab` ``), so that a
+    /// short value does not garble the message.
+    fn hide_env(&self, mut message: String) -> String {
+        for v in &self.env_values {
+            if v.is_empty() {
+                continue;
+            }
+            let escaped = format!("{v:?}");
+            let escaped = &escaped[1..escaped.len() - 1];
+            let forms: Vec<String> = if v.chars().count() >= 4 {
+                vec![v.clone(), escaped.to_string()]
+            } else {
+                [v.as_str(), escaped]
+                    .iter()
+                    .flat_map(|f| [format!("\"{f}\""), format!("`{f}`"), format!("'{f}'")])
+                    .collect()
+            };
+            for f in forms {
+                if message.contains(&f) {
+                    let hidden = if f.starts_with(['"', '`', '\'']) {
+                        format!("{}[env value]{}", &f[..1], &f[f.len() - 1..])
+                    } else {
+                        "[env value]".to_string()
+                    };
+                    message = message.replace(&f, &hidden);
+                }
+            }
+        }
+        message
     }
 
     fn loc(&self, span: &Range<usize>, key: impl Into<String>) -> Location {
@@ -630,7 +697,6 @@ impl<'a> Load<'a> {
                 }
             }
         }
-        config.secrets = std::mem::take(&mut self.secrets);
         Ok(config)
     }
 
@@ -693,10 +759,11 @@ impl<'a> Load<'a> {
                     .err(ConfigErrorKind::MissingEnv, format!("environment variable `{name}` is not set"))
                     .at(&self.loc(span, path)));
             };
-            let secret = Secret::new(value);
-            out.push_str(secret.expose());
-            if !self.secrets.contains(&secret) {
-                self.secrets.push(secret);
+            out.push_str(&value);
+            if !self.env_values.contains(&value) {
+                self.env_values.push(value);
+                // Longest first, so that a value containing another is hidden whole.
+                self.env_values.sort_by_key(|v| std::cmp::Reverse(v.len()));
             }
             rest = &after[end + 1..];
         }

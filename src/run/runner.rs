@@ -412,9 +412,7 @@ pub(crate) fn conclude(
 
 fn redact_observation(r: &Redactor, o: &mut Observation) {
     r.redact_in_place(&mut o.summary);
-    for v in o.evidence.values_mut() {
-        r.redact_in_place(v);
-    }
+    o.evidence.redact_with(r);
     for m in &mut o.measurements {
         for v in m.labels.values_mut() {
             r.redact_in_place(v);
@@ -422,11 +420,8 @@ fn redact_observation(r: &Redactor, o: &mut Observation) {
     }
 }
 
-/// Scrubs every registered secret from a probe's result.
+/// Scrubs every registered secret, and URL credentials, from a probe's result.
 pub(crate) fn redact(r: &Redactor, mut result: Result<Observation, ProbeError>) -> Result<Observation, ProbeError> {
-    if r.is_empty() {
-        return result;
-    }
     match &mut result {
         Ok(o) => redact_observation(r, o),
         Err(e) => {
@@ -619,7 +614,8 @@ impl Exec<'_, '_> {
             runner.clock.clone(),
             self.redactor.clone(),
         );
-        let target = probe.target();
+        // Redacted before it is recorded anywhere, tracing fields included.
+        let target = self.redactor.redact(&probe.target());
         let span = tracing::info_span!(parent: &state.span, "probe", target = %target);
         let redactor = self.redactor.clone();
         let handle = tasks.spawn(
@@ -630,7 +626,6 @@ impl Exec<'_, '_> {
                     Err(_) => Err(ProbeError::timeout(timeout)),
                 };
                 let result = redact(&redactor, result);
-                let target = if redactor.is_empty() { target } else { redactor.redact(&target) };
                 let pr = ProbeResult::new(target, result, t0.elapsed()).with_attempts(cx.attempts());
                 (i, p, pr)
             }
@@ -692,7 +687,7 @@ impl Exec<'_, '_> {
             .collect();
         let mut r = conclude(&self.entries[i], probes, duration, self.now);
         if let Some((note, always)) = self.notes[i].take()
-            && (always || !matches!(r.status, Status::Pass | Status::Warn))
+            && (always || matches!(r.status, Status::Fail | Status::Error))
         {
             r.reason = format!("{} ({note})", r.reason);
         }

@@ -17,7 +17,9 @@
 //! request timeout): probes still running are cut at the deadline and become errors, items not
 //! started are skipped "run deadline passed", and the report is published. Should a probe not
 //! even yield to that (a blocking call), the run is abandoned a grace period later and a
-//! not-ready report saying so is published: no request waits on a hung probe forever.
+//! not-ready report saying so is published: no request waits on a hung probe forever. (A probe
+//! that blocks a runtime worker without `spawn_blocking` or `block_in_place` can starve any
+//! async runtime, this server's included: blocking work belongs on `spawn_blocking`.)
 //!
 //! Every answer comes from a cached report no older than [`ServerConfig::cache_ttl`] (default
 //! 5 s). When the cache is stale, the first request starts a run in a background task and every
@@ -27,15 +29,19 @@
 //! [`ServerConfig::request_timeout`] gets 504 while the run goes on for the next request.
 //! Reports hold no secret (the runner redacts them), so no answer does either.
 //!
+//! Serve it with [`serve`]: it caps connections, times out clients that send no request head
+//! or go idle, bounds request heads, and on shutdown drains requests in flight for a bounded
+//! time ([`ServeOptions`]). A bare `axum::serve` has none of these limits.
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use nexus_readiness::run::{Plan, Runner};
-//! use nexus_readiness::server::{ReadinessService, ServerConfig};
+//! use nexus_readiness::server::{ReadinessService, ServeOptions, ServerConfig, serve};
 //!
 //! let plan = Plan::new(nexus_readiness::builtin::nexus());
 //! let service = ReadinessService::new(plan, Runner::builder().build(), ServerConfig::default());
 //! let listener = tokio::net::TcpListener::bind("0.0.0.0:9464").await?;
-//! axum::serve(listener, service.router()).await
+//! serve(listener, service.router(), ServeOptions::default(), std::future::pending()).await
 //! # }
 //! ```
 
@@ -55,6 +61,10 @@ use tokio_util::sync::CancellationToken;
 use crate::probe::Secret;
 use crate::report::{Format, Report};
 use crate::run::{Plan, Runner};
+
+mod conn;
+
+pub use conn::{ServeOptions, serve};
 
 /// How long past its deadline a run may take to wind down before it is abandoned.
 const ABANDON_GRACE: Duration = Duration::from_secs(2);

@@ -198,7 +198,7 @@ impl Probe for TrivyProbe {
     }
 
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
-        let text = super::read_text(&self.path, cx).await?;
+        let text = super::read_text(&self.path, super::MAX_FILE, cx).await?;
         self.evaluate(&self.path.display().to_string(), &text)
     }
 }

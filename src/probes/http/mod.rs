@@ -67,4 +67,5 @@ pub use observability::{
     LogAggregationProbe, LogAggregationSpec, LogsAppearingProbe, LogsAppearingSpec, MonitoringProbe, MonitoringSpec,
     TimeFormat,
 };
+pub(crate) use oci::parse_challenge;
 pub use oci::{OciImageProbe, OciImageSpec};

@@ -118,7 +118,7 @@ pub struct OciImageProbe {
 }
 
 /// A parsed `WWW-Authenticate` challenge: scheme and parameters.
-fn parse_challenge(h: &str) -> (String, Vec<(String, String)>) {
+pub(crate) fn parse_challenge(h: &str) -> (String, Vec<(String, String)>) {
     let h = h.trim();
     let (scheme, rest) = h.split_once(' ').unwrap_or((h, ""));
     let mut params = Vec::new();
@@ -163,6 +163,20 @@ impl OciImageProbe {
         })?;
         let mut url = parse_url("realm", realm)
             .map_err(|e| ProbeError::protocol(format!("registry token realm is not an http(s) url: {e}")))?;
+        // Credentials (and the token request itself) travel only over https, wherever the
+        // registry points: an http realm could be read by anyone on the path. A plain-http
+        // realm is accepted only on the registry's own origin (no worse than the registry
+        // itself) or with `insecure`.
+        let same_origin = url.scheme() == self.manifest.scheme()
+            && url.host_str() == self.manifest.host_str()
+            && url.port_or_known_default() == self.manifest.port_or_known_default();
+        if url.scheme() != "https" && !same_origin && !self.client.insecure {
+            return Err(ProbeError::protocol(format!(
+                "{} names the token realm {}, which is not https: refused (set client.insecure = true to allow it)",
+                display_url(&self.manifest),
+                display_url(&url)
+            )));
+        }
         let default_scope = format!("repository:{}:pull", self.repository);
         {
             let mut q = url.query_pairs_mut();

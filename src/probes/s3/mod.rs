@@ -799,6 +799,9 @@ impl S3Probe {
 
 /// `https://user:pass@host/` → `https://host/`: an endpoint in a message never carries credentials.
 fn strip_userinfo(url: &str) -> String {
+    // The one URL scrubber (user info, signatures and tokens in the query), plus user info
+    // in an endpoint written without a scheme.
+    let url = &crate::probe::scrub_urls(url);
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
     let authority_end = rest.find('/').unwrap_or(rest.len());
     match rest[..authority_end].rfind('@') {
