@@ -1404,3 +1404,92 @@ async fn http_and_tls_backends_explain_certificate_faults_alike() {
         );
     }
 }
+
+/// A real nginx (Debian's `nginx-light`) on a free loopback port, stopped on drop.
+struct Nginx {
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts nginx with `server` (an nginx `server` block body; `PORT` is replaced by its port),
+/// or `None` when nginx is not installed (a failure under `CI=true`).
+async fn nginx(http_extra: &str, server: &str) -> Option<(Nginx, String)> {
+    let bin = common::require_binary("nginx")?;
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    let d = dir.path().display();
+    let conf = format!(
+        "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log stderr;\nevents {{ worker_connections 64; }}\n\
+         http {{\n access_log off;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n \
+         fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n {http_extra}\n \
+         server {{\n  listen 127.0.0.1:{port};\n  {}\n }}\n}}\n",
+        server.replace("PORT", &port.to_string())
+    );
+    let conf_path = dir.path().join("nginx.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let child = std::process::Command::new(bin)
+        .arg("-p")
+        .arg(dir.path())
+        .arg("-e")
+        .arg("stderr")
+        .arg("-c")
+        .arg(&conf_path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start nginx");
+    let nginx = Nginx { child, _dir: dir };
+    let started = std::time::Instant::now();
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(10), "nginx did not listen on {port}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Some((nginx, format!("http://127.0.0.1:{port}")))
+}
+
+/// The fault table against a real nginx: `limit_req` (429) in front of the validator, and a
+/// proxy whose upstream is down (502) behind an auth check.
+#[tokio::test]
+async fn fault_table_against_a_real_nginx() {
+    let upstream = serve(validating(true)).await;
+    let down = format!("127.0.0.1:{}", common::free_port());
+    let Some((_nginx, base)) = nginx(
+        "limit_req_zone $binary_remote_addr zone=api:1m rate=1r/m;",
+        &format!(
+            "location /v1/ {{ limit_req zone=api; limit_req_status 429; proxy_pass {upstream}; }}\n  \
+             location /api/ {{ if ($http_authorization != \"Bearer {API_TOKEN}\") {{ return 401; }} proxy_pass http://{down}; }}"
+        ),
+    )
+    .await
+    else {
+        return;
+    };
+    // limit_req at 1r/m: the first payload reaches the validator (400), the second gets nginx's 429.
+    let e = err(check(&InputValidationSpec::new(format!("{base}/v1/infer"), PAYLOADS).build_probe().unwrap()).await);
+    assert_eq!(e.kind, ProbeErrorKind::Unreachable, "{e}");
+    assert_eq!(
+        e.message,
+        format!(
+            "POST {base}/v1/infer: payload #2: {base}/v1/infer answered 429 Too Many Requests: rate limited before the \
+             request reached the validator, so it could not look (1 of 3 payloads not sent)"
+        )
+    );
+    // The backend down: 401 without credentials, 502 with valid ones.
+    let e =
+        err(check(&AuthSpec::new(format!("{base}/api/models"), Secret::new(API_TOKEN)).build_probe().unwrap()).await);
+    assert_eq!(e.kind, ProbeErrorKind::Unreachable, "{e}");
+    assert_eq!(
+        e.message,
+        format!(
+            "GET {base}/api/models: with credentials: {base}/api/models answered 502: the service is failing, so \
+             whether valid credentials are accepted could not be seen"
+        )
+    );
+}
