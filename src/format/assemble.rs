@@ -278,15 +278,16 @@ impl Assembler<'_> {
         let id = match attrs.id {
             Some((id, _)) => id,
             None => {
-                if slugify(&item.title).is_empty() {
+                // `Item::new` gave the item its title's slug as id.
+                if item.id.as_str().is_empty() {
                     return Err(pos.error(format!(
                         "checklist item `{}` has no letters or digits to make an id from: give it one with `{{#my-id}}`",
                         item.title
                     )));
                 }
                 match &parent {
-                    Some(p) => p.child(&item.title),
-                    None => self.current().id.child(&item.title),
+                    Some(p) => p.join(item.id.as_str()),
+                    None => self.current().id.join(item.id.as_str()),
                 }
             }
         };
