@@ -637,6 +637,10 @@ pub(crate) fn escape_paragraph(p: &str) -> std::borrow::Cow<'_, str> {
 /// same description of an item followed by a child (an unclosed fence or HTML block would take
 /// the children in) gets the starts of its lines escaped.
 pub(crate) fn escape_description(d: &str, children: bool) -> std::borrow::Cow<'_, str> {
+    // Only a fence, an HTML block or a link definition can reach past the description.
+    if !d.lines().any(|l| l.trim_start().starts_with(['`', '~', '<', '['])) {
+        return d.into();
+    }
     let body = |d: &str| {
         d.lines()
             .map(|l| if l.trim().is_empty() { String::new() } else { format!("  {l}") })
