@@ -671,3 +671,13 @@ fn rst_items_with_numbers_and_wide_markers() {
     );
     assert_round_trip(&c);
 }
+
+/// Found by fuzzing: `- [ ]` with nothing after it is a task or plain text depending on whether a
+/// newline follows; either way it has no title, and both are the same error.
+#[test]
+fn a_lone_checkbox_is_an_item_without_a_title() {
+    for doc in ["# T\n\n- [ ] A\n- [ ]", "# T\n\n- [ ] A\n- [ ]\n", "# T\n\n- one\n- [x]\n"] {
+        let (_, _, message) = md_error(doc);
+        assert_eq!(message, "checklist item has no title", "{doc:?}");
+    }
+}

@@ -362,6 +362,11 @@ impl Lexer<'_> {
                 self.out.push(Block::Opaque { syntax: Syntax::Rst, text });
             }
             Kind::List { ordered } => {
+                // `- [ ]` with nothing after it reads as a task or not depending on what follows:
+                // either way it has no title to make an item of.
+                if let Some(at) = self.empty_box(node) {
+                    return Err(self.pos(at).error("checklist item has no title"));
+                }
                 if node.has_task() {
                     let pieces = self.task_list(node, 0, 0)?;
                     let mut text: Option<Range<usize>> = None;
@@ -438,6 +443,24 @@ impl Lexer<'_> {
             _ => self.opaque(node),
         }
         Ok(())
+    }
+
+    /// The start of a list item, at any depth, whose text is a lone checkbox.
+    fn empty_box(&self, node: &Node) -> Option<usize> {
+        if node.kind == Kind::Item {
+            let lone = match (&node.task, node.children.first()) {
+                (Some(_), None) => true,
+                (Some((_, marker)), Some(p)) => self.inline_text(p, Some(marker.end)).text.is_empty(),
+                (None, Some(p)) if p.kind == Kind::Paragraph => {
+                    matches!(self.inline_text(p, None).text.as_str(), "[ ]" | "[x]" | "[X]")
+                }
+                _ => false,
+            };
+            if lone {
+                return Some(node.range.start);
+            }
+        }
+        node.children.iter().find_map(|c| self.empty_box(c))
     }
 
     fn text_piece(&mut self, r: &Range<usize>) {
