@@ -1,11 +1,18 @@
 //! Post-deploy gate for a Deployment: wait for the rollout, run the post-deploy checks, and
-//! roll back on failure (a server-side dry run unless `--apply-rollback`).
+//! roll back when a check *failed* (a server-side dry run unless `--apply-rollback`).
 //!
 //! ```text
 //! cargo run --example kube_gate --features kube -- \
 //!     --namespace nexus --deployment nexus-api [--kubeconfig ~/.kube/config] \
-//!     [--context prod] [--wait 300] [--gpu-nodes 2] [--apply-rollback]
+//!     [--context prod] [--wait 300] [--gpu-nodes 2] [--apply-rollback] \
+//!     [--rollback-on-error] [--rollback-timeout 120]
 //! ```
+//!
+//! Rollback rules: by default only a Fail rolls back; a check that could not decide (API
+//! denied, timed out) is reported and not acted on (`--rollback-on-error` changes that). The
+//! rollback has its own deadline (`--rollback-timeout`), not what the checks left. Its patch
+//! carries the Deployment's resourceVersion, so a concurrent change makes it fail instead of
+//! mixing templates. `--apply-rollback` requires an explicit `--namespace` and `--context`.
 //!
 //! Exit code 0 when every check passes (or does not apply), 1 otherwise, 2 on bad arguments.
 
@@ -17,11 +24,14 @@ use k8s_openapi::api::apps::v1::Deployment;
 use kube::Api;
 use kube::runtime::wait::{await_condition, conditions};
 use nexus_readiness::probe::{Probe, ProbeContext, Verdict};
-use nexus_readiness::probes::kube::{Check, CheckConfig, KubeProbe, WorkloadSelector, live, rollback};
+use nexus_readiness::probes::kube::{Check, CheckConfig, KubeProbe, RollbackTrigger, WorkloadSelector, live, rollback};
 
 #[derive(Debug, Default)]
 struct Args {
     namespace: String,
+    namespace_given: bool,
+    rollback_trigger: RollbackTrigger,
+    rollback_timeout: u64,
     deployment: String,
     kubeconfig: Option<PathBuf>,
     context: Option<String>,
@@ -31,12 +41,19 @@ struct Args {
 }
 
 fn parse_args() -> anyhow::Result<Args> {
-    let mut args = Args { namespace: "default".into(), wait: 300, ..Args::default() };
+    let mut args = Args { namespace: "default".into(), wait: 300, rollback_timeout: 120, ..Args::default() };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut value = || it.next().with_context(|| format!("{a} needs a value"));
         match a.as_str() {
-            "--namespace" | "-n" => args.namespace = value()?,
+            "--namespace" | "-n" => {
+                args.namespace = value()?;
+                args.namespace_given = true;
+            }
+            "--rollback-on-error" => args.rollback_trigger = RollbackTrigger::OnFailOrError,
+            "--rollback-timeout" => {
+                args.rollback_timeout = value()?.parse().context("--rollback-timeout takes seconds")?;
+            }
             "--deployment" | "-d" => args.deployment = value()?,
             "--kubeconfig" => args.kubeconfig = Some(value()?.into()),
             "--context" => args.context = Some(value()?),
@@ -48,6 +65,9 @@ fn parse_args() -> anyhow::Result<Args> {
     }
     if args.deployment.is_empty() {
         bail!("--deployment is required");
+    }
+    if args.apply_rollback && (!args.namespace_given || args.context.is_none()) {
+        bail!("--apply-rollback changes a cluster: name it explicitly with --namespace and --context");
     }
     Ok(args)
 }
@@ -95,7 +115,7 @@ async fn main() -> anyhow::Result<()> {
         checks.push(Check::GpuNodes);
     }
     let cx = ProbeContext::new().with_timeout(Duration::from_secs(60));
-    let mut failed = false;
+    let (mut failed, mut errored) = (false, false);
     for check in checks {
         let probe = KubeProbe::live(client.clone(), selector.clone(), check).with_config(config.clone());
         match probe.check(&cx).await {
@@ -106,17 +126,25 @@ async fn main() -> anyhow::Result<()> {
             Err(e) if e.kind.is_skip() => println!("{:<18} skip  {e}", check.as_str()),
             Err(e) => {
                 println!("{:<18} error {e}", check.as_str());
-                failed = true;
+                errored = true;
             }
         }
     }
-    if !failed {
+    if !failed && !errored {
         println!("deployment {ns}/{name} is ready");
         return Ok(());
     }
+    if !args.rollback_trigger.should_roll_back(failed, errored) {
+        println!(
+            "deployment {ns}/{name} is not ready: some checks could not decide; not rolling back on an error (see --rollback-on-error)"
+        );
+        std::process::exit(1);
+    }
     let dry_run = !args.apply_rollback;
     println!("deployment {ns}/{name} is not ready: rolling back{}", if dry_run { " (dry run)" } else { "" });
-    match rollback(&cx, &client, ns, name, dry_run).await {
+    // The rollback's own deadline, not what the checks left.
+    let rcx = ProbeContext::new().with_timeout(Duration::from_secs(args.rollback_timeout));
+    match rollback(&rcx, &client, ns, name, dry_run).await {
         Ok(plan) => println!(
             "rollback from revision {} to revision {} (ReplicaSet {}){}",
             plan.current_revision.map(|r| r.to_string()).unwrap_or_else(|| "?".into()),

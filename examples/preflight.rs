@@ -10,7 +10,6 @@
 //! Exit code: 0 ready, 1 not ready, 2 the config could not be loaded, the arguments are wrong or
 //! the report could not be written.
 
-use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -18,7 +17,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use nexus_readiness::builtin;
 use nexus_readiness::config::Config;
 use nexus_readiness::model::Phase;
-use nexus_readiness::report::{Format, Report, SkipKind, Status};
+use nexus_readiness::report::{Format, Report, text};
 use nexus_readiness::run::RunEvent;
 
 const HELP: &str = "\
@@ -34,12 +33,17 @@ OPTIONS:
     -p, --phase LIST      phases to run, comma separated: pre-deployment, deployment,
                           post-deployment, continuous (default: all, or [runner] phases)
     -f, --format FORMAT   summary (default), markdown, json, junit, tap, prometheus, rst
+    -v, --verbose         summary: list every passed, attested and waived item
     -o, --output FILE     write the report there (atomically) instead of stdout
     -h, --help            this text
 
 EXIT CODES:
     0 ready, 1 not ready, 2 the config or the arguments are invalid, or the report
     could not be written
+
+The gate fails closed: a gating item that no probe looked at (no target configured)
+keeps the run from being ready. `[runner] allow_unverified = true` lets such items
+through for exploring, and the verdict then reads READY (UNVERIFIED: ...).
 ";
 
 #[derive(Debug, Default)]
@@ -48,6 +52,7 @@ struct Args {
     phases: Option<Vec<Phase>>,
     format: Option<Format>,
     output: Option<PathBuf>,
+    verbose: bool,
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
@@ -61,6 +66,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         let mut value = |name: &str| inline.clone().or_else(|| it.next()).ok_or(format!("{name} needs a value"));
         match flag.as_str() {
             "-h" | "--help" => return Ok(None),
+            "-v" | "--verbose" => args.verbose = true,
             "-c" | "--config" => args.config = Some(PathBuf::from(value("--config")?)),
             "-o" | "--output" => args.output = Some(PathBuf::from(value("--output")?)),
             "-f" | "--format" => {
@@ -113,10 +119,11 @@ async fn main() -> anyhow::Result<()> {
         }
     };
 
-    if let Some(dir) = args.output.as_deref().and_then(Path::parent).filter(|d| !d.as_os_str().is_empty())
-        && !dir.is_dir()
+    // Refuse a bad --output before running anything.
+    if let Some(out) = &args.output
+        && let Err(e) = check_output(out, args.config.as_deref())
     {
-        eprintln!("error: --output: directory {} does not exist", dir.display());
+        eprintln!("error: --output {}: {e}", out.display());
         std::process::exit(2);
     }
     let mut runner = config.runner();
@@ -142,11 +149,11 @@ async fn main() -> anyhow::Result<()> {
 
     let text = match args.format {
         Some(f) => report.render(f),
-        None => summary(&report, &config.configured_items(), args.config.is_some()),
+        None => summary(&report, args.verbose, args.config.is_some()),
     };
     match &args.output {
         Some(path) => {
-            if let Err(e) = write_atomically(path, &text) {
+            if let Err(e) = write_report(path, &text, args.config.as_deref()) {
                 eprintln!("error: writing {}: {e:#}", path.display());
                 std::process::exit(2);
             }
@@ -158,7 +165,7 @@ async fn main() -> anyhow::Result<()> {
     }
     if args.format.is_some() || args.output.is_some() {
         // The machine-readable report went to stdout or a file: a short verdict for people.
-        eprintln!("{}: {}", if report.ready() { "READY" } else { "NOT READY" }, report.summary());
+        eprintln!("{} — {}", report.headline(), report.summary());
     }
     std::process::exit(report.exit_code());
 }
@@ -176,116 +183,167 @@ fn progress_observer() -> Option<ProgressBar> {
     Some(pb)
 }
 
-/// Writes `text` to a temporary file beside `path`, then renames it over `path`.
-fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
+/// Whether `path` may receive the report: a regular file (or nothing yet) in an existing
+/// directory, not a symbolic link, FIFO, device or directory, and not the config file itself.
+/// Returns the mode to keep when the file exists.
+fn check_output(path: &Path, config: Option<&Path>) -> anyhow::Result<Option<u32>> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(text.as_bytes())?;
-    // Temporary files are private (0600); a report is not.
+    if !dir.is_dir() {
+        anyhow::bail!("directory {} does not exist", dir.display());
+    }
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let t = meta.file_type();
+    if t.is_symlink() {
+        anyhow::bail!("is a symbolic link: name the file it points to");
+    }
+    if !t.is_file() {
+        anyhow::bail!("is {}, not a regular file", kind(t));
+    }
+    if let Some(config) = config
+        && same_file(path, config)
+    {
+        anyhow::bail!("is the config file: the report would overwrite it");
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
+        Ok(Some(meta.permissions().mode() & 0o7777))
     }
+    #[cfg(not(unix))]
+    Ok(None)
+}
+
+/// What a non-regular file is, for messages.
+fn kind(t: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+    }
+    if t.is_dir() { "a directory" } else { "not a regular file" }
+}
+
+/// Whether two paths name the same file (same device and inode, so hard links and other
+/// spellings of the path count).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        #[cfg(unix)]
+        (Ok(x), Ok(y)) => {
+            use std::os::unix::fs::MetadataExt;
+            x.dev() == y.dev() && x.ino() == y.ino()
+        }
+        #[cfg(not(unix))]
+        (Ok(_), Ok(_)) => a.canonicalize().ok() == b.canonicalize().ok(),
+        _ => false,
+    }
+}
+
+/// Writes the report to `path` atomically: a temporary file beside it, with the mode of the
+/// file it replaces (0644 for a new one), synced, renamed over `path`, and the directory
+/// synced so the rename survives a crash. Refuses what [`check_output`] refuses.
+fn write_report(path: &Path, text: &str, config: Option<&Path>) -> anyhow::Result<()> {
+    let mode = check_output(path, config)?;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new().prefix(".report-").tempfile_in(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Temporary files are private (0600): keep the replaced file's mode, or 0644.
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode.unwrap_or(0o644)))?;
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    tmp.write_all(text.as_bytes())?;
     tmp.as_file().sync_all()?;
     tmp.persist(path)?;
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
     Ok(())
 }
 
-/// What a newcomer reads: the verdict, what passed and failed, which keys to set, who must
-/// sign off.
-fn summary(report: &Report, configured: &[&str], has_config: bool) -> String {
-    let mut out = String::new();
-    let s = report.summary();
-    let verdict = if report.ready() { "READY" } else { "NOT READY" };
-    out.push_str(&format!("{} — {verdict}\n{s}\n\n", report.title));
-    let by = |status: Status| report.items.iter().filter(move |i| i.status == status);
-    let pass: Vec<_> = by(Status::Pass).chain(by(Status::Warn)).collect();
-    out.push_str(&format!("Passed: {} item{}\n", pass.len(), plural(pass.len())));
-    for i in &pass {
-        out.push_str(&format!("  {:<7} {}: {}\n", i.status, i.id, i.reason));
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    fn mode(p: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
     }
-    for status in [Status::Fail, Status::Error] {
-        let items: Vec<_> = by(status).collect();
-        if items.is_empty() {
-            continue;
-        }
-        let what = if status == Status::Fail { "Failed" } else { "Could not check" };
-        out.push_str(&format!("\n{what}: {} item{}\n", items.len(), plural(items.len())));
-        for i in items {
-            let gate = if i.gating { " [gating]" } else { "" };
-            out.push_str(&format!("  {}{gate}: {}\n", i.id, i.reason));
-        }
+
+    #[test]
+    fn output_keeps_the_mode_of_the_file_it_replaces() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("report.json");
+        std::fs::write(&out, "old").unwrap();
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o600)).unwrap();
+        write_report(&out, "new", None).unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "new");
+        assert_eq!(mode(&out), 0o600);
+        let fresh = dir.path().join("fresh.json");
+        write_report(&fresh, "x", None).unwrap();
+        assert_eq!(mode(&fresh), 0o644);
+        // No temporary file is left behind.
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 2, "{names:?}");
     }
-    let mut keys: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-    for n in &s.not_configured {
-        keys.entry(n.key.clone().unwrap_or_else(|| "(a binding)".into())).or_default().push(n.item.as_str());
+
+    #[test]
+    fn output_refuses_fifos_symlinks_directories_and_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let e = write_report(&fifo, "x", None).unwrap_err();
+        assert_eq!(e.to_string(), "is a FIFO, not a regular file");
+        assert!(std::os::unix::fs::FileTypeExt::is_fifo(&std::fs::symlink_metadata(&fifo).unwrap().file_type()));
+
+        let target = dir.path().join("target.json");
+        std::fs::write(&target, "keep").unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let e = write_report(&link, "x", None).unwrap_err();
+        assert_eq!(e.to_string(), "is a symbolic link: name the file it points to");
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+
+        let e = write_report(dir.path(), "x", None).unwrap_err();
+        assert_eq!(e.to_string(), "is a directory, not a regular file");
+        let e = write_report(Path::new("/dev/null"), "x", None).unwrap_err();
+        assert_eq!(e.to_string(), "is a device, not a regular file");
+
+        let config = dir.path().join("nexus.toml");
+        std::fs::write(&config, "[runner]\n").unwrap();
+        let spelled = dir.path().join(".").join("nexus.toml");
+        let e = write_report(&spelled, "x", Some(&config)).unwrap_err();
+        assert_eq!(e.to_string(), "is the config file: the report would overwrite it");
+        let hard = dir.path().join("hard.toml");
+        std::fs::hard_link(&config, &hard).unwrap();
+        assert!(write_report(&hard, "x", Some(&config)).is_err());
+        assert_eq!(std::fs::read_to_string(&config).unwrap(), "[runner]\n");
+
+        let e = write_report(&dir.path().join("missing/report.json"), "x", None).unwrap_err();
+        assert!(e.to_string().starts_with("directory "), "{e}");
     }
-    // Items skipped behind a dependency need their own target too.
-    for i in by(Status::Skipped).filter(|i| i.skip == Some(SkipKind::Dependency)) {
-        if let Some(b) = builtin::default_binding(i.id.as_str())
-            && !configured.contains(&b.item)
-        {
-            keys.entry(b.key.to_string()).or_default().push(b.item);
-        }
-    }
-    let need: usize = keys.values().map(Vec::len).sum();
-    if !keys.is_empty() {
-        out.push_str(&format!(
-            "\nNeed a target: {} item{} — set these keys in a config file{}:\n",
-            need,
-            plural(need),
-            if has_config { "" } else { " (start from examples/preflight.toml, pass it with --config)" }
-        ));
-        for (key, items) in &keys {
-            out.push_str(&format!("  {key:<34} {} item{}\n", items.len(), plural(items.len())));
-        }
-    }
-    let pending: Vec<_> = by(Status::Pending).collect();
-    if !pending.is_empty() {
-        out.push_str(&format!(
-            "\nWaiting for a person's sign-off: {} item{} — add [attestations.\"<item id>\"] entries:\n",
-            pending.len(),
-            plural(pending.len())
-        ));
-        for i in pending {
-            out.push_str(&format!("  {}\n", i.id));
-        }
-    }
-    let attested: Vec<_> = by(Status::Attested).chain(by(Status::Waived)).collect();
-    if !attested.is_empty() {
-        out.push_str(&format!("\nSigned off or waived: {} item{}\n", attested.len(), plural(attested.len())));
-        for i in attested {
-            out.push_str(&format!("  {:<8} {}: {}\n", i.status, i.id, i.reason));
-        }
-    }
-    let mut skipped: BTreeMap<&str, usize> = BTreeMap::new();
-    for i in by(Status::Skipped) {
-        let why = match i.skip {
-            Some(SkipKind::NotConfigured) => continue,
-            Some(SkipKind::NotApplicable) => "not applicable",
-            Some(SkipKind::PhaseNotRun) => "phase not run",
-            Some(SkipKind::Dependency) => "waiting on an item that did not pass",
-            Some(SkipKind::Cancelled) => "cancelled or past the deadline",
-            _ => "other",
-        };
-        *skipped.entry(why).or_default() += 1;
-    }
-    if !skipped.is_empty() {
-        let parts: Vec<String> = skipped.iter().map(|(k, n)| format!("{n} {k}")).collect();
-        out.push_str(&format!("\nSkipped: {}\n", parts.join(", ")));
-    }
-    let blockers: Vec<_> = report.blockers().collect();
-    if !blockers.is_empty() {
-        out.push_str(&format!(
-            "\n{} gating item{} keep this deployment from being ready.\n",
-            blockers.len(),
-            plural(blockers.len())
-        ));
-    }
-    out
 }
 
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
+/// What a newcomer reads: the verdict, what blocks it and why, which keys to set, who must
+/// sign off (see `nexus_readiness::report::text`).
+fn summary(report: &Report, verbose: bool, has_config: bool) -> String {
+    let mut out = text::render(report, verbose);
+    if !has_config && report.summary().gating_not_configured > 0 {
+        out.push_str("\nStart from examples/preflight.toml and pass it with --config.\n");
+    }
+    out
 }

@@ -9,9 +9,12 @@
 //! curl -s localhost:9464/readyz; curl -s localhost:9464/metrics
 //! ```
 //!
-//! The plan runs at most once per `--cache-ttl`, however often it is scraped. Ctrl-C or
+//! The gating policy comes from the config (`[runner] gating`, `[items."id"] gating`);
+//! `--gate` overrides it. The plan runs at most once per `--cache-ttl`, however often it is
+//! scraped, and never longer than `--run-deadline`. `--token-file` puts `/report`, `/metrics`
+//! and `?verbose` behind a bearer token. Ctrl-C or
 //! SIGTERM (what Kubernetes sends) stops accepting connections and lets requests in flight
-//! finish. Exit code: 0 after a clean shutdown, 2 when the arguments or the config are wrong or
+//! finish for up to 10 s, then the process exits even if a probe is stuck. Exit code: 0 after a clean shutdown, 2 when the arguments or the config are wrong or
 //! the address cannot be bound.
 
 use std::collections::BTreeSet;
@@ -22,9 +25,10 @@ use std::time::Duration;
 use nexus_readiness::builtin;
 use nexus_readiness::config::Config;
 use nexus_readiness::model::{Phase, duration};
+use nexus_readiness::probe::Secret;
 use nexus_readiness::report::EXIT_PLAN_ERROR;
 use nexus_readiness::run::{Plan, Runner};
-use nexus_readiness::server::{ReadinessService, ServerConfig};
+use nexus_readiness::server::{ReadinessService, ServeOptions, ServerConfig, serve};
 
 const HELP: &str = "\
 readiness_server: the Nexus production readiness checklist as an HTTP service
@@ -38,8 +42,14 @@ OPTIONS:
     -l, --listen ADDR       address to serve on (default 0.0.0.0:9464)
         --cache-ttl DUR     serve a report this long before running again (default 5s)
     -p, --phase LIST        phases to run, comma separated (default: all, or [runner] phases)
-        --gate ITEM         only these items gate /readyz (repeatable; default: blocker and
-                            critical items)
+        --gate ITEM         only these items gate /readyz (repeatable); overrides the
+                            config's gating policy ([runner] gating, [items.ID] gating;
+                            default: blocker and critical items)
+        --run-deadline DUR  hard deadline of one run (default 50s, or [runner] deadline if
+                            shorter): a hung probe never holds requests
+        --token-file FILE   require `Authorization: Bearer <token>` (the file's content) on
+                            /report, /metrics and ?verbose; /healthz, /readyz, /livez stay
+                            open and reveal the status only
     -h, --help              this text
 
 ENDPOINTS:
@@ -56,6 +66,8 @@ struct Args {
     cache_ttl: Duration,
     phases: Option<Vec<Phase>>,
     gate: Vec<String>,
+    run_deadline: Duration,
+    token_file: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
@@ -65,6 +77,8 @@ fn parse_args() -> Result<Option<Args>, String> {
         cache_ttl: Duration::from_secs(5),
         phases: None,
         gate: Vec::new(),
+        run_deadline: Duration::from_secs(50),
+        token_file: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -93,6 +107,11 @@ fn parse_args() -> Result<Option<Args>, String> {
                 a.phases.get_or_insert_with(Vec::new).extend(phases);
             }
             "--gate" => a.gate.push(value("--gate")?),
+            "--run-deadline" => {
+                let v = value("--run-deadline")?;
+                a.run_deadline = duration::parse(&v).map_err(|e| format!("--run-deadline {v:?}: {e}"))?;
+            }
+            "--token-file" => a.token_file = Some(value("--token-file")?.into()),
             "-h" | "--help" => return Ok(None),
             other => return Err(format!("unknown argument {other:?} (try --help)")),
         }
@@ -153,7 +172,17 @@ async fn main() {
             std::process::exit(EXIT_PLAN_ERROR);
         }
     };
-    let service = ReadinessService::new(plan, runner, ServerConfig::default().cache_ttl(args.cache_ttl));
+    let mut server_config = ServerConfig::default().cache_ttl(args.cache_ttl).run_deadline(args.run_deadline);
+    if let Some(path) = &args.token_file {
+        match read_token(path) {
+            Ok(token) => server_config = server_config.bearer_token(token),
+            Err(e) => {
+                eprintln!("readiness_server: --token-file {}: {e}", path.display());
+                std::process::exit(EXIT_PLAN_ERROR);
+            }
+        }
+    }
+    let service = ReadinessService::new(plan, runner, server_config);
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -163,11 +192,35 @@ async fn main() {
     };
     let addr = listener.local_addr().unwrap_or(args.listen);
     tracing::info!(%addr, cache_ttl = %duration::format(args.cache_ttl), config = ?args.config, "serving readiness");
-    if let Err(e) = axum::serve(listener, service.router()).with_graceful_shutdown(shutdown()).await {
+    // Connection cap, header-read and idle timeouts, and a drain bounded in time: a probe stuck
+    // in a run cannot keep the process from stopping.
+    if let Err(e) = serve(listener, service.router(), ServeOptions::default(), shutdown()).await {
         tracing::error!(error = %e, "server failed");
         std::process::exit(1);
     }
     tracing::info!(runs = service.runs(), "stopped");
+    // Exit now: dropping the runtime would wait for blocking work a stuck probe still holds.
+    std::process::exit(0);
+}
+
+/// The bearer token in `path` (surrounding whitespace trimmed), never echoed.
+fn read_token(path: &std::path::Path) -> Result<Secret, String> {
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > 4096 {
+        return Err("larger than 4 KiB: not a token".into());
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err("the file is empty".into());
+    }
+    if token.chars().any(char::is_whitespace) {
+        return Err("the token contains whitespace".into());
+    }
+    Ok(Secret::new(token))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -5,6 +5,7 @@
 #
 #   scripts/test.sh                  # everything
 #   SKIP_INSTALL=1 scripts/test.sh   # check versions only; fail instead of installing
+#   scripts/test.sh --install-only   # install and check the servers and tools, run nothing
 #
 # Nothing of the host is changed beyond installing packages: Python test servers live in a
 # virtual environment of this script's own under the cache directory (the machine's own Python
@@ -65,14 +66,15 @@ ver_moto() { [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import moto; pr
 apt_updated=""
 apt_install() {
   export DEBIAN_FRONTEND=noninteractive
+  local log="$CACHE/apt.log"
   if [ -z "$apt_updated" ]; then
-    apt-get -o DPkg::Lock::Timeout=600 update -qq
+    apt-get -o DPkg::Lock::Timeout=600 update -qq >>"$log" 2>&1 || { tail -n 20 "$log" >&2; die "apt-get update failed (log: $log)"; }
     apt_updated=1
   fi
   # A fresh package may start its service on its default port (redis 6379, dnsmasq 53): that is
   # allowed to fail without failing the install; the tests never use those instances.
-  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "$@" \
-    || { dpkg --configure -a >/dev/null 2>&1 || true; for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || die "could not install $p"; done; }
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "$@" >>"$log" 2>&1 \
+    || { dpkg --configure -a >>"$log" 2>&1 || true; for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || { tail -n 20 "$log" >&2; die "could not install $p (log: $log)"; }; done; }
 }
 
 # ensure NAME RANGE BIN_NAME VERSION_FN DEBIAN_PACKAGES...: checks the version, installs the
@@ -132,6 +134,8 @@ export NEXUS_READINESS_BIN_GCC="$BIN_gcc"
 export NEXUS_READINESS_BIN_MOTO_SERVER="$BIN_moto"
 
 echo "versions: rustc $(rustc --version | first_version), redis-server $VER_redis, prometheus $VER_prometheus, promtool $VER_promtool, dnsmasq $VER_dnsmasq, moto $VER_moto (venv $VENV), gcc $VER_gcc, cargo-deny $VER_cargo_deny"
+
+[ "${1:-}" != "--install-only" ] || exit 0
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

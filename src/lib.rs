@@ -59,6 +59,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
+#[doc(hidden)]
+pub mod __fuzz;
 pub mod builtin;
 pub mod config;
 mod error;

@@ -115,7 +115,7 @@ fn capacity_thresholds_evaluate_like_the_table() {
     let gpu = &c.thresholds[0];
     assert_eq!((gpu.unit, gpu.healthy, gpu.breach), (Unit::Percent, 70.0, 85.0));
     assert_eq!(gpu.evaluate(60.0).level, Level::Ok);
-    assert_eq!(gpu.evaluate(60.0).action, None);
+    assert_eq!(gpu.evaluate(60.0).action.as_deref(), Some("Scale up"), "the action is named at every level");
     assert_eq!(gpu.evaluate(80.0).level, Level::Warn);
     let breach = gpu.evaluate(90.0);
     assert_eq!(breach.level, Level::Breach);

@@ -236,6 +236,7 @@ async fn trivy_reports() {
     assert!(obs.summary.contains(": 3 vulnerabilities at or above HIGH"), "{}", obs.summary);
     let obs = check(&TrivyProbe::new(fixture("trivy/clean.json")).fail_on(ScanSeverity::Low)).await.unwrap();
     assert_eq!(obs.verdict, Verdict::Fail);
+    assert!(obs.summary.contains(": 1 vulnerability at or above LOW (1 LOW)"), "{}", obs.summary);
 
     let err = check(&TrivyProbe::new(fixture("trivy/not-trivy.json"))).await.unwrap_err();
     assert_eq!(err.kind, ProbeErrorKind::Protocol);
@@ -305,7 +306,8 @@ async fn commands_exit_codes_and_output() {
     let p = CommandProbe::new("sh").args(["-c", script]).env("GREETING", "smoke-test");
     let obs = check(&p).await.unwrap();
     assert_eq!(obs.summary, format!("`sh -c {script:?}` exited with 3, expected 0: smoke failed: 503"));
-    assert_eq!(obs.evidence.get("stdout"), Some("hello from smoke-test"));
+    // `env` values are secrets: never shown, even when the program prints them.
+    assert_eq!(obs.evidence.get("stdout"), Some("hello from [redacted]"));
     assert_eq!(obs.evidence.get("exit_code"), Some("3"));
 
     // Output is captured bounded: the tail is kept.

@@ -136,6 +136,14 @@ async fn node_checks_config_loads_and_binds_the_gpu_items() {
     let config = Config::load(deploy("node-checks.toml")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(config.runner_settings().phases, vec![Phase::PreDeployment]);
     let plan = config.plan(nexus_readiness::builtin::nexus()).unwrap_or_else(|e| panic!("{e}"));
+    // The gating policy is in the config: only the GPU item decides a node's /readyz.
+    let gating: Vec<String> = plan
+        .checklist()
+        .items()
+        .filter(|i| plan.is_gating(i.id.as_str()) == Some(true))
+        .map(|i| i.id.to_string())
+        .collect();
+    assert_eq!(gating, ["pre-deployment.infrastructure.gpu-nodes-provisioned-and-tested"]);
     let gpu = plan.binding("pre-deployment.infrastructure.gpu-nodes-provisioned-and-tested").unwrap();
     let targets: Vec<String> = gpu.probes.iter().map(|p| p.target()).collect();
     let capacity = plan.binding("pre-deployment.performance.auto-scaling-policies-configured").unwrap();

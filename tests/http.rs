@@ -392,18 +392,23 @@ async fn auth_not_enforced_fails_naming_the_half() {
 }
 
 #[tokio::test]
-async fn auth_with_wrong_credentials_fails_naming_the_half() {
+async fn auth_with_wrong_credentials_is_an_error_naming_the_half() {
     let base = serve(auth_router(true)).await;
     let mut spec = AuthSpec::new(format!("{base}/api/models"), Secret::new("wrong-token-value"));
     spec.credential_headers.insert("X-Api-Key".into(), Secret::new("also-wrong-value"));
     let p = spec.build_probe().unwrap();
-    let o = ok(check(&p).await);
-    assert_eq!(o.verdict, Verdict::Fail);
+    // Wrong credentials say nothing about whether valid ones get through: could not look.
+    let e = err(check(&p).await);
+    assert_eq!(e.kind, ProbeErrorKind::PermissionDenied);
     assert_eq!(
-        o.summary,
-        format!("GET {base}/api/models: with credentials it answered 401, expected 2xx (credentials rejected)")
+        e.message,
+        format!(
+            "GET {base}/api/models: with credentials: {base}/api/models answered 401 Unauthorized: the credentials \
+             the probe sent were rejected (check its bearer token or secret headers), so the request never reached \
+             the protected endpoint"
+        )
     );
-    let printed = format!("{spec:?}{p:?}{o:?}");
+    let printed = format!("{spec:?}{p:?}{e:?}");
     assert!(!printed.contains("wrong-token-value") && !printed.contains("also-wrong-value"), "{printed}");
     let mut none = AuthSpec::new(format!("{base}/api/models"), Secret::new("x"));
     none.bearer_token = None;
@@ -621,11 +626,19 @@ async fn debug_endpoints_exposed_fail() {
     let base = serve(router).await;
     let o = ok(check(&DebugEndpointsSpec::new(base.clone()).build_probe().unwrap()).await);
     assert_eq!(o.verdict, Verdict::Fail);
+    // /actuator redirects to the login page: protected, not exposed.
     assert_eq!(
         o.summary,
-        format!(
-            "2 of 8 debug endpoints exposed on {base}/: /debug/pprof/ (200), /actuator (302) (expected 401 or 403 or 404)"
-        )
+        format!("1 of 8 debug endpoints exposed on {base}/: /debug/pprof/ (200) (expected 401 or 403 or 404)")
+    );
+    let router = Router::new().route("/env", get(|| async { (StatusCode::FOUND, [(header::LOCATION, "/next")]) }));
+    let base = serve(router).await;
+    let mut spec = DebugEndpointsSpec::new(base.clone());
+    spec.paths = vec!["/env".into()];
+    let o = ok(check(&spec.build_probe().unwrap()).await);
+    assert_eq!(
+        o.summary,
+        format!("1 of 1 debug endpoints exposed on {base}/: /env (302) (expected 401 or 403 or 404)")
     );
 }
 
@@ -698,10 +711,12 @@ async fn oci_image_pushed_through_bearer_flow() {
     let p = spec.build_probe().unwrap();
     assert_eq!(p.target(), format!("{base}/v2/nexus/inference/manifests/v1.4.2"));
     let o = ok(check(&p).await);
-    assert_eq!(o.verdict, Verdict::Pass, "{}", o.summary);
+    // A registry over plain http is not authenticated: at best Warn (see the https test below).
+    assert_eq!(o.verdict, Verdict::Warn, "{}", o.summary);
     assert_eq!(
         o.summary,
-        "image nexus/inference:v1.4.2 is pushed, digest sha256:4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+        "image nexus/inference:v1.4.2 is pushed, digest sha256:4b825dc642cb6eb9a060e54bf8d69288fbee4904 \
+         (registry reached over plain http: its identity and the digest were not verified)"
     );
     assert_eq!(o.evidence.get("auth"), Some("anonymous bearer token"));
     assert_eq!(o.evidence.get("media_type"), Some("application/vnd.oci.image.manifest.v1+json"));
@@ -957,6 +972,11 @@ mod tls {
 
     /// A CA and a `localhost` / `127.0.0.1` leaf signed by it; returns (CA PEM, listener).
     pub(super) async fn listener() -> (String, TlsListener) {
+        listener_with(|_| {}).await
+    }
+
+    /// As [`listener`], with the leaf's parameters edited first (validity period...).
+    pub(super) async fn listener_with(edit: impl FnOnce(&mut rcgen::CertificateParams)) -> (String, TlsListener) {
         let ca_key = rcgen::KeyPair::generate().unwrap();
         let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
         ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
@@ -964,8 +984,9 @@ mod tls {
         let ca_cert = ca_params.self_signed(&ca_key).unwrap();
         let issuer = rcgen::Issuer::new(ca_params, ca_key);
         let leaf_key = rcgen::KeyPair::generate().unwrap();
-        let leaf_params =
+        let mut leaf_params =
             rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+        edit(&mut leaf_params);
         let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
         // reqwest (feature `http`) enables rustls' aws-lc-rs provider; the server uses it too.
         let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
@@ -996,8 +1017,13 @@ async fn https_verification_fails_without_the_ca_and_passes_with_it() {
     // Default: verification on, the test CA is unknown.
     let e = err(check(&HttpSpec::new(url.clone()).build_probe().unwrap()).await);
     assert_eq!(e.kind, ProbeErrorKind::Protocol, "{e}");
-    assert!(e.message.starts_with(&format!("tls handshake with localhost:{port} failed ({url})")), "{e}");
-    assert!(e.message.to_lowercase().contains("certificate"), "{e}");
+    assert_eq!(
+        e.message,
+        format!(
+            "tls handshake with localhost:{port} failed ({url}): unknown issuer: the chain of localhost does not lead \
+             to a trusted root (self-signed, a private CA missing from the trusted roots, or a missing intermediate)"
+        )
+    );
 
     // With the CA file configured, it verifies.
     let dir = tempfile::tempdir().unwrap();
@@ -1009,11 +1035,12 @@ async fn https_verification_fails_without_the_ca_and_passes_with_it() {
     assert_eq!(o.verdict, Verdict::Pass, "{}", o.summary);
     assert_eq!(o.evidence.get("tls_verification"), None);
 
-    // Insecure: passes, with a loud note.
+    // Insecure: unverified trust is at best Warn, the reason in the summary, a loud note.
     let mut spec = HttpSpec::new(url.clone());
     spec.client.insecure = true;
     let o = ok(check(&spec.build_probe().unwrap()).await);
-    assert_eq!(o.verdict, Verdict::Pass, "{}", o.summary);
+    assert_eq!(o.verdict, Verdict::Warn, "{}", o.summary);
+    assert!(o.summary.ends_with(" (server certificate not verified: insecure = true)"), "{}", o.summary);
     assert!(o.evidence.get("tls_verification").unwrap().starts_with("DISABLED by insecure = true"));
 
     // A file that is not PEM is a misconfiguration.
@@ -1023,4 +1050,357 @@ async fn https_verification_fails_without_the_ca_and_passes_with_it() {
     let e = spec.build_probe().unwrap_err();
     assert_eq!(e.kind, ProbeErrorKind::Misconfigured);
     assert!(e.message.contains("ca.pem holds no"), "{e}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fault table of issue #15, rerun: answers from something in front of what a probe tests
+// (a limiter, an auth layer, a failing gateway, a login page) are "could not look" (Error),
+// never a verdict.
+
+/// An nginx-style `limit_req` (`burst=N nodelay`, `limit_req_status 429`) in front of `inner`:
+/// the first `burst` requests pass, every later one gets 429 with `Retry-After`, whatever the path.
+fn behind_limiter(inner: Router, burst: u32) -> Router {
+    let count = Arc::new(AtomicU32::new(0));
+    inner.layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
+        let count = count.clone();
+        async move {
+            if count.fetch_add(1, Ordering::SeqCst) >= burst {
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(header::RETRY_AFTER, "1")],
+                    "<html>429 Too Many Requests</html>",
+                )
+                    .into_response();
+            }
+            next.run(req).await
+        }
+    }))
+}
+
+/// An nginx-style reverse proxy whose upstream is down: 502 for authenticated requests (they are
+/// proxied), 401 for the rest (`auth_request` answers those itself).
+fn gateway_with_backend_down() -> Router {
+    Router::new().fallback(|h: HeaderMap| async move {
+        let good =
+            h.get(header::AUTHORIZATION).is_some_and(|v| v.as_bytes() == format!("Bearer {API_TOKEN}").as_bytes());
+        if good {
+            (StatusCode::BAD_GATEWAY, "<html>502 Bad Gateway</html>")
+        } else {
+            (StatusCode::UNAUTHORIZED, "<html>401 Authorization Required</html>")
+        }
+    })
+}
+
+#[tokio::test]
+async fn fault_input_validation_behind_a_429_limiter_is_an_error() {
+    // Before the fix: `all 3 malformed payloads rejected with 4xx (#1 429, #2 429, #3 429)`, Pass.
+    let base = serve(behind_limiter(validating(true), 0)).await;
+    let e = err(check(&InputValidationSpec::new(format!("{base}/v1/infer"), PAYLOADS).build_probe().unwrap()).await);
+    assert_eq!(e.kind, ProbeErrorKind::Unreachable, "{e}");
+    assert_eq!(
+        e.message,
+        format!(
+            "POST {base}/v1/infer: payload #1: {base}/v1/infer answered 429 Too Many Requests, Retry-After: 1: rate \
+             limited before the request reached the validator, so it could not look (2 of 3 payloads not sent)"
+        )
+    );
+    // The limiter kicks in after one payload: still an Error, the first answer is no verdict on the rest.
+    let base = serve(behind_limiter(validating(true), 1)).await;
+    let e = err(check(&InputValidationSpec::new(format!("{base}/v1/infer"), PAYLOADS).build_probe().unwrap()).await);
+    assert!(e.message.starts_with(&format!("POST {base}/v1/infer: payload #2: {base}/v1/infer answered 429")), "{e}");
+    assert!(e.message.ends_with("(1 of 3 payloads not sent)"), "{e}");
+    // A payload the validator accepted before the limiter answered is still a Fail.
+    let base = serve(behind_limiter(validating(false), 1)).await;
+    let o = ok(check(&InputValidationSpec::new(format!("{base}/v1/infer"), PAYLOADS).build_probe().unwrap()).await);
+    assert_eq!(o.verdict, Verdict::Fail);
+    assert!(o.summary.contains("#1 got 500 (server error), then could not look: payload #2:"), "{}", o.summary);
+}
+
+#[tokio::test]
+async fn fault_input_validation_behind_auth_gateway_or_login_is_an_error() {
+    // Wrong credentials: 401 from the auth layer.
+    let base = serve(auth_router(true)).await;
+    let mut spec = InputValidationSpec::new(format!("{base}/api/models"), PAYLOADS);
+    spec.method = "GET".into();
+    spec.client.secret_headers.insert("Authorization".into(), Secret::new("Bearer wrong-token"));
+    let e = err(check(&spec.build_probe().unwrap()).await);
+    assert_eq!(e.kind, ProbeErrorKind::PermissionDenied);
+    assert!(e.message.contains("answered 401 Unauthorized: the credentials the probe sent were rejected"), "{e}");
+    // No credentials configured: the endpoint needs some.
+    spec.client.secret_headers.clear();
+    let e = err(check(&spec.build_probe().unwrap()).await);
+    assert!(e.message.contains("answered 401 Unauthorized: it needs credentials the probe does not send"), "{e}");
+    // A gateway whose backend is down.
+    let base = serve(gateway_with_backend_down()).await;
+    let mut spec = InputValidationSpec::new(format!("{base}/v1/infer"), PAYLOADS);
+    spec.client.secret_headers.insert("Authorization".into(), Secret::new(format!("Bearer {API_TOKEN}")));
+    let e = err(check(&spec.build_probe().unwrap()).await);
+    assert_eq!(e.kind, ProbeErrorKind::Unreachable);
+    assert!(
+        e.message.contains(
+            "answered 502 Bad Gateway: the service behind it is failing, so the request never reached the validator"
+        ),
+        "{e}"
+    );
+    // A wrong path: 404 is no validation.
+    let base = serve(validating(true)).await;
+    let e = err(check(&InputValidationSpec::new(format!("{base}/v2/infer"), PAYLOADS).build_probe().unwrap()).await);
+    assert_eq!(e.kind, ProbeErrorKind::NotFound);
+    assert!(e.message.contains("answered 404 Not Found: wrong url or method"), "{e}");
+    // A redirect to a login page (not followed here, and followed).
+    let router = Router::new()
+        .route("/v1/infer", post(|| async { (StatusCode::FOUND, [(header::LOCATION, "/auth/login?next=/v1/infer")]) }))
+        .route("/auth/login", get(|| async { "<form><input type=password></form>" }));
+    let base = serve(router).await;
+    for follow in [0, 10] {
+        let mut spec = InputValidationSpec::new(format!("{base}/v1/infer"), PAYLOADS);
+        spec.client.follow_redirects = follow;
+        let e = err(check(&spec.build_probe().unwrap()).await);
+        assert_eq!(e.kind, ProbeErrorKind::PermissionDenied, "{e}");
+        assert!(e.message.contains(&format!("redirected to the login page {base}/auth/login?next=/v1/infer")), "{e}");
+    }
+}
+
+#[tokio::test]
+async fn fault_auth_with_the_backend_down_is_an_error_not_credentials_rejected() {
+    // Before the fix: `with credentials it answered 502, expected 2xx (credentials rejected)`, Fail.
+    let base = serve(gateway_with_backend_down()).await;
+    let e =
+        err(check(&AuthSpec::new(format!("{base}/api/models"), Secret::new(API_TOKEN)).build_probe().unwrap()).await);
+    assert_eq!(e.kind, ProbeErrorKind::Unreachable);
+    assert_eq!(
+        e.message,
+        format!(
+            "GET {base}/api/models: with credentials: {base}/api/models answered 502: the service is failing, so \
+             whether valid credentials are accepted could not be seen"
+        )
+    );
+    assert!(!e.message.contains("credentials rejected"));
+    // A limiter in front: the anonymous request's 429 is no verdict on authentication either.
+    let base = serve(behind_limiter(auth_router(true), 0)).await;
+    let e =
+        err(check(&AuthSpec::new(format!("{base}/api/models"), Secret::new(API_TOKEN)).build_probe().unwrap()).await);
+    assert!(e.message.contains("without credentials: "), "{e}");
+    assert!(e.message.contains("answered 429 Too Many Requests, Retry-After: 1"), "{e}");
+    // Authentication not enforced stays a Fail, even when the other half could not look.
+    let router = Router::new().route(
+        "/api/models",
+        get(|h: HeaderMap| async move {
+            if h.contains_key(header::AUTHORIZATION) { StatusCode::BAD_GATEWAY } else { StatusCode::OK }
+        }),
+    );
+    let base = serve(router).await;
+    let o =
+        ok(check(&AuthSpec::new(format!("{base}/api/models"), Secret::new(API_TOKEN)).build_probe().unwrap()).await);
+    assert_eq!(o.verdict, Verdict::Fail);
+    assert!(
+        o.summary.contains("without credentials it answered 200, expected 401 or 403 (authentication not enforced)")
+    );
+    assert!(o.summary.contains("; could not look with credentials: "), "{}", o.summary);
+    // A login redirect without credentials is authentication enforced.
+    let router = Router::new().route(
+        "/app",
+        get(|h: HeaderMap| async move {
+            if h.contains_key(header::AUTHORIZATION) {
+                StatusCode::OK.into_response()
+            } else {
+                (StatusCode::FOUND, [(header::LOCATION, "https://sso.example.com/oauth2/authorize")]).into_response()
+            }
+        }),
+    );
+    let base = serve(router).await;
+    let mut spec = AuthSpec::new(format!("{base}/app"), Secret::new(API_TOKEN));
+    spec.client.follow_redirects = 0;
+    assert_eq!(ok(check(&spec.build_probe().unwrap()).await).verdict, Verdict::Pass);
+}
+
+#[tokio::test]
+async fn fault_rate_limit_burst_answered_by_auth_or_gateway_is_an_error() {
+    let base = serve(auth_router(true)).await;
+    let e = err(check(&RateLimitSpec::new(format!("{base}/api/models"), 10).build_probe().unwrap()).await);
+    assert_eq!(e.kind, ProbeErrorKind::PermissionDenied);
+    assert!(e.message.contains("10 requests without a 429 or rate-limit header, but answered 401×10"), "{e}");
+    let base = serve(gateway_with_backend_down()).await;
+    let mut spec = RateLimitSpec::new(format!("{base}/api"), 5);
+    spec.client.secret_headers.insert("Authorization".into(), Secret::new(format!("Bearer {API_TOKEN}")));
+    let e = err(check(&spec.build_probe().unwrap()).await);
+    assert_eq!(e.kind, ProbeErrorKind::Unreachable);
+    assert!(e.message.contains("answered 502×5"), "{e}");
+}
+
+#[tokio::test]
+async fn fault_endpoint_health_cdn_and_debug_paths_behind_a_limiter_are_errors() {
+    let base = serve(behind_limiter(endpoint_router().merge(assets()), 0)).await;
+    let e = err(check(&HttpSpec::new(format!("{base}/ok")).build_probe().unwrap()).await);
+    assert_eq!(e.kind, ProbeErrorKind::Unreachable);
+    assert!(e.message.starts_with(&format!("{base}/ok answered 429 Too Many Requests, Retry-After: 1")), "{e}");
+    let e = err(check(&HealthSpec::new([format!("{base}/ok")]).build_probe().unwrap()).await);
+    assert!(e.message.contains("answered 429"), "{e}");
+    let e = err(check(&CdnSpec::new(format!("{base}/cdn/app.js")).build_probe().unwrap()).await);
+    assert!(e.message.contains("rate limited before the request reached the asset"), "{e}");
+    let e = err(check(&DebugEndpointsSpec::new(base.clone()).build_probe().unwrap()).await);
+    assert!(e.message.starts_with("8 of 8 debug endpoints could not be checked: "), "{e}");
+    // A 429 the endpoint is expected to answer is a verdict.
+    let mut s = HttpSpec::new(format!("{base}/ok"));
+    s.expect_status = vec![StatusPattern::Code(429)];
+    assert_eq!(ok(check(&s.build_probe().unwrap()).await).verdict, Verdict::Pass);
+    // A health endpoint whose redirect chain ends on a login page did not look at the service.
+    let router = Router::new()
+        .route("/healthz", get(|| async { (StatusCode::FOUND, [(header::LOCATION, "/login")]) }))
+        .route("/login", get(|| async { "sign in" }));
+    let base = serve(router).await;
+    let e = err(check(&HealthSpec::new([format!("{base}/healthz")]).build_probe().unwrap()).await);
+    assert_eq!(e.kind, ProbeErrorKind::PermissionDenied);
+    assert!(e.message.contains(&format!("was redirected to the login page {base}/login")), "{e}");
+    // With credentials configured, a 401 means they are wrong.
+    let base = serve(auth_router(true)).await;
+    let mut s = HttpSpec::new(format!("{base}/api/models"));
+    s.client.secret_headers.insert("Authorization".into(), Secret::new("Bearer stale"));
+    let e = err(check(&s.build_probe().unwrap()).await);
+    assert!(e.message.contains("the credentials the probe sent were rejected"), "{e}");
+    // A 5xx of a health endpoint is the verdict: the service is unhealthy.
+    let base = serve(gateway_with_backend_down()).await;
+    let mut s = HttpSpec::new(format!("{base}/healthz"));
+    s.client.secret_headers.insert("Authorization".into(), Secret::new(format!("Bearer {API_TOKEN}")));
+    assert_eq!(ok(check(&s.build_probe().unwrap()).await).verdict, Verdict::Fail);
+}
+
+#[tokio::test]
+async fn unverified_trust_is_at_best_warn_on_every_http_kind() {
+    // Plain-http servers with `insecure = true`: no certificate was verified, so never a Pass.
+    let base = serve(auth_router(true).merge(validating(true)).merge(assets()).merge(limiter(Some(2), false))).await;
+    let insecure = || {
+        let mut c = ClientOptions::default();
+        c.insecure = true;
+        c
+    };
+    let why = " (server certificate not verified: insecure = true)";
+    let mut auth = AuthSpec::new(format!("{base}/api/models"), Secret::new(API_TOKEN));
+    auth.client = insecure();
+    let mut iv = InputValidationSpec::new(format!("{base}/v1/infer"), PAYLOADS);
+    iv.client = insecure();
+    let mut cdn = CdnSpec::new(format!("{base}/cdn/app.js"));
+    cdn.client = insecure();
+    let mut rl = RateLimitSpec::new(format!("{base}/api"), 5);
+    rl.client = insecure();
+    let mut health = HealthSpec::new([format!("{base}/cdn/app.js")]);
+    health.client = insecure();
+    let mut doc = DocumentSpec::new(format!("{base}/cdn/app.js"));
+    doc.client = insecure();
+    let probes: Vec<(&str, Arc<dyn Probe>)> = vec![
+        ("http-auth", auth.build().unwrap()),
+        ("http-input-validation", iv.build().unwrap()),
+        ("http-cdn", cdn.build().unwrap()),
+        ("http-rate-limit", rl.build().unwrap()),
+        ("http-health", health.build().unwrap()),
+        ("http-document", doc.build().unwrap()),
+    ];
+    for (kind, p) in probes {
+        let o = ok(check(p.as_ref()).await);
+        assert_eq!(o.verdict, Verdict::Warn, "{kind}: {}", o.summary);
+        assert!(o.summary.ends_with(why), "{kind}: {}", o.summary);
+        assert!(o.evidence.get("tls_verification").is_some(), "{kind}");
+    }
+}
+
+#[tokio::test]
+async fn oci_registry_over_verified_https_passes_and_insecure_warns() {
+    let (ca_pem, listener) = tls::listener().await;
+    let port = axum::serve::Listener::local_addr(&listener).unwrap().port();
+    let base = format!("https://localhost:{port}");
+    let cell = Arc::new(std::sync::OnceLock::new());
+    cell.set(base.clone()).unwrap();
+    let router = registry(cell);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca_pem).unwrap();
+    let mut spec = OciImageSpec::new(base.clone(), "nexus/inference", "v1.4.2");
+    spec.client.ca_file = Some(ca_file);
+    let o = ok(check(&spec.build_probe().unwrap()).await);
+    assert_eq!(o.verdict, Verdict::Pass, "{}", o.summary);
+    assert_eq!(
+        o.summary,
+        "image nexus/inference:v1.4.2 is pushed, digest sha256:4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+    );
+    let mut spec = OciImageSpec::new(base, "nexus/inference", "v1.4.2");
+    spec.client.insecure = true;
+    let o = ok(check(&spec.build_probe().unwrap()).await);
+    assert_eq!(o.verdict, Verdict::Warn, "{}", o.summary);
+    assert!(o.summary.ends_with("(registry certificate not verified: insecure = true)"), "{}", o.summary);
+}
+
+#[tokio::test]
+async fn fault_expired_certificate_under_an_http_probe_reads_like_the_tls_backend() {
+    // Before the fix: `... invalid peer certificate: certificate expired: verification time 1795995495 (UNIX), ...`.
+    let (ca_pem, listener) = tls::listener_with(|p| {
+        p.not_before = rcgen::date_time_ymd(2024, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2025, 1, 1);
+    })
+    .await;
+    let port = axum::serve::Listener::local_addr(&listener).unwrap().port();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, Router::new().route("/healthz", get(|| async { "ok" }))).await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca_pem).unwrap();
+    let url = format!("https://localhost:{port}/healthz");
+    let mut spec = HttpSpec::new(url.clone());
+    spec.client.ca_file = Some(ca_file);
+    let e = err(check(&spec.build_probe().unwrap()).await);
+    assert_eq!(e.kind, ProbeErrorKind::Protocol);
+    let prefix = format!(
+        "tls handshake with localhost:{port} failed ({url}): certificate for localhost expired on 2025-01-01 ("
+    );
+    assert!(e.message.starts_with(&prefix), "{e}");
+    assert!(e.message.ends_with(" days ago)"), "{e}");
+    assert!(!e.message.contains("UNIX"), "{e}");
+    // Without the CA, rustls reports the expiry first: the same words.
+    let e = err(check(&HttpSpec::new(url).build_probe().unwrap()).await);
+    assert!(e.message.starts_with(&prefix), "{e}");
+}
+
+/// The same faulty servers through the TLS backend and through an HTTP probe: the same words.
+#[cfg(feature = "tls")]
+#[tokio::test]
+async fn http_and_tls_backends_explain_certificate_faults_alike() {
+    use nexus_readiness::probes::tls::TlsProbe;
+    type Edit = fn(&mut rcgen::CertificateParams);
+    let faults: [(&str, Edit); 2] = [
+        ("expired", |p| {
+            p.not_before = rcgen::date_time_ymd(2024, 1, 1);
+            p.not_after = rcgen::date_time_ymd(2025, 1, 1);
+        }),
+        ("wrong host", |p| {
+            p.subject_alt_names = vec![rcgen::SanType::DnsName("other.test".try_into().unwrap())];
+        }),
+    ];
+    for (fault, edit) in faults {
+        let (ca_pem, listener) = tls::listener_with(edit).await;
+        let port = axum::serve::Listener::local_addr(&listener).unwrap().port();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, Router::new().route("/healthz", get(|| async { "ok" }))).await;
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let ca_file = dir.path().join("ca.pem");
+        std::fs::write(&ca_file, &ca_pem).unwrap();
+        let tls = TlsProbe::builder("localhost", port)
+            .ip(std::net::Ipv4Addr::LOCALHOST.into())
+            .ca_file(ca_file.clone())
+            .build()
+            .unwrap();
+        let obs = ok(check(&tls).await);
+        assert_eq!(obs.verdict, Verdict::Fail, "{fault}: {}", obs.summary);
+        let mut spec = HttpSpec::new(format!("https://localhost:{port}/healthz"));
+        spec.client.ca_file = Some(ca_file);
+        let e = err(check(&spec.build_probe().unwrap()).await);
+        assert!(
+            e.message.ends_with(&format!("): {}", obs.summary)),
+            "{fault}: tls said `{}`, http said `{e}`",
+            obs.summary
+        );
+    }
 }

@@ -75,6 +75,26 @@ fn decode(s: &str) -> String {
     String::from_utf8(out).unwrap()
 }
 
+/// RFC 7386 JSON merge patch.
+fn merge_patch(target: &mut Value, patch: &Value) {
+    match patch {
+        Value::Object(p) => {
+            if !target.is_object() {
+                *target = json!({});
+            }
+            let t = target.as_object_mut().unwrap();
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}
+
 fn labels_match(item: &Value, selector: &str) -> bool {
     selector.split(',').filter(|t| !t.is_empty()).all(|t| {
         let (k, v) = t.split_once('=').unwrap();
@@ -99,7 +119,7 @@ async fn handle(State(fake): State<Shared>, method: Method, uri: Uri, headers: H
     if let Some(d) = delay {
         tokio::time::sleep(d).await;
     }
-    let f = fake.lock().unwrap();
+    let mut f = fake.lock().unwrap();
     if let Some((_, code, reason, message)) = f.errors.iter().find(|(p, ..)| path.starts_with(p.as_str())) {
         return status(*code, reason, message);
     }
@@ -119,6 +139,34 @@ async fn handle(State(fake): State<Shared>, method: Method, uri: Uri, headers: H
     }
     // GET or PATCH of one object: collection/name.
     let (collection, name) = path.rsplit_once('/').unwrap();
+    if method == Method::PATCH
+        && let Some(obj) =
+            f.collections.get_mut(collection).and_then(|items| items.iter_mut().find(|i| i["metadata"]["name"] == name))
+    {
+        // A merge patch, as the API server applies it: metadata.resourceVersion in the patch is a
+        // precondition (409 Conflict when the object changed); dryRun validates without storing.
+        let patch: Value = serde_json::from_slice(&body).unwrap();
+        if let Some(want) = patch["metadata"]["resourceVersion"].as_str()
+            && obj["metadata"]["resourceVersion"].as_str() != Some(want)
+        {
+            let kind = collection.rsplit('/').next().unwrap();
+            return status(
+                409,
+                "Conflict",
+                &format!(
+                    "Operation cannot be fulfilled on {kind}.apps \"{name}\": the object has been modified; please apply your changes to the latest version and try again"
+                ),
+            );
+        }
+        let mut patched = obj.clone();
+        merge_patch(&mut patched, &patch);
+        if !query.contains("dryRun=All") {
+            let rv: u64 = obj["metadata"]["resourceVersion"].as_str().and_then(|v| v.parse().ok()).unwrap_or(0);
+            patched["metadata"]["resourceVersion"] = json!((rv + 1).to_string());
+            *obj = patched.clone();
+        }
+        return axum::Json(patched).into_response();
+    }
     let found = f.collections.get(collection).and_then(|items| items.iter().find(|i| i["metadata"]["name"] == name));
     match (found, &method) {
         (Some(obj), &Method::GET | &Method::PATCH) => axum::Json(obj.clone()).into_response(),
@@ -207,7 +255,7 @@ const NAMESPACES: &str = "/api/v1/namespaces";
 fn deployment(name: &str, replicas: i32, ready: i32, revision: i64) -> Deployment {
     serde_json::from_value(json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": name, "namespace": "nexus", "uid": format!("uid-{name}"), "generation": 4,
+        "metadata": {"name": name, "namespace": "nexus", "uid": format!("uid-{name}"), "generation": 4, "resourceVersion": "7",
                      "annotations": {"deployment.kubernetes.io/revision": revision.to_string()}},
         "spec": {
             "replicas": replicas,
@@ -659,7 +707,7 @@ async fn rollback_dry_run_sends_a_dry_run_patch() {
     assert_eq!((plan.current_revision, plan.target_revision), (Some(3), 2));
     assert_eq!(plan.target_replica_set, "nexus-api-rs2");
     assert!(plan.sent && plan.dry_run && !plan.already_current);
-    let expected = json!({"spec": {"template": {
+    let expected = json!({"metadata": {"resourceVersion": "7"}, "spec": {"template": {
         "metadata": {"labels": {"canary": null}},
         "spec": {"containers": [{"name": "server", "image": "api:2",
             "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}},
@@ -694,6 +742,10 @@ async fn rollback_for_real_and_plan_only() {
     assert!(!patch.query.contains("dryRun"), "{}", patch.query);
     assert_eq!(serde_json::from_str::<Value>(&patch.body).unwrap(), applied.patch);
     assert_eq!(applied.patch["spec"]["template"]["spec"]["containers"][0]["image"], "api:2");
+    // The API server stored the rolled-back template.
+    let stored: Deployment = c.client().await.pipe_get("nexus", "nexus-api").await;
+    assert_eq!(stored.spec.template.spec.unwrap().containers[0].image.as_deref(), Some("api:2"));
+    assert_eq!(stored.metadata.resource_version.as_deref(), Some("8"));
 
     // No previous revision: not found, nothing patched.
     let c = Cluster::start().await;
@@ -714,6 +766,58 @@ async fn rollback_for_real_and_plan_only() {
         err.message.starts_with("not found (404 NotFound) on get deployments.apps/ghost in namespace nexus"),
         "{err}"
     );
+}
+
+trait GetDeployment {
+    async fn pipe_get(self, ns: &str, name: &str) -> Deployment;
+}
+
+impl GetDeployment for kube::Client {
+    async fn pipe_get(self, ns: &str, name: &str) -> Deployment {
+        kube::Api::<Deployment>::namespaced(self, ns).get(name).await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_rollback_is_refused_when_the_deployment_changed_since_it_was_planned() {
+    let c = Cluster::start().await;
+    rollback_cluster(&c);
+    let client = c.client().await;
+    // Its own deadline, not what the checks left.
+    let cx = ProbeContext::new().with_timeout(Duration::from_secs(10));
+    let plan = rollback::plan(&cx, &client, "nexus", "nexus-api").await.unwrap();
+    assert_eq!(plan.resource_version, "7");
+    assert_eq!(plan.patch["metadata"]["resourceVersion"], "7", "the patch carries its precondition");
+    // Meanwhile someone rolls out a new template: the resourceVersion moves on.
+    {
+        let mut f = c.fake.lock().unwrap();
+        let d = &mut f.collections.get_mut(DEPLOYMENTS).unwrap()[0];
+        d["metadata"]["resourceVersion"] = json!("9");
+        d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("api:4");
+    }
+    let err = rollback::apply(&cx, &client, plan, false).await.unwrap_err();
+    assert_eq!(err.kind, ProbeErrorKind::Protocol);
+    assert_eq!(
+        err.message,
+        "Deployment nexus/nexus-api changed since the rollback was planned (resourceVersion 7 is no longer current): refusing to mix templates; plan the rollback again"
+    );
+    let stored: Deployment = client.clone().pipe_get("nexus", "nexus-api").await;
+    let image = stored.spec.template.spec.unwrap().containers[0].image.clone();
+    assert_eq!(image.as_deref(), Some("api:4"), "nothing was mixed into the new template");
+    // Planned again on the current state, it goes through.
+    let applied = rollback(&cx, &client, "nexus", "nexus-api", false).await.unwrap();
+    assert_eq!(applied.resource_version, "9");
+    assert!(applied.sent);
+
+    // A Deployment without a resourceVersion (never from a real server) is not patched blind.
+    let c = Cluster::start().await;
+    let mut d = serde_json::to_value(deployment("bare", 1, 1, 2)).unwrap();
+    d["metadata"].as_object_mut().unwrap().remove("resourceVersion");
+    c.add(DEPLOYMENTS, &[d]);
+    c.add(REPLICASETS, &[replica_set("bare", 2, "b:2"), replica_set("bare", 1, "b:1")]);
+    let err = rollback(&cx, &c.client().await, "nexus", "bare", true).await.unwrap_err();
+    assert_eq!(err.message, "Deployment nexus/bare has no resourceVersion: refusing a rollback without a precondition");
+    assert!(!c.requests().iter().any(|r| r.method == "PATCH"));
 }
 
 #[tokio::test]

@@ -34,7 +34,7 @@ fn floor_threshold_levels_and_boundaries() {
     assert_eq!(t.evaluate(7.0).level, Level::Warn);
     assert_eq!(t.evaluate(6.0).level, Level::Breach);
     assert_eq!(t.evaluate(6.0).action.as_deref(), Some("Renew"));
-    assert_eq!(t.evaluate(45.0).action, None);
+    assert_eq!(t.evaluate(45.0).action.as_deref(), Some("Renew"), "the action is named at every level");
     assert_eq!(t.healthy_text(), "> 30d");
     assert_eq!(t.breach_text(), "< 7d");
     // Equal bounds are allowed: no Warn band.

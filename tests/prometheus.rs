@@ -339,3 +339,125 @@ fn rendered_rule_file_passes_promtool() {
     assert!(out.status.success(), "promtool rejected the rule file:\n{yaml}\n{}", String::from_utf8_lossy(&out.stdout));
     assert!(String::from_utf8_lossy(&out.stdout).contains("SUCCESS: 5 rules found"));
 }
+
+/// Starts Prometheus scraping `exporter` every second, with `rules` as its rule file.
+async fn start_prometheus(
+    prometheus: &std::path::Path,
+    dir: &std::path::Path,
+    exporter: std::net::SocketAddr,
+    rules: &str,
+) -> (Server, PrometheusClient) {
+    let rules_path = dir.join("rules.yml");
+    std::fs::write(&rules_path, rules).unwrap();
+    let port = common::free_port();
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\nscrape_configs:\n  - job_name: nexus\n    static_configs:\n      - targets: ['{exporter}']\n",
+        rules_path.display()
+    );
+    let config_path = dir.join("prometheus.yml");
+    std::fs::write(&config_path, config).unwrap();
+    let server = Server(
+        Command::new(prometheus)
+            .arg(format!("--config.file={}", config_path.display()))
+            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start prometheus"),
+    );
+    let client = PrometheusClient::new(&format!("http://127.0.0.1:{port}"), Duration::from_secs(5)).unwrap();
+    let start = Instant::now();
+    while !client.ready().await.unwrap_or(false) {
+        assert!(start.elapsed() < Duration::from_secs(30), "prometheus did not become ready");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    (server, client)
+}
+
+/// The fault table of issue #15, rerun against a real Prometheus: a healthy service that never
+/// answered a 5xx (no `code="500"` series at all), and a rule file whose `for` differs on rules
+/// for which the checklist gives no window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fault_zero_errors_is_a_zero_error_rate_and_windowless_rules_accept_any_for() {
+    let Some(prometheus) = common::require_binary("prometheus") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let served = Arc::new(Mutex::new(0u64));
+    let app = Router::new()
+        .route(
+            "/metrics",
+            get(|State(n): State<Arc<Mutex<u64>>>| async move {
+                let mut n = n.lock().unwrap();
+                *n += 1000;
+                format!("# TYPE http_requests_total counter\nhttp_requests_total{{code=\"200\"}} {n}\n")
+            }),
+        )
+        .with_state(served);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let exporter = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    // PodRestartLoops with `for: 5m`: the checklist gives that rule no window.
+    let mut in_file = expected();
+    in_file
+        .iter_mut()
+        .filter(|r| r.alert == "PodRestartLoops")
+        .for_each(|r| r.rule.window = Some(Duration::from_secs(300)));
+    let (_server, client) =
+        start_prometheus(&prometheus, dir.path(), exporter, &render_rule_file(&in_file, "nexus")).await;
+    wait_for(&client, "sum(rate(http_requests_total[5m]))", |v| v > 0.0).await;
+    let cx = ProbeContext::new();
+    let base = client.base().to_string();
+
+    // The default "Error Rate" expression through a config spec: 0%, Pass (before: Error
+    // "returned no series: the metric is not in prometheus").
+    let spec: nexus_readiness::probes::prometheus::CapacitySpec =
+        toml::from_str(&format!("url = \"{base}\"\nthreshold = \"Error Rate\"")).unwrap();
+    let obs = nexus_readiness::probe::ProbeSpec::build(&spec).unwrap().check(&cx).await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Pass, "{}", obs.summary);
+    assert!(obs.summary.starts_with("Error Rate 0%: ok"), "{}", obs.summary);
+
+    // A plain ratio written without `or vector(0)`: the absent numerator counts as 0.
+    let errors = threshold("Error Rate", Unit::Percent, 0.5, 1.0, "Investigate");
+    let plain = "sum(rate(http_requests_total{code=~\"5..\"}[5m])) / sum(rate(http_requests_total[5m]))";
+    let obs = CapacityProbe::new(client.clone(), plain, Unit::Ratio, errors.clone()).check(&cx).await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Pass, "{}", obs.summary);
+    assert_eq!(
+        obs.summary,
+        "Error Rate 0%: ok (healthy < 0.5%) (no series matched the numerator `sum(rate(http_requests_total{code=~\"5..\"}[5m]))`: counted as 0)"
+    );
+    // Sustained over a window, likewise.
+    let obs = CapacityProbe::new(client.clone(), plain, Unit::Ratio, errors.clone())
+        .sustained(Duration::from_secs(30), Duration::from_secs(5))
+        .check(&cx)
+        .await
+        .unwrap();
+    assert_eq!(obs.verdict, Verdict::Pass, "{}", obs.summary);
+    // The denominator absent too: the metric is not there, an Error.
+    let neither = "sum(rate(nexus_errors_total[5m])) / sum(rate(nexus_requests_total[5m]))";
+    let err = CapacityProbe::new(client.clone(), neither, Unit::Ratio, errors.clone()).check(&cx).await.unwrap_err();
+    assert_eq!(err.kind, ProbeErrorKind::NotFound);
+    assert!(err.message.contains("returned no series"), "{}", err.message);
+    // No requests in the window (0/0): could not look, never a Pass.
+    let idle = "(sum(rate(http_requests_total{code=~\"5..\"}[5m])) or vector(0)) / sum(rate(http_requests_total{code=\"200\"}[5m]) * 0)";
+    let err = CapacityProbe::new(client.clone(), idle, Unit::Ratio, errors).check(&cx).await.unwrap_err();
+    assert!(err.message.contains("is NaN on all 1 series (0/0"), "{}", err.message);
+
+    // Alert rules: PodRestartLoops has `for: 5m`, the checklist no window: accepted (before:
+    // "PodRestartLoops has for 5m, want 0s").
+    let start = Instant::now();
+    while client.rules().await.unwrap().len() < 5 {
+        assert!(start.elapsed() < Duration::from_secs(30), "rules not loaded");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let obs = AlertRulesProbe::new(client.clone(), expected()).check(&cx).await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Pass, "{}", obs.summary);
+    assert!(obs.summary.starts_with("all 5 recommended alert rules defined"), "{}", obs.summary);
+    // A rule with a window still needs its `for`.
+    let mut want = expected();
+    want.iter_mut()
+        .filter(|r| r.alert == "PodRestartLoops")
+        .for_each(|r| r.rule.window = Some(Duration::from_secs(60)));
+    let obs = AlertRulesProbe::new(client.clone(), want).check(&cx).await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Fail);
+    assert!(obs.summary.contains("PodRestartLoops has for 5m, want 1m"), "{}", obs.summary);
+}

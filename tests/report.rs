@@ -172,6 +172,11 @@ async fn no_renderer_prints_a_registered_secret() {
         assert!(!out.contains(TOKEN), "{f} rendering leaks the token");
         assert!(!out.contains("sk-live"), "{f} rendering leaks part of the token");
     }
+    for verbose in [false, true] {
+        let out = report::text::render(&r, verbose);
+        assert!(!out.contains("sk-live"), "the text summary leaks the token:\n{out}");
+    }
+    assert!(!r.headline().contains("sk-live"));
 }
 
 #[tokio::test]
@@ -206,7 +211,7 @@ async fn junit_has_one_suite_per_top_level_section_and_maps_statuses() {
     let xml = r.render(Format::Junit);
     let parsed = quick_junit::Report::deserialize_from_str(&xml).unwrap();
     let names: Vec<&str> = parsed.test_suites.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["Pre-Deployment", "Deployment"]);
+    assert_eq!(names, ["Pre-Deployment", "Deployment", "readiness"]);
     assert_eq!(parsed.test_suites[0].test_cases.len(), 6);
     assert_eq!(parsed.test_suites[1].test_cases.len(), 4);
     let case = |suite: usize, name: &str| {
@@ -221,7 +226,7 @@ async fn junit_has_one_suite_per_top_level_section_and_maps_statuses() {
     match &case(0, "DNS records configured").status {
         TestCaseStatus::NonSuccess { kind: NonSuccessKind::Failure, message, ty, .. } => {
             assert!(message.as_ref().unwrap().as_str().starts_with("api.nexus.example answered NXDOMAIN"));
-            assert_eq!(ty.as_ref().unwrap().as_str(), "fail");
+            assert_eq!(ty.as_ref().unwrap().as_str(), "failed");
         }
         other => panic!("{other:?}"),
     }
@@ -244,6 +249,21 @@ async fn junit_has_one_suite_per_top_level_section_and_maps_statuses() {
         case(0, "DNS records configured").classname.as_ref().map(|c| c.as_str()),
         Some("pre-deployment.infrastructure.dns-records-configured")
     );
+    // The verdict is a test case of its own: a NOT READY run is never green.
+    match &case(2, "verdict").status {
+        TestCaseStatus::NonSuccess { kind: NonSuccessKind::Failure, message, ty, description, .. } => {
+            assert_eq!(
+                message.as_ref().unwrap().as_str(),
+                "NOT READY: 1 gating item failed; 1 gating item could not be checked"
+            );
+            assert_eq!(ty.as_ref().unwrap().as_str(), "not-ready");
+            let d = description.as_ref().unwrap().as_str();
+            assert!(d.contains("pre-deployment.infrastructure.dns-records-configured: "), "{d}");
+            assert!(d.contains("(gating item failed)"), "{d}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(parsed.failures >= 2 && parsed.errors == 1, "{} failures, {} errors", parsed.failures, parsed.errors);
 }
 
 #[tokio::test]
@@ -312,7 +332,7 @@ async fn markdown_reads_like_the_checklist() {
     let r = sample_report().await;
     let md = r.render(Format::Markdown);
     assert!(md.starts_with("# Production Deployment Checklist\n"));
-    assert!(md.contains("**Ready: no**"));
+    assert!(md.contains("\n**NOT READY: 1 gating item failed; 1 gating item could not be checked**\n"), "{md}");
     assert!(
         md.contains("\n## Pre-Deployment\n\n### Infrastructure\n\n- [x] GPU nodes provisioned and tested — **warn**")
     );
@@ -321,8 +341,14 @@ async fn markdown_reads_like_the_checklist() {
     assert!(md.contains("- [ ] Startup probe configured (if needed) — **skipped**: not applicable: model loads in 5s"));
     assert!(md.contains("period 30s is long \\# slow"), "markup in reasons is escaped");
     assert!(md.contains("\\<proxy\\>"), "html in reasons is escaped");
-    assert!(md.contains("Blocking: `pre-deployment.infrastructure.dns-records-configured` (fail)"));
-    assert!(md.contains("## Sign-off\n\n- [x] Engineering Lead: Ada\n- [ ] Security Lead\n"));
+    assert!(md.contains(
+        "## Blocking readiness\n\n**gating item failed** (1):\n\n- `pre-deployment.infrastructure.dns-records-configured` — **fail**: api.nexus.example answered NXDOMAIN"
+    ), "each blocker under its rule: {md}");
+    assert!(md.contains("**gating item could not be checked (an error is never a pass)** (1):\n\n- `pre-deployment.security.api-authentication-enabled` — **error**: "), "{md}");
+    assert!(md.contains("*(blocks readiness: errored)*"), "{md}");
+    assert!(md.contains(
+        "## Sign-off\n\n| Role | Name | Date | Signature |\n|---|---|---|---|\n| ☑ Engineering Lead | Ada | 2026-01-14 | ada |\n| ☐ Security Lead |  |  |  |\n"
+    ), "{md}");
 }
 
 #[tokio::test]
@@ -391,9 +417,158 @@ async fn a_ready_report_exits_zero() {
     )
     .unwrap();
     plan.attest("pre-deployment.security.penetration-testing-performed", Attestation::new("Sec", Utc::now())).unwrap();
+    // Three gating items nothing looked at: the gate fails closed.
     let r = Runner::builder().build().run(&plan).await;
-    // Blockers without a target are skipped, not failed: ready, counted apart.
-    assert!(r.ready(), "{:?}", r.blockers().map(|i| &i.id).collect::<Vec<_>>());
-    assert_eq!(r.exit_code(), 0);
+    assert!(!r.ready());
+    assert_eq!(r.exit_code(), 1);
     assert_eq!(r.summary().gating_not_configured, 3);
+    assert_eq!(r.headline(), "NOT READY: 3 gating items not verified");
+    // Each of them passes once bound.
+    for id in [
+        "pre-deployment.security.api-authentication-enabled",
+        "deployment.health-checks.liveness-probe-configured",
+        "deployment.health-checks.autoscaling-verified",
+    ] {
+        plan.bind(id, FnProbe::new("x://", |_cx| async move { Ok(Observation::pass("holds")) })).unwrap();
+    }
+    let r = Runner::builder().build().run(&plan).await;
+    assert!(r.ready(), "{}", r.headline());
+    assert_eq!(r.exit_code(), 0);
+    assert_eq!(r.headline(), "READY");
+}
+
+/// A one-section checklist whose items are bound to the given observations or errors.
+async fn report_of(items: Vec<(&'static str, Severity, Result<Observation, ProbeError>)>) -> Report {
+    let mut section = Section::new("Checks").phase(Phase::Deployment);
+    for (t, sev, _) in &items {
+        section = section.item(Item::new(*t).severity(*sev));
+    }
+    let checklist = Checklist::builder("c", "C").section(section).build().unwrap();
+    let mut plan = Plan::new(checklist.clone());
+    for ((_, _, r), item) in items.into_iter().zip(checklist.items()) {
+        let r = Arc::new(r);
+        plan.bind(
+            item.id.as_str(),
+            FnProbe::new("x://", move |_cx| {
+                let r = r.clone();
+                async move { (*r).clone() }
+            }),
+        )
+        .unwrap();
+    }
+    Runner::builder().build().run(&plan).await
+}
+
+#[tokio::test]
+async fn markdown_keeps_code_spans_and_stays_safe() {
+    let r = report_of(vec![
+        ("Code", Severity::Blocker, Ok(Observation::fail("set `maxmemory-policy` to `allkeys-lru` in <redis.conf>"))),
+        ("Lone", Severity::Minor, Ok(Observation::pass("a lone ` backtick and *stars*"))),
+        ("Html", Severity::Minor, Ok(Observation::pass("`</code><script>alert(1)</script>` ![img](x) [link](y)"))),
+    ])
+    .await;
+    let md = r.render(Format::Markdown);
+    assert!(md.contains("set `maxmemory-policy` to `allkeys-lru` in \\<redis.conf\\>"), "{md}");
+    assert!(md.contains("a lone \\` backtick and \\*stars\\*"), "{md}");
+    // Inside a code span nothing is markup: the HTML stays text.
+    assert!(md.contains("`</code><script>alert(1)</script>` \\!\\[img\\](x) \\[link\\](y)"), "{md}");
+    // The same text rendered by a CommonMark renderer: code, and no live HTML.
+    let html = {
+        let parser = pulldown_cmark::Parser::new(&md);
+        let mut out = String::new();
+        pulldown_cmark::html::push_html(&mut out, parser);
+        out
+    };
+    assert!(html.contains("<code>maxmemory-policy</code>"), "{html}");
+    assert!(!html.contains("<script>"), "{html}");
+    assert!(!html.contains("<img"), "{html}");
+}
+
+#[tokio::test]
+async fn words_and_numbers_read_naturally() {
+    let r = report_of(vec![
+        ("One", Severity::Blocker, Ok(Observation::fail("broken"))),
+        ("Two", Severity::Minor, Ok(Observation::pass("fine"))),
+    ])
+    .await;
+    assert_eq!(r.headline(), "NOT READY: 1 gating item failed");
+    let text = report::text::render(&r, false);
+    assert!(text.contains("Blocking readiness: 1 gating item\n"), "{text}");
+    assert!(text.contains("Passed: 1 item (--verbose lists them)"), "{text}");
+    assert!(!text.contains("checks.two: fine"), "passes are collapsed: {text}");
+    let verbose = report::text::render(&r, true);
+    assert!(verbose.contains("  checks.two: fine"), "{verbose}");
+    let blockers_at = text.find("Blocking readiness").unwrap();
+    let passed_at = text.find("Passed:").unwrap();
+    assert!(blockers_at < passed_at, "blockers come first");
+
+    // Thresholds: values as the reasons word them, bounds as durations, the action filled.
+    let cert = Threshold::floor("Certificate validity", Unit::Days, 30.0, 7.0, "Renew the certificate").unwrap();
+    let latency = Threshold::ceiling("Request latency", Unit::Seconds, 3600.0, 86_400.0, "Investigate").unwrap();
+    let mut plan = Plan::new(
+        Checklist::builder("c", "C")
+            .section(
+                Section::new("S")
+                    .item(Item::new("Cert").severity(Severity::Minor))
+                    .item(Item::new("Slow").severity(Severity::Minor)),
+            )
+            .build()
+            .unwrap(),
+    );
+    plan.bind(
+        "s.cert",
+        FnProbe::new("tls://x", |_cx| async {
+            Ok(Observation::pass("expires in 89 days").with_measurement(Measurement::new(
+                "days_left",
+                89.6,
+                Unit::Days,
+            )))
+        })
+        .threshold("days_left", cert),
+    )
+    .unwrap();
+    plan.bind(
+        "s.slow",
+        FnProbe::new("http://x", |_cx| async {
+            Ok(Observation::pass("slow").with_measurement(Measurement::new("latency", 90_000.0, Unit::Seconds)))
+        })
+        .threshold("latency", latency),
+    )
+    .unwrap();
+    let md = Runner::builder().build().run(&plan).await.render(Format::Markdown);
+    assert!(
+        md.contains(
+            "| Certificate validity | 89 days | > 30 days | < 7 days | ok | on breach: Renew the certificate |"
+        ),
+        "{md}"
+    );
+    assert!(md.contains("| Request latency | 1d 1h | < 1h | > 1d | breach | Investigate |"), "{md}");
+}
+
+#[tokio::test]
+async fn blocking_items_are_never_skips_in_junit_or_tap() {
+    let r = report_of(vec![
+        ("Unbound blocker", Severity::Blocker, Err(ProbeError::not_configured("targets.tls"))),
+        ("Unbound minor", Severity::Minor, Err(ProbeError::not_configured("targets.cdn"))),
+    ])
+    .await;
+    assert_eq!(r.headline(), "NOT READY: 1 gating item not verified");
+    let junit = quick_junit::Report::deserialize_from_str(&r.render(Format::Junit)).unwrap();
+    use quick_junit::{NonSuccessKind, TestCaseStatus};
+    let cases: Vec<_> = junit.test_suites.iter().flat_map(|s| s.test_cases.iter()).collect();
+    let case = |n: &str| cases.iter().find(|c| c.name.as_str() == n).unwrap();
+    match &case("Unbound blocker").status {
+        TestCaseStatus::NonSuccess { kind: NonSuccessKind::Failure, ty, description, .. } => {
+            assert_eq!(ty.as_ref().unwrap().as_str(), "not-verified");
+            assert!(description.as_ref().unwrap().as_str().contains("blocks readiness: gating item not verified"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(case("Unbound minor").status, TestCaseStatus::Skipped { .. }));
+    assert!(junit.failures >= 2, "the item and the verdict: {}", junit.failures);
+    let tap = r.render(Format::Tap);
+    assert!(tap.contains("\nnot ok 1 - checks.unbound-blocker Unbound blocker\n  ---\n"), "{tap}");
+    assert!(tap.contains("  blocked_by: not-verified\n"), "{tap}");
+    assert!(tap.contains("\nok 2 - checks.unbound-minor Unbound minor # SKIP"), "{tap}");
+    assert!(tap.starts_with("TAP version 13\n1..2\n# NOT READY: 1 gating item not verified\n"), "{tap}");
 }

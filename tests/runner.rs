@@ -9,7 +9,7 @@ use nexus_readiness::model::{Checklist, Item, Phase, Section, Severity};
 use nexus_readiness::probe::{
     Attestation, ExponentialBackoff, FnProbe, ManualClock, Observation, ProbeError, ProbeExt, Waiver,
 };
-use nexus_readiness::report::{SkipKind, Status};
+use nexus_readiness::report::{BlockRule, MinVerified, SkipKind, Status};
 use nexus_readiness::run::{Plan, PollPolicy, RunEvent, Runner};
 use tokio_util::sync::CancellationToken;
 
@@ -125,9 +125,22 @@ async fn every_outcome_kind_with_its_reason() {
     assert_eq!((s.pass, s.warn, s.fail, s.error, s.skipped, s.pending, s.attested, s.waived), (1, 1, 1, 1, 3, 1, 2, 1));
     assert_eq!(s.gating_not_configured, 1, "the blocker that needs a target is counted apart");
     assert_eq!(s.not_configured.len(), 2);
-    // Fails, errors and pending are major: none of them gates, so the report is ready.
-    assert!(report.ready(), "blockers: {:?}", report.blockers().map(|i| &i.id).collect::<Vec<_>>());
+    // Fails, errors and pending are major: none of them gates. The blocker nothing looked at
+    // does: the gate fails closed.
+    let blockers: Vec<_> = report.blockers().map(|i| (i.id.as_str(), i.blocked_by)).collect();
+    assert_eq!(blockers, [("pre-deployment.needs-a-target", Some(BlockRule::NotVerified))]);
+    assert_eq!(report.headline(), "NOT READY: 1 gating item not verified");
+    assert_eq!(report.exit_code(), 1);
+    assert_eq!(
+        report.item("pre-deployment.needs-a-target").unwrap().block_explanation(),
+        "gating item not verified: no probe looked at it: set `targets.redis`, waive it, or mark it not applicable"
+    );
+    // Exploring: allow_unverified lets it through, and says so.
+    let report = Runner::builder().clock(Arc::new(now.clone())).allow_unverified(true).build().run(&plan).await;
+    assert!(report.ready());
     assert_eq!(report.exit_code(), 0);
+    assert_eq!(report.headline(), "READY (UNVERIFIED: 1 gating item not checked)");
+    assert!(report.unverified);
 }
 
 #[tokio::test]
@@ -190,7 +203,8 @@ async fn a_dependency_that_did_not_pass_skips_its_dependents() {
     assert_eq!((tls.status, tls.skip), (Status::Skipped, Some(SkipKind::Dependency)));
     assert_eq!(tls.reason, "dependency checks.dns failed");
     let health = report.item("checks.health").unwrap();
-    assert_eq!(health.reason, "dependency checks.tls did not pass (skipped)");
+    assert_eq!(health.reason, "dependency checks.tls was skipped after a failed dependency");
+    assert_eq!(health.blocked_by, Some(BlockRule::DependencyFailed));
     assert_eq!(ran.load(Ordering::SeqCst), 0, "dependents never ran");
     assert_eq!(report.item("checks.other").unwrap().status, Status::Pass);
     assert!(!report.ready());
@@ -283,7 +297,8 @@ async fn an_expired_attestation_does_not_count() {
     let report = runner.run(&plan).await;
     let item = report.item("people.pen-test").unwrap();
     assert_eq!(item.status, Status::Pending);
-    assert_eq!(item.reason, "attestation expired on 2026-03-01");
+    assert_eq!(item.reason, "attestation by Sec team expired on 2026-03-01");
+    assert_eq!(item.blocked_by, Some(BlockRule::AttestationExpired));
     assert!(!report.ready());
 }
 
@@ -753,9 +768,445 @@ async fn an_unchecked_or_waived_dependency_lets_dependents_run() {
     plan.waive("checks.lb", Waiver::new("DNS cutover next week", "SRE lead", date(2099, 1, 1))).unwrap();
     plan.bind("checks.cert", pass("cert")).unwrap();
     plan.after("checks.cert", "checks.lb").unwrap();
-    let report = Runner::builder().build().run(&plan).await;
+    let report = Runner::builder().allow_unverified(true).build().run(&plan).await;
     assert_eq!(report.item("checks.tls").unwrap().status, Status::Pass);
     assert_eq!(report.item("checks.lb").unwrap().status, Status::Waived);
     assert_eq!(report.item("checks.cert").unwrap().status, Status::Pass);
     assert!(report.ready());
+}
+
+// ---------------------------------------------------------------- fail closed: the gate rules
+
+use nexus_readiness::builtin;
+use nexus_readiness::config::Config;
+use nexus_readiness::model::Verification;
+use nexus_readiness::probe::{NotApplicable, Probe, ProbeContext};
+use nexus_readiness::report::{Format, Report};
+
+/// A config holding only attestations of the built-in checklist's person-only items.
+fn attestations_only(extra: &str) -> String {
+    let mut toml = String::from(extra);
+    for item in builtin::nexus().items().filter(|i| i.verification == Verification::Attestation) {
+        toml.push_str(&format!("\n[attestations.\"{}\"]\nby = \"Dana\"\nat = 2026-11-20T10:00:00Z\n", item.id));
+    }
+    toml
+}
+
+async fn run_config(toml: &str) -> Report {
+    let config = Config::from_str_named(toml, "nexus.toml").unwrap();
+    let plan = config.plan(builtin::nexus()).unwrap();
+    config.runner().clock(Arc::new(clock_at(2026, 11, 30))).build().run(&plan).await
+}
+
+#[tokio::test]
+async fn an_attestations_only_config_is_not_ready() {
+    let toml = attestations_only("");
+    assert_eq!(toml.matches("[attestations.").count(), 12);
+    let report = run_config(&toml).await;
+    assert_eq!(report.summary().attested, 12);
+    let md = report.render(Format::Markdown);
+    assert!(md.contains("**gating item not verified: no probe looked at it** (36):\n\n"), "{md}");
+    assert!(md.contains("\n- set `targets.tls`: `pre-deployment.infrastructure.load-balancer-ssl-certificates-installed`, `post-deployment.verification.ssl-certificates-valid`\n"), "{md}");
+    assert_eq!(report.summary().to_string(), "58 items: 46 skipped, 12 attested (36 gating items not verified)");
+    assert!(!report.ready());
+    assert_eq!(report.exit_code(), 1);
+    assert_eq!(report.headline(), "NOT READY: 36 gating items not verified");
+    assert_eq!(report.coverage.verified, 0);
+    assert_eq!(report.blockers().count(), 36);
+    assert!(report.blockers().all(|i| i.blocked_by == Some(BlockRule::NotVerified)));
+    let text = nexus_readiness::report::text::render(&report, false);
+    assert!(text.contains("NOT READY: 36 gating items not verified"), "{text}");
+    assert!(text.contains("    set `targets.tls` (2 items):\n      pre-deployment.infrastructure.load-balancer-ssl-certificates-installed\n"), "each blocker is named under its key: {text}");
+}
+
+#[tokio::test]
+async fn allow_unverified_is_ready_and_says_so_in_every_format() {
+    let report = run_config(&attestations_only("[runner]\nallow_unverified = true\n")).await;
+    assert!(report.ready());
+    assert_eq!(report.exit_code(), 0);
+    let banner = "READY (UNVERIFIED: 36 gating items not checked)";
+    assert_eq!(report.headline(), banner);
+
+    let text = nexus_readiness::report::text::render(&report, false);
+    assert!(text.starts_with(&format!("Production Deployment Checklist — {banner}\n")), "{text}");
+    let md = report.render(Format::Markdown);
+    assert!(md.contains(&format!("**{banner}**")), "{md}");
+    assert!(md.contains("> **Unverified:** `allow_unverified` is set: 36 gating items"), "{md}");
+    let json: serde_json::Value = serde_json::from_str(&report.render(Format::Json)).unwrap();
+    assert_eq!(json["headline"], banner);
+    assert_eq!(json["unverified"], true);
+    assert_eq!(json["ready"], true);
+    assert_eq!(json["summary"]["gating_not_configured"], 36);
+    let xml = report.render(Format::Junit);
+    let junit = quick_junit::Report::deserialize_from_str(&xml).unwrap();
+    let verdict = junit.test_suites.iter().find(|s| s.name.as_str() == "readiness").unwrap();
+    assert_eq!(verdict.test_cases[0].system_out.as_ref().map(|s| s.as_str()), Some(banner));
+    assert!(verdict.properties.iter().any(|p| p.value.as_str() == banner));
+    let prom = report.render(Format::Prometheus);
+    assert!(prom.contains("\nnexus_readiness_unverified 1\n"), "{prom}");
+    assert!(prom.contains("\nnexus_readiness_gating_not_verified_items 36\n"));
+    assert!(prom.contains("\nnexus_readiness_ready 1\n"));
+    let tap = report.render(Format::Tap);
+    assert!(tap.contains(&format!("# {banner}\n")));
+}
+
+fn bound(n_pass: usize, n_unbound: usize) -> Plan {
+    let titles: Vec<String> = (0..n_pass + n_unbound).map(|i| format!("Item {i}")).collect();
+    let refs: Vec<&str> = titles.iter().map(String::as_str).collect();
+    let mut plan = Plan::new(flat(&refs));
+    for i in 0..n_pass {
+        plan.bind(&format!("checks.item-{i}"), pass("x")).unwrap();
+    }
+    plan
+}
+
+#[tokio::test]
+async fn the_coverage_floor_counts_items_a_probe_decided() {
+    // 3 of 10 items verified; the rest are let through by allow_unverified.
+    let plan = bound(3, 7);
+    let loose = Runner::builder().allow_unverified(true);
+    let report = loose.min_verified(MinVerified::Count(3)).build().run(&plan).await;
+    assert!(report.ready(), "{}", report.headline());
+    assert_eq!((report.coverage.verified, report.coverage.automatable), (3, 10));
+
+    let report = Runner::builder().allow_unverified(true).min_verified(MinVerified::Count(4)).build().run(&plan).await;
+    assert!(!report.ready());
+    assert_eq!(report.exit_code(), 1);
+    assert_eq!(report.headline(), "NOT READY: 3 of 10 automatable items verified by a probe, min_verified 4 needs 4");
+    let pct: MinVerified = "31%".parse().unwrap();
+    let report = Runner::builder().allow_unverified(true).min_verified(pct).build().run(&plan).await;
+    assert_eq!(report.coverage.required, Some(4), "31% of 10 rounds up");
+    assert!(!report.ready());
+    let report = Runner::builder().allow_unverified(true).min_verified("30%".parse().unwrap()).build().run(&plan).await;
+    assert!(report.ready());
+    // An errored probe decided nothing: it does not count.
+    let mut plan = bound(3, 0);
+    plan.bind("checks.item-2", FnProbe::new("y", |_cx| async move { Err(ProbeError::unreachable("refused")) }))
+        .unwrap();
+    let report = Runner::builder().min_verified(MinVerified::Count(3)).build().run(&plan).await;
+    assert_eq!(report.coverage.verified, 2);
+    assert!(report.headline().contains("2 of 3 automatable items verified by a probe, min_verified 3 needs 3"));
+    assert!("101%".parse::<MinVerified>().is_err());
+    assert!("many".parse::<MinVerified>().is_err());
+    // From the config, with the percentage written as a string.
+    let report = run_config(&attestations_only("[runner]\nallow_unverified = true\nmin_verified = \"50%\"\n")).await;
+    assert!(!report.ready());
+    assert!(
+        report.headline().contains("0 of 46 automatable items verified by a probe, min_verified 50% needs 23"),
+        "{}",
+        report.headline()
+    );
+}
+
+#[tokio::test]
+async fn a_waiver_covers_an_unconfigured_item_until_it_expires() {
+    let mut plan = Plan::new(flat(&["CDN"]));
+    plan.waive("checks.cdn", Waiver::new("no static assets yet", "Tech Lead", date(2026, 1, 31))).unwrap();
+    let clock = clock_at(2026, 1, 31);
+    let runner = Runner::builder().clock(Arc::new(clock.clone())).build();
+    let report = runner.run(&plan).await;
+    let item = report.item("checks.cdn").unwrap();
+    assert_eq!(item.status, Status::Waived);
+    assert_eq!(item.waived_status, Some(Status::Skipped));
+    assert!(
+        item.reason.starts_with("waived (not verified): no static assets yet; approved by Tech Lead until 2026-01-31"),
+        "{}",
+        item.reason
+    );
+    assert!(report.ready(), "{}", report.headline());
+
+    clock.advance(Duration::from_secs(86_400));
+    let report = runner.run(&plan).await;
+    let item = report.item("checks.cdn").unwrap();
+    assert_eq!((item.status, item.blocked_by), (Status::Skipped, Some(BlockRule::NotVerified)));
+    assert!(item.reason.ends_with("; waiver expired on 2026-01-31"), "{}", item.reason);
+    assert!(!report.ready());
+}
+
+#[tokio::test]
+async fn an_attestation_older_than_its_max_age_stops_counting() {
+    let checklist = Checklist::builder("test", "Test")
+        .section(
+            Section::new("People").item(Item::new("Failover test").attestation_only().severity(Severity::Critical)),
+        )
+        .build()
+        .unwrap();
+    let mut plan = Plan::new(checklist);
+    let at = Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap();
+    plan.attest("people.failover-test", Attestation::new("SRE", at).max_age(Duration::from_secs(90 * 86_400))).unwrap();
+    let clock = clock_at(2026, 3, 31);
+    let runner = Runner::builder().clock(Arc::new(clock.clone())).build();
+    assert_eq!(runner.run(&plan).await.item("people.failover-test").unwrap().status, Status::Attested);
+    clock.advance(Duration::from_secs(86_401)); // 90 days and a second after it was given
+    let report = runner.run(&plan).await;
+    let item = report.item("people.failover-test").unwrap();
+    assert_eq!((item.status, item.blocked_by), (Status::Pending, Some(BlockRule::AttestationExpired)));
+    assert_eq!(item.reason, "attestation by SRE of 2026-01-01 is older than its max_age 90d");
+    assert_eq!(report.headline(), "NOT READY: 1 gating item with an expired attestation");
+    // From the config.
+    let config = Config::from_str_named(
+        "[attestations.\"people.failover-test\"]\nby = \"SRE\"\nat = 2026-01-01T12:00:00Z\nmax_age = \"90d\"\n",
+        "c.toml",
+    )
+    .unwrap();
+    let checklist = Checklist::builder("test", "Test")
+        .section(
+            Section::new("People").item(Item::new("Failover test").attestation_only().severity(Severity::Critical)),
+        )
+        .build()
+        .unwrap();
+    let plan = config.plan(checklist).unwrap();
+    assert_eq!(runner.run(&plan).await.item("people.failover-test").unwrap().status, Status::Pending);
+}
+
+#[tokio::test]
+async fn not_applicable_on_any_item_needs_an_approver_and_expires() {
+    let mut plan = Plan::new(flat(&["CDN"]));
+    let err = plan.mark_not_applicable("checks.cdn", NotApplicable::new("API only")).unwrap_err();
+    assert!(err.to_string().contains("always applies: marking it not applicable needs an approver"), "{err}");
+    plan.mark_not_applicable(
+        "checks.cdn",
+        NotApplicable::new("API only").approver("Tech Lead").expires(date(2026, 1, 31)),
+    )
+    .unwrap();
+    plan.bind("checks.cdn", FnProbe::new("cdn", |_cx| async move { Ok(Observation::fail("no cache headers")) }))
+        .unwrap();
+    let clock = clock_at(2026, 1, 31);
+    let runner = Runner::builder().clock(Arc::new(clock.clone())).build();
+    let report = runner.run(&plan).await;
+    let item = report.item("checks.cdn").unwrap();
+    assert_eq!((item.status, item.skip), (Status::Skipped, Some(SkipKind::NotApplicable)));
+    assert_eq!(item.reason, "not applicable: API only (approved by Tech Lead until 2026-01-31)");
+    assert!(report.ready());
+    // Expired: the item is checked again.
+    clock.advance(Duration::from_secs(86_400));
+    let report = runner.run(&plan).await;
+    let item = report.item("checks.cdn").unwrap();
+    assert_eq!(item.status, Status::Fail);
+    assert_eq!(item.reason, "no cache headers; not-applicable mark expired on 2026-01-31");
+    assert!(!report.ready());
+
+    // The config: a bare reason for an "(if needed)" item, a table with approver otherwise.
+    let err = Config::from_str_named(
+        "[not_applicable]\n\"pre-deployment.performance.cdn-configured-for-static-assets\" = \"API only\"\n",
+        "n.toml",
+    )
+    .unwrap()
+    .plan(builtin::nexus())
+    .unwrap_err();
+    assert!(err.to_string().starts_with("n.toml:2:1: "), "{err}");
+    assert!(err.to_string().contains("needs an approver"), "{err}");
+    let report = run_config(
+        "[not_applicable]\n\"pre-deployment.performance.cdn-configured-for-static-assets\" = { reason = \"API only\", approver = \"Tech Lead\", expires = 2026-12-31 }\n",
+    )
+    .await;
+    let item = report.item("pre-deployment.performance.cdn-configured-for-static-assets").unwrap();
+    assert_eq!(item.skip, Some(SkipKind::NotApplicable));
+    assert_eq!(item.reason, "not applicable: API only (approved by Tech Lead until 2026-12-31)");
+}
+
+#[tokio::test]
+async fn gating_policy_comes_from_severities_and_per_item_overrides() {
+    let checklist = Checklist::builder("test", "Test")
+        .section(
+            Section::new("Checks")
+                .item(Item::new("Major one").severity(Severity::Major))
+                .item(Item::new("Minor one").severity(Severity::Minor)),
+        )
+        .build()
+        .unwrap();
+    let fail = || FnProbe::new("x", |_cx| async move { Ok(Observation::fail("broken")) });
+    let mut plan = Plan::new(checklist.clone());
+    plan.bind("checks.major-one", fail()).unwrap();
+    plan.bind("checks.minor-one", fail()).unwrap();
+    assert!(Runner::builder().build().run(&plan).await.ready(), "major and minor do not gate by default");
+    plan.gate_severities([Severity::Blocker, Severity::Critical, Severity::Major]);
+    let report = Runner::builder().build().run(&plan).await;
+    assert_eq!(report.blockers().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["checks.major-one"]);
+
+    let toml = "[runner]\ngating = [\"blocker\", \"critical\", \"major\"]\n\n[items.\"checks.minor-one\"]\ngating = true\n\n[bindings.\"checks.major-one\"]\nkind = \"tcp\"\naddress = \"127.0.0.1:1\"\n";
+    let config = Config::from_str_named(toml, "g.toml").unwrap();
+    let plan = config.plan(checklist).unwrap();
+    assert_eq!(plan.is_gating("checks.major-one"), Some(true));
+    assert_eq!(plan.is_gating("checks.minor-one"), Some(true));
+    let err = Config::from_str_named("[items.\"checks.nope\"]\ngating = true\n", "g.toml")
+        .unwrap()
+        .plan(flat(&["Yes"]))
+        .unwrap_err();
+    assert!(err.to_string().starts_with("g.toml:1:8: items.\"checks.nope\": unknown item id `checks.nope`"), "{err}");
+    let err = Config::from_str_named("[items.\"checks.nope\"]\n", "g.toml").unwrap().plan(flat(&["Yes"])).unwrap_err();
+    assert!(err.to_string().contains("unknown item id `checks.nope`"), "an empty entry is checked too: {err}");
+    let err = Config::from_str_named("[runner]\ngating = [\"blockr\"]\n", "g.toml").unwrap_err();
+    assert!(err.to_string().starts_with("g.toml:2:"), "{err}");
+}
+
+#[tokio::test]
+async fn only_a_failed_dependency_skips_its_dependents() {
+    let mut plan = Plan::new(flat(&["DNS", "TLS", "Pinned", "Health"]));
+    plan.bind(
+        "checks.dns",
+        FnProbe::new("dns", |_cx| async move { Err(ProbeError::unreachable("resolver timed out")) }),
+    )
+    .unwrap();
+    plan.bind("checks.tls", FnProbe::new("tls", |_cx| async move { Ok(Observation::fail("handshake failed")) }))
+        .unwrap();
+    plan.bind("checks.health", pass("health")).unwrap();
+    plan.after("checks.tls", "checks.dns").unwrap();
+    plan.after("checks.health", "checks.dns").unwrap();
+    let report = Runner::builder().build().run(&plan).await;
+    // DNS errored: not evidence that the precondition is false, so both dependents ran.
+    let tls = report.item("checks.tls").unwrap();
+    assert_eq!(tls.status, Status::Fail);
+    assert_eq!(tls.reason, "handshake failed (dependency checks.dns was error)");
+    let health = report.item("checks.health").unwrap();
+    assert_eq!((health.status, health.reason.as_str()), (Status::Pass, "looked and it holds"));
+    // Configuring DNS more (an error rather than no target) never turns a pass into a skip.
+    assert_eq!(report.item("checks.dns").unwrap().blocked_by, Some(BlockRule::Errored));
+
+    // A failed dependency skips, unless the dependent's probes are independent of it.
+    #[derive(Debug)]
+    struct Pinned;
+    #[async_trait::async_trait]
+    impl Probe for Pinned {
+        fn target(&self) -> String {
+            "tls://api.example.com:443 at 127.0.0.1".into()
+        }
+        async fn check(&self, _cx: &ProbeContext) -> Result<Observation, ProbeError> {
+            Ok(Observation::pass("certificate valid for 80 days"))
+        }
+        fn independent(&self) -> bool {
+            true
+        }
+    }
+    let mut plan = Plan::new(flat(&["DNS", "TLS", "Pinned"]));
+    plan.bind("checks.dns", FnProbe::new("dns", |_cx| async move { Ok(Observation::fail("NXDOMAIN")) })).unwrap();
+    plan.bind("checks.tls", pass("tls")).unwrap();
+    plan.bind("checks.pinned", Pinned.timeout(Duration::from_secs(5)).named("tls pinned")).unwrap();
+    plan.after("checks.tls", "checks.dns").unwrap();
+    plan.after("checks.pinned", "checks.dns").unwrap();
+    let report = Runner::builder().build().run(&plan).await;
+    assert_eq!(report.item("checks.tls").unwrap().skip, Some(SkipKind::Dependency));
+    let pinned = report.item("checks.pinned").unwrap();
+    assert_eq!(pinned.status, Status::Pass, "combinators keep the independence: {}", pinned.reason);
+    assert_eq!(
+        pinned.reason,
+        "certificate valid for 80 days (ran although dependency checks.dns failed: the probe's target does not depend on it)"
+    );
+}
+
+/// A probe with side effects that records how many probes ran beside it.
+#[derive(Debug)]
+struct Burst {
+    in_flight: Arc<AtomicUsize>,
+    finished: Arc<AtomicUsize>,
+    seen: Arc<std::sync::Mutex<Vec<(usize, usize)>>>,
+}
+
+#[async_trait::async_trait]
+impl Probe for Burst {
+    fn target(&self) -> String {
+        "https://api.example.com/ (burst)".into()
+    }
+    async fn check(&self, _cx: &ProbeContext) -> Result<Observation, ProbeError> {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        self.seen.lock().unwrap().push((now, self.finished.load(Ordering::SeqCst)));
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        Ok(Observation::pass("429 after 12 requests"))
+    }
+    fn has_side_effects(&self) -> bool {
+        true
+    }
+}
+
+#[tokio::test]
+async fn probes_with_side_effects_run_alone_after_the_others() {
+    let titles: Vec<String> = (0..8).map(|i| format!("Item {i}")).collect();
+    let refs: Vec<&str> = titles.iter().map(String::as_str).collect();
+    let mut plan = Plan::new(flat(&refs));
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let finished = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    for i in 0..6 {
+        let (f, d) = (in_flight.clone(), finished.clone());
+        plan.bind(
+            &format!("checks.item-{i}"),
+            FnProbe::new("x", move |_cx| {
+                let (f, d) = (f.clone(), d.clone());
+                async move {
+                    f.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(40)).await;
+                    f.fetch_sub(1, Ordering::SeqCst);
+                    d.fetch_add(1, Ordering::SeqCst);
+                    Ok(Observation::pass("ok"))
+                }
+            }),
+        )
+        .unwrap();
+    }
+    for i in 6..8 {
+        let b = Burst { in_flight: in_flight.clone(), finished: finished.clone(), seen: seen.clone() };
+        plan.bind(&format!("checks.item-{i}"), b.retry(ExponentialBackoff::new(Duration::from_millis(1)))).unwrap();
+    }
+    let report = Runner::builder().concurrency(16).build().run(&plan).await;
+    assert!(report.ready(), "{}", report.headline());
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen, [(1, 6), (1, 6)], "each burst ran alone, after all 6 other probes finished");
+    assert!(report.item("checks.item-6").unwrap().ran_alone);
+    assert!(!report.item("checks.item-0").unwrap().ran_alone);
+    let text = nexus_readiness::report::text::render(&report, false);
+    assert!(text.contains("Ran alone, after the others (side effects): checks.item-6, checks.item-7"), "{text}");
+
+    // An item marked exclusive in the config runs alone too.
+    let config = Config::from_str_named("[items.\"checks.item-0\"]\nexclusive = true\n", "x.toml").unwrap();
+    let plan = config.plan(flat(&["Item 0"])).unwrap();
+    assert!(plan.binding("checks.item-0").unwrap().exclusive);
+}
+
+#[tokio::test]
+async fn sign_off_rows_are_ticked_from_the_config() {
+    let report = run_config(
+        "[runner]\nallow_unverified = true\n\n[sign_off.\"Tech Lead\"]\nname = \"Sam Lee\"\ndate = 2026-11-26\n\n[sign_off.\"security lead\"]\nname = \"Dana\"\ndate = \"2026-11-27\"\nsignature = \"https://tickets.example.com/SEC-9\"\n",
+    )
+    .await;
+    let rows: Vec<(&str, bool)> = report.sign_off.iter().map(|s| (s.role.as_str(), s.is_signed())).collect();
+    assert_eq!(rows, [("Tech Lead", true), ("Security Lead", true), ("DevOps Lead", false), ("Product Owner", false)]);
+    assert_eq!(report.sign_off[0].signature.as_deref(), Some("signed in nexus.toml"));
+    let md = report.render(Format::Markdown);
+    assert!(md.contains("| ☑ Tech Lead | Sam Lee | 2026-11-26 | signed in nexus.toml |"), "{md}");
+    let err = Config::from_str_named("[sign_off.\"CTO\"]\nname = \"X\"\ndate = 2026-11-26\n", "s.toml")
+        .unwrap()
+        .plan(builtin::nexus())
+        .unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "unknown sign-off role `CTO`; the roles are `Tech Lead`, `Security Lead`, `DevOps Lead`, `Product Owner`"
+        ),
+        "{err}"
+    );
+}
+
+#[cfg(feature = "http")]
+#[test]
+fn the_rate_limit_burst_is_marked_as_having_side_effects() {
+    let toml = "[targets.http.rate_limit]\nurl = \"http://127.0.0.1:9/v1/infer\"\nrequests = 50\n\n[targets.http.health]\nurls = [\"http://127.0.0.1:9/healthz\"]\n";
+    let plan = Config::from_str_named(toml, "h.toml").unwrap().plan(builtin::nexus()).unwrap();
+    let burst = plan.binding("pre-deployment.security.rate-limiting-configured").unwrap();
+    assert!(burst.probes.iter().all(|p| p.has_side_effects()), "the burst consumes the real limiter");
+    let health = plan.binding("deployment.health-checks.health-check-endpoints-tested").unwrap();
+    assert!(health.probes.iter().all(|p| !p.has_side_effects()));
+}
+
+#[cfg(feature = "tls")]
+#[test]
+fn a_tls_probe_with_a_pinned_ip_does_not_depend_on_dns() {
+    let plan = |extra: &str| {
+        let toml = format!("[targets.tls]\nendpoints = [\"api.example.com:443\"]\n{extra}");
+        Config::from_str_named(&toml, "t.toml").unwrap().plan(builtin::nexus()).unwrap()
+    };
+    let id = "post-deployment.verification.ssl-certificates-valid";
+    let pinned = plan("ip = \"127.0.0.1\"\n");
+    assert!(pinned.binding(id).unwrap().probes.iter().all(|p| p.independent()));
+    let resolved = plan("");
+    assert!(resolved.binding(id).unwrap().probes.iter().all(|p| !p.independent()));
 }

@@ -616,3 +616,115 @@ async fn newest_among_10000_keys() {
         );
     }
 }
+
+/// The README's `[targets.backup]` block as written, pointed at moto.
+fn readme_backup_config(moto: &Moto) -> String {
+    let readme = include_str!("../README.md");
+    let start = readme.find("[targets.backup]").expect("README has a [targets.backup] block");
+    let block = &readme[start..];
+    let block = &block[..block.find("```").expect("block ends")];
+    format!(
+        "{block}endpoint_url = \"{}\"\npath_style = true\nregion = \"us-east-1\"\naccess_key_id = \"${{env:BACKUP_ACCESS_KEY_ID}}\"\nsecret_access_key = \"${{env:BACKUP_SECRET_ACCESS_KEY}}\"\nmax_attempts = 1\n",
+        moto.endpoint()
+    )
+}
+
+async fn run_backup_item(config_text: &str) -> nexus_readiness::report::ItemReport {
+    let config = nexus_readiness::config::Config::loader()
+        .env_source(|name| match name {
+            "BACKUP_ACCESS_KEY_ID" => Some(ACCESS_KEY.to_string()),
+            "BACKUP_SECRET_ACCESS_KEY" => Some(SECRET_KEY.to_string()),
+            _ => None,
+        })
+        .from_str(config_text, "backup.toml")
+        .unwrap_or_else(|e| panic!("{e}\n{config_text}"));
+    let plan = config.plan(nexus_readiness::builtin::nexus()).unwrap();
+    let report = config.runner().phases([nexus_readiness::model::Phase::PreDeployment]).build().run(&plan).await;
+    let item = report.item("pre-deployment.infrastructure.backup-storage-configured").unwrap().clone();
+    assert_no_secret(&format!("{item:?}"));
+    item
+}
+
+/// The fault table of issue #15, rerun against moto: with the README's `[targets.backup]`,
+/// deleting every backup object left "backup storage configured" passing (`bucket
+/// nexus-backups is reachable`). The default item now covers reachability, versioning,
+/// encryption and the newest backup against the RPO, read back (`verify_newest`).
+#[tokio::test]
+async fn fault_backup_item_with_every_backup_deleted_fails() {
+    use nexus_readiness::report::Status;
+    let Some(moto) = Moto::start().await else { return };
+    let c = moto.client().await;
+    create(&c, "nexus-backups").await;
+    c.put_bucket_versioning()
+        .bucket("nexus-backups")
+        .versioning_configuration(VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build())
+        .send()
+        .await
+        .unwrap();
+    c.put_bucket_encryption()
+        .bucket("nexus-backups")
+        .server_side_encryption_configuration(
+            ServerSideEncryptionConfiguration::builder()
+                .rules(
+                    ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(
+                            ServerSideEncryptionByDefault::builder()
+                                .sse_algorithm(ServerSideEncryption::Aes256)
+                                .build()
+                                .unwrap(),
+                        )
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    put(&c, "nexus-backups", "postgres/2026-11-30.dump", b"pg_dump custom format").await;
+    put(&c, "nexus-backups", "redis/2026-11-30.rdb", b"not under the prefix").await;
+    let text = readme_backup_config(&moto);
+
+    let item = run_backup_item(&text).await;
+    assert_eq!(item.status, Status::Pass, "{}", item.reason);
+    assert!(
+        item.reason.starts_with(
+            "backup storage of bucket nexus-backups: reachable; versioning is enabled on bucket nexus-backups; \
+             bucket nexus-backups encrypts new objects with SSE-S3 (AES256); newest backup s3://nexus-backups/postgres/2026-11-30.dump is "
+        ),
+        "{}",
+        item.reason
+    );
+
+    // Every backup deleted (the versioned bucket keeps delete markers only).
+    c.delete_object().bucket("nexus-backups").key("postgres/2026-11-30.dump").send().await.unwrap();
+    let item = run_backup_item(&text).await;
+    assert_eq!(item.status, Status::Fail, "{}", item.reason);
+    assert!(
+        item.reason.starts_with(
+            "backup storage of bucket nexus-backups: no backup objects under s3://nexus-backups/postgres/ (ok: \
+             versioning is enabled on bucket nexus-backups; bucket nexus-backups encrypts new objects with SSE-S3 (AES256))"
+        ),
+        "{}",
+        item.reason
+    );
+
+    // A bucket that merely exists: every missing part is named.
+    create(&c, "bare-bucket").await;
+    put(&c, "bare-bucket", "postgres/today.dump", b"dump").await;
+    let item = run_backup_item(&text.replace("bucket = \"nexus-backups\"", "bucket = \"bare-bucket\"")).await;
+    assert_eq!(item.status, Status::Fail, "{}", item.reason);
+    assert!(
+        item.reason.starts_with(
+            "backup storage of bucket bare-bucket: versioning has never been enabled on bucket bare-bucket; no default \
+             encryption is configured on bucket bare-bucket (ok: newest backup s3://bare-bucket/postgres/today.dump is "
+        ),
+        "{}",
+        item.reason
+    );
+
+    // A missing bucket stops at reachability.
+    let item = run_backup_item(&text.replace("bucket = \"nexus-backups\"", "bucket = \"no-such-bucket\"")).await;
+    assert_eq!(item.status, Status::Fail, "{}", item.reason);
+    assert!(item.reason.starts_with("bucket no-such-bucket does not exist"), "{}", item.reason);
+}

@@ -82,8 +82,17 @@ impl Answer {
 
 /// A plain HTTP/1.1 GET over a TCP socket.
 async fn get(addr: std::net::SocketAddr, path: &str, accept: Option<&str>) -> Answer {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let accept = accept.map(|a| format!("Accept: {a}\r\n")).unwrap_or_default();
+    request(addr, path, &accept).await
+}
+
+/// A GET with a bearer token.
+async fn get_auth(addr: std::net::SocketAddr, path: &str, token: &str) -> Answer {
+    request(addr, path, &format!("Authorization: Bearer {token}\r\n")).await
+}
+
+async fn request(addr: std::net::SocketAddr, path: &str, accept: &str) -> Answer {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     s.write_all(format!("GET {path} HTTP/1.1\r\nHost: test\r\n{accept}Connection: close\r\n\r\n").as_bytes())
         .await
         .unwrap();
@@ -130,7 +139,10 @@ async fn failing_gating_item_is_503_with_the_reason() {
     fx.failing.store(true, Ordering::SeqCst);
     let a = get(fx.addr, "/healthz", None).await;
     assert_eq!(a.status, 503);
-    assert_eq!(a.body, "not ready: 1 blocking item(s)\nchecks.health-endpoint-answers (fail: health answered 500)\n");
+    assert_eq!(
+        a.body,
+        "NOT READY: 1 gating item failed\nchecks.health-endpoint-answers (fail: health answered 500) [failed]\n"
+    );
     let a = get(fx.addr, "/readyz?verbose", None).await;
     assert_eq!(a.status, 503);
     assert!(a.body.contains("[pass] checks.token-is-used"), "{}", a.body);
@@ -237,4 +249,92 @@ async fn no_secret_in_any_response() {
     }
     let json = get(fx.addr, "/report", None).await.body;
     assert!(json.contains("[redacted]"), "the token was replaced, not dropped silently: {json}");
+}
+
+/// A blocker bound to a probe that never returns (`pending`), or blocks its thread.
+async fn serve_hung(blocking: bool, config: ServerConfig) -> std::net::SocketAddr {
+    let checklist = Checklist::builder("svc", "Service checks")
+        .section(Section::new("Checks").item(Item::new("Hangs").severity(Severity::Blocker)))
+        .build()
+        .unwrap();
+    let mut plan = Plan::new(checklist);
+    plan.bind(
+        "checks.hangs",
+        FnProbe::new("http://svc/hang", move |_cx| async move {
+            if blocking {
+                // Stuck in a blocking call that cannot be cancelled (announced to the runtime, as
+                // blocking code must be: a probe that blocks a worker silently can starve any
+                // async runtime, this server's included).
+                tokio::task::block_in_place(|| std::thread::sleep(Duration::from_secs(6)));
+            } else {
+                std::future::pending::<()>().await;
+            }
+            Ok(Observation::pass("never"))
+        }),
+    )
+    .unwrap();
+    // The runner alone would wait an hour for it.
+    let runner = Runner::builder().probe_timeout(Duration::from_secs(3600)).build();
+    let service = ReadinessService::new(plan, runner, config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = service.router();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    addr
+}
+
+#[tokio::test]
+async fn a_probe_that_never_returns_cannot_hold_the_server() {
+    let config = ServerConfig::default()
+        .run_deadline(Duration::from_millis(400))
+        .request_timeout(Duration::from_secs(5))
+        .cache_ttl(Duration::from_millis(10));
+    let addr = serve_hung(false, config).await;
+    for _ in 0..2 {
+        let t0 = std::time::Instant::now();
+        let a = get(addr, "/readyz", None).await;
+        assert!(t0.elapsed() < Duration::from_secs(2), "answered in {:?}", t0.elapsed());
+        assert_eq!(a.status, 503, "{}", a.body);
+        assert!(a.body.starts_with("NOT READY: 1 gating item could not be checked\n"), "{}", a.body);
+        assert!(a.body.contains("checks.hangs (error: probe timed out after"), "{}", a.body);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_probe_blocking_its_thread_is_abandoned_at_the_deadline() {
+    let config =
+        ServerConfig::default().run_deadline(Duration::from_millis(300)).request_timeout(Duration::from_secs(10));
+    let addr = serve_hung(true, config).await;
+    let t0 = std::time::Instant::now();
+    let a = get(addr, "/readyz", None).await;
+    assert!(t0.elapsed() < Duration::from_secs(5), "answered in {:?}", t0.elapsed());
+    assert_eq!(a.status, 503, "{}", a.body);
+    assert!(a.body.contains("did not stop at its 300ms deadline (a probe blocked) and was abandoned"), "{}", a.body);
+    assert!(a.body.contains("run cancelled"), "{}", a.body);
+}
+
+#[tokio::test]
+async fn a_bearer_token_guards_the_report_and_metrics() {
+    const BEARER: &str = "bearer-canary-9c1f27";
+    let fx = serve(Duration::ZERO, ServerConfig::default().bearer_token(Secret::new(BEARER))).await;
+    fx.failing.store(true, Ordering::SeqCst);
+    for path in ["/report", "/metrics", "/readyz?verbose", "/healthz?verbose"] {
+        let a = get(fx.addr, path, None).await;
+        assert_eq!(a.status, 401, "{path}");
+        assert_eq!(a.header("www-authenticate"), Some("Bearer realm=\"nexus-readiness\""));
+        assert_eq!(get_auth(fx.addr, path, "wrong-token").await.status, 401, "{path}");
+        let ok = get_auth(fx.addr, path, BEARER).await;
+        assert!(matches!(ok.status, 200 | 503), "{path}: {}", ok.status);
+        assert!(!ok.body.contains(BEARER), "{path} echoes the token");
+    }
+    assert!(get_auth(fx.addr, "/readyz?verbose", BEARER).await.body.contains("checks.health-endpoint-answers"));
+    // The open endpoints reveal the status only.
+    for path in ["/readyz", "/healthz"] {
+        let a = get(fx.addr, path, None).await;
+        assert_eq!((a.status, a.body.as_str()), (503, "not ready\n"), "{path}");
+    }
+    assert_eq!(get(fx.addr, "/livez", None).await.status, 200);
+    let debug = format!("{:?}", ServerConfig::default().bearer_token(Secret::new(BEARER)));
+    assert!(!debug.contains(BEARER), "{debug}");
 }

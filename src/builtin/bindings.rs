@@ -60,6 +60,7 @@ const fn check_field(check: &'static str) -> &'static [(&'static str, &'static s
         b"load-balancer" => &[("check", "load-balancer")],
         b"rollback-possible" => &[("check", "rollback-possible")],
         b"reachable" => &[("check", "reachable")],
+        b"backup" => &[("check", "backup")],
         b"lifecycle" => &[("check", "lifecycle")],
         b"logging" => &[("check", "logging")],
         _ => &[],
@@ -72,7 +73,9 @@ pub const DEFAULT_BINDINGS: &[DefaultBinding] = &[
     kube("pre-deployment.infrastructure.gpu-nodes-provisioned-and-tested", "gpu-nodes"),
     b("pre-deployment.infrastructure.load-balancer-ssl-certificates-installed", "tls", "targets.tls"),
     b("pre-deployment.infrastructure.dns-records-configured", "dns", "targets.dns"),
-    s3("pre-deployment.infrastructure.backup-storage-configured", "reachable"),
+    // Reachable, versioning, encryption and the newest backup against the RPO: a bucket that
+    // only exists is no backup.
+    s3("pre-deployment.infrastructure.backup-storage-configured", "backup"),
     b("pre-deployment.infrastructure.monitoring-stack-deployed", "monitoring-stack", "targets.monitoring"),
     b("pre-deployment.infrastructure.log-aggregation-configured", "log-aggregation", "targets.log_aggregation"),
     b("pre-deployment.infrastructure.alerting-rules-defined", "prometheus-rules", "targets.prometheus.rules"),

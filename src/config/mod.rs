@@ -33,7 +33,24 @@
 //!
 //! [not_applicable]
 //! "compliance.hipaa-compliance-verified" = "no health data is processed"
+//! # An item that always applies needs an approver (and may expire).
+//! "pre-deployment.performance.cdn-configured-for-static-assets" = { reason = "API only", approver = "Tech Lead", expires = 2026-12-31 }
+//!
+//! [items."pre-deployment.security.rate-limiting-enabled"]
+//! gating = true        # gate this item whatever its severity
+//! exclusive = true     # run it alone, after the others (side effects)
+//!
+//! [sign_off."Tech Lead"]
+//! name = "Sam Lee"
+//! date = 2026-11-26
+//! signature = "https://tickets.example.com/REL-42"   # optional
 //! ```
+//!
+//! Readiness policy in `[runner]`: `gating = ["blocker", "critical"]` (which severities gate;
+//! `[items."id"] gating` overrides per item), `allow_unverified = true` (let gating items
+//! that nothing verified through, announced in every format), `min_verified = 40` or
+//! `"80%"` (the coverage floor), `fail_on_warn`. See
+//! [the readiness rules](crate::report#readiness).
 //!
 //! - `[targets]`: for each automatable item of the built-in checklist, the key its default
 //!   binding reads ([`builtin::bindings`](crate::builtin::bindings)); the value is that probe
@@ -42,8 +59,13 @@
 //! - `[bindings]`: item id → a probe table with `kind = "..."` ([`ProbeConfig`] or a custom
 //!   kind of the [`Registry`]), or an array of them. An explicit binding replaces the default
 //!   one of that item.
-//! - `${env:NAME}` in any string is replaced by the environment variable at load; every value
-//!   read that way is registered with the plan's redactor, so it never appears in a report.
+//! - `${env:NAME}` in any string is replaced by the environment variable at load. The values
+//!   of secret fields (passwords, tokens, keys, secret headers, a command's `env`: every
+//!   [`Secret`]) are registered with the plan's redactor, so they never appear in a report;
+//!   other fields are plain settings (an address, a user name) and stay readable. No config
+//!   error ever echoes a value read from `${env:...}`.
+//! - The file must be a regular file of at most [`MAX_CONFIG_BYTES`]; a FIFO, a device or a
+//!   directory is refused at once.
 //! - Relative paths are relative to the working directory of the process.
 //!
 //! Every mistake is a [`ConfigError`] with file, line, column and key, and for an unknown item
@@ -81,8 +103,9 @@ use kinds::{Unavailable, missing_feature};
 pub use schema::schema;
 
 use crate::builtin::bindings::{self, DefaultBinding};
-use crate::model::{Checklist, Phase};
-use crate::probe::{Attestation, Probe, Secret, Waiver};
+use crate::model::{Checklist, Phase, Severity};
+use crate::probe::{Attestation, NotApplicable, Probe, Secret, Waiver};
+use crate::report::MinVerified;
 use crate::run::{Plan, PlanError, Runner, RunnerBuilder};
 
 /// Runner settings from `[runner]`.
@@ -107,6 +130,18 @@ pub struct RunnerSettings {
     /// Whether a Warn on a gating item makes the run not ready.
     #[serde(default)]
     pub fail_on_warn: bool,
+    /// Let gating items that nothing verified (no target) through; the verdict then reads
+    /// `READY (UNVERIFIED: ...)` in every format. For exploring a config, never for a gate.
+    #[serde(default)]
+    pub allow_unverified: bool,
+    /// The coverage floor: a count (`40`) or a percentage of the automatable items (`"80%"`)
+    /// that a probe must decide for the run to be ready.
+    #[serde(default)]
+    pub min_verified: Option<MinVerified>,
+    /// Which severities gate readiness (default `["blocker", "critical"]`); `[items."id"]
+    /// gating` overrides per item.
+    #[serde(default)]
+    pub gating: Option<Vec<Severity>>,
 }
 
 /// One probe bound by the config, with where it was written.
@@ -133,8 +168,31 @@ pub struct Config {
     bindings: Vec<Entry<Vec<Bound>>>,
     attestations: Vec<Entry<Attestation>>,
     waivers: Vec<Entry<Waiver>>,
-    not_applicable: Vec<Entry<String>>,
+    not_applicable: Vec<Entry<NotApplicable>>,
+    items: Vec<Entry<ItemSettings>>,
+    sign_off: Vec<Entry<SignOffEntry>>,
     secrets: Vec<Secret>,
+}
+
+/// An entry of `[items."id"]`: per-item policy.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ItemSettings {
+    /// Whether the item gates readiness, whatever its severity.
+    #[serde(default)]
+    pub gating: Option<bool>,
+    /// Run the item alone, after every other item (a probe with side effects).
+    #[serde(default)]
+    pub exclusive: Option<bool>,
+}
+
+/// An entry of `[sign_off."Role"]`.
+#[derive(Debug, Clone)]
+struct SignOffEntry {
+    name: String,
+    date: String,
+    signature: Option<String>,
 }
 
 impl fmt::Debug for Config {
@@ -147,6 +205,8 @@ impl fmt::Debug for Config {
             .field("attestations", &self.attestations.len())
             .field("waivers", &self.waivers.len())
             .field("not_applicable", &self.not_applicable.len())
+            .field("items", &self.items.len())
+            .field("sign_off", &self.sign_off.len())
             .field("secrets", &self.secrets.len())
             .finish()
     }
@@ -200,8 +260,25 @@ impl Loader {
     pub fn load(&self, path: impl AsRef<Path>) -> Result<Config, ConfigError> {
         let path = path.as_ref();
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::new(ConfigErrorKind::Io, &name, format!("cannot read the config file: {e}")))?;
+        let bytes = crate::probes::file::read_regular(path, MAX_CONFIG_BYTES).map_err(|e| {
+            let message = match e {
+                crate::probes::file::ReadError::Io(e) => format!("cannot read the config file: {e}"),
+                crate::probes::file::ReadError::NotRegular(what) => {
+                    format!("the config file is {what}, not a regular file")
+                }
+                crate::probes::file::ReadError::TooLarge(cap) => {
+                    format!("the config file is larger than the {cap}-byte limit")
+                }
+            };
+            ConfigError::new(ConfigErrorKind::Io, &name, message)
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            ConfigError::new(
+                ConfigErrorKind::Io,
+                &name,
+                format!("the config file is not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+            )
+        })?;
         self.from_str(&text, &name)
     }
 
@@ -210,8 +287,11 @@ impl Loader {
     /// # Errors
     /// A [`ConfigError`] naming the file, line, column and key.
     pub fn from_str(&self, text: &str, name: &str) -> Result<Config, ConfigError> {
-        let mut l = Load { text, file: name, loader: self, secrets: Vec::new() };
-        l.run()
+        let mut l = Load { text, file: name, loader: self, env_values: Vec::new() };
+        let (config, secrets) = crate::probe::collect_secrets(|| l.run());
+        let mut config = config?;
+        config.secrets = secrets;
+        Ok(config)
     }
 }
 
@@ -255,7 +335,9 @@ impl Config {
         &self.runner
     }
 
-    /// Every value read from `${env:...}` (registered with the plan as secrets).
+    /// The values of the config's secret fields (passwords, tokens, keys, secret headers, a
+    /// command's `env`), registered with the plan as secrets. Values of other fields are not
+    /// secrets, even when read from `${env:...}`.
     pub fn secrets(&self) -> &[Secret] {
         &self.secrets
     }
@@ -266,10 +348,14 @@ impl Config {
     }
 
     /// A runner builder with the `[runner]` settings applied (concurrency, probe timeout,
-    /// deadline, phases, fail-on-warn); add observers or a clock before `build()`.
+    /// deadline, phases, fail-on-warn, allow-unverified, min-verified); add observers or a
+    /// clock before `build()`.
     pub fn runner(&self) -> RunnerBuilder {
         let r = &self.runner;
-        let mut b = Runner::builder().fail_on_warn(r.fail_on_warn);
+        let mut b = Runner::builder().fail_on_warn(r.fail_on_warn).allow_unverified(r.allow_unverified);
+        if let Some(m) = r.min_verified {
+            b = b.min_verified(m);
+        }
         if let Some(n) = r.concurrency {
             b = b.concurrency(n);
         }
@@ -287,18 +373,23 @@ impl Config {
 
     /// Applies the config to `checklist`: default bindings (configured targets, or a
     /// [`NotConfigured`] probe naming the key), explicit bindings, attestations, waivers,
-    /// not-applicable marks and secrets.
+    /// not-applicable marks, the gating policy (`[runner] gating`, `[items]`), sign-offs and
+    /// secrets.
     ///
     /// Default bindings of items the checklist does not have are ignored (the config may be
     /// used with a custom checklist); explicit entries naming an unknown item are errors.
     ///
     /// # Errors
     /// [`ConfigErrorKind::UnknownItem`] with the closest ids, [`ConfigErrorKind::Plan`] for an
-    /// always-applicable item marked not applicable; both with file and line.
+    /// always-applicable item marked not applicable without an approver or an unknown
+    /// sign-off role; all with file and line.
     pub fn plan(&self, checklist: Checklist) -> Result<Plan, ConfigError> {
         let mut plan = Plan::new(checklist);
         for s in &self.secrets {
             plan.secret(s);
+        }
+        if let Some(g) = &self.runner.gating {
+            plan.gate_severities(g.iter().copied());
         }
         let plan_err = |e: PlanError, loc: &Location| -> ConfigError {
             match e {
@@ -339,23 +430,45 @@ impl Config {
             plan.waive(&e.item, e.value.clone()).map_err(|err| plan_err(err, &e.loc))?;
         }
         for e in &self.not_applicable {
-            plan.not_applicable(&e.item, e.value.clone()).map_err(|err| plan_err(err, &e.loc))?;
+            plan.mark_not_applicable(&e.item, e.value.clone()).map_err(|err| plan_err(err, &e.loc))?;
+        }
+        for e in &self.items {
+            if plan.is_gating(&e.item).is_none() {
+                let closest = plan.checklist().closest_ids(&e.item, 3).into_iter().map(ToString::to_string).collect();
+                return Err(plan_err(PlanError::UnknownItem { id: e.item.clone(), closest }, &e.loc));
+            }
+            if let Some(g) = e.value.gating {
+                plan.gating(&e.item, g).map_err(|err| plan_err(err, &e.loc))?;
+            }
+            if let Some(x) = e.value.exclusive {
+                plan.exclusive(&e.item, x).map_err(|err| plan_err(err, &e.loc))?;
+            }
+        }
+        for e in &self.sign_off {
+            let s = &e.value;
+            let signature = s.signature.clone().unwrap_or_else(|| format!("signed in {}", self.name));
+            plan.sign_off(&e.item, s.name.clone(), s.date.clone(), signature).map_err(|err| plan_err(err, &e.loc))?;
         }
         Ok(plan)
     }
 }
 
 /// The top-level sections.
-const SECTIONS: &[&str] = &["runner", "targets", "bindings", "attestations", "waivers", "not_applicable"];
+const SECTIONS: &[&str] =
+    &["runner", "targets", "bindings", "attestations", "waivers", "not_applicable", "items", "sign_off"];
 
 type Value<'a> = Spanned<DeValue<'a>>;
+
+/// Largest config file read (4 MiB).
+pub const MAX_CONFIG_BYTES: u64 = 4 << 20;
 
 /// One load in progress.
 struct Load<'a> {
     text: &'a str,
     file: &'a str,
     loader: &'a Loader,
-    secrets: Vec<Secret>,
+    /// Every value read from `${env:...}`, longest first: never echoed in an error.
+    env_values: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -369,6 +482,27 @@ struct RawAttestation {
     evidence: Option<String>,
     #[serde(default)]
     expires: Option<toml::Value>,
+    #[serde(default, with = "crate::model::duration::option")]
+    max_age: Option<std::time::Duration>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNotApplicable {
+    reason: String,
+    #[serde(default)]
+    approver: Option<String>,
+    #[serde(default)]
+    expires: Option<toml::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSignOff {
+    name: String,
+    date: toml::Value,
+    #[serde(default)]
+    signature: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -439,7 +573,39 @@ fn expected_names(message: &str) -> Vec<&str> {
 
 impl<'a> Load<'a> {
     fn err(&self, kind: ConfigErrorKind, message: impl Into<String>) -> ConfigError {
-        ConfigError::new(kind, self.file, message)
+        ConfigError::new(kind, self.file, self.hide_env(message.into()))
+    }
+
+    /// `message` without any value read from `${env:...}`: whole values of 4 characters or
+    /// more anywhere, shorter ones where they stand quoted (`"ab"`, `` `ab` ``), so that a
+    /// short value does not garble the message.
+    fn hide_env(&self, mut message: String) -> String {
+        for v in &self.env_values {
+            if v.is_empty() {
+                continue;
+            }
+            let escaped = format!("{v:?}");
+            let escaped = &escaped[1..escaped.len() - 1];
+            let forms: Vec<String> = if v.chars().count() >= 4 {
+                vec![v.clone(), escaped.to_string()]
+            } else {
+                [v.as_str(), escaped]
+                    .iter()
+                    .flat_map(|f| [format!("\"{f}\""), format!("`{f}`"), format!("'{f}'")])
+                    .collect()
+            };
+            for f in forms {
+                if message.contains(&f) {
+                    let hidden = if f.starts_with(['"', '`', '\'']) {
+                        format!("{}[env value]{}", &f[..1], &f[f.len() - 1..])
+                    } else {
+                        "[env value]".to_string()
+                    };
+                    message = message.replace(&f, &hidden);
+                }
+            }
+        }
+        message
     }
 
     fn loc(&self, span: &Range<usize>, key: impl Into<String>) -> Location {
@@ -505,6 +671,8 @@ impl<'a> Load<'a> {
             attestations: Vec::new(),
             waivers: Vec::new(),
             not_applicable: Vec::new(),
+            items: Vec::new(),
+            sign_off: Vec::new(),
             secrets: Vec::new(),
         };
         for (k, v) in root.iter() {
@@ -516,7 +684,11 @@ impl<'a> Load<'a> {
                 "bindings" => config.bindings = self.bindings(v, &root)?,
                 "attestations" => config.attestations = self.entries(v, &root, "attestations", Self::attestation)?,
                 "waivers" => config.waivers = self.entries(v, &root, "waivers", Self::waiver)?,
-                "not_applicable" => config.not_applicable = self.entries(v, &root, "not_applicable", Self::reason)?,
+                "not_applicable" => {
+                    config.not_applicable = self.entries(v, &root, "not_applicable", Self::not_applicable)?;
+                }
+                "items" => config.items = self.entries(v, &root, "items", Self::item_settings)?,
+                "sign_off" => config.sign_off = self.entries(v, &root, "sign_off", Self::sign_off)?,
                 other => {
                     return Err(self
                         .err(ConfigErrorKind::UnknownKey, format!("unknown section `{other}`"))
@@ -525,7 +697,6 @@ impl<'a> Load<'a> {
                 }
             }
         }
-        config.secrets = std::mem::take(&mut self.secrets);
         Ok(config)
     }
 
@@ -588,10 +759,11 @@ impl<'a> Load<'a> {
                     .err(ConfigErrorKind::MissingEnv, format!("environment variable `{name}` is not set"))
                     .at(&self.loc(span, path)));
             };
-            let secret = Secret::new(value);
-            out.push_str(secret.expose());
-            if !self.secrets.contains(&secret) {
-                self.secrets.push(secret);
+            out.push_str(&value);
+            if !self.env_values.contains(&value) {
+                self.env_values.push(value);
+                // Longest first, so that a value containing another is hidden whole.
+                self.env_values.sort_by_key(|v| std::cmp::Reverse(v.len()));
             }
             rest = &after[end + 1..];
         }
@@ -798,7 +970,45 @@ impl<'a> Load<'a> {
         if let Some(x) = &raw.expires {
             a = a.expires(self.date(x, &format!("{}.expires", loc.key), loc)?);
         }
+        if let Some(m) = raw.max_age {
+            a = a.max_age(m);
+        }
         Ok(a)
+    }
+
+    /// A reason string, or a table with `reason`, `approver` and `expires`.
+    fn not_applicable(&self, v: &Value<'a>, root: &DeTable<'_>, loc: &Location) -> Result<NotApplicable, ConfigError> {
+        if !matches!(v.get_ref(), DeValue::Table(_)) {
+            return self.reason(v, root, loc).map(NotApplicable::new);
+        }
+        let raw: RawNotApplicable = self.de(v, root, loc)?;
+        if raw.reason.trim().is_empty() {
+            return Err(self.err(ConfigErrorKind::InvalidValue, "the reason is empty").at(loc));
+        }
+        let mut na = NotApplicable::new(raw.reason);
+        if let Some(a) = raw.approver {
+            if a.trim().is_empty() {
+                return Err(self.err(ConfigErrorKind::InvalidValue, "the approver is empty").at(loc));
+            }
+            na = na.approver(a);
+        }
+        if let Some(x) = &raw.expires {
+            na = na.expires(self.date(x, &format!("{}.expires", loc.key), loc)?);
+        }
+        Ok(na)
+    }
+
+    fn item_settings(&self, v: &Value<'a>, root: &DeTable<'_>, loc: &Location) -> Result<ItemSettings, ConfigError> {
+        self.de(v, root, loc)
+    }
+
+    fn sign_off(&self, v: &Value<'a>, root: &DeTable<'_>, loc: &Location) -> Result<SignOffEntry, ConfigError> {
+        let raw: RawSignOff = self.de(v, root, loc)?;
+        let date = self.date(&raw.date, &format!("{}.date", loc.key), loc)?;
+        if raw.name.trim().is_empty() {
+            return Err(self.err(ConfigErrorKind::InvalidValue, "the name is empty").at(loc));
+        }
+        Ok(SignOffEntry { name: raw.name, date: date.to_string(), signature: raw.signature })
     }
 
     fn waiver(&self, v: &Value<'a>, root: &DeTable<'_>, loc: &Location) -> Result<Waiver, ConfigError> {

@@ -6,7 +6,7 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{Map, Value, json};
 
-use super::{ProbeConfig, RunnerSettings};
+use super::{ItemSettings, ProbeConfig, RunnerSettings};
 
 /// A probe table, or an array of them.
 #[derive(JsonSchema)]
@@ -32,6 +32,44 @@ struct AttestationEntry {
     evidence: Option<String>,
     /// Last day the attestation counts.
     expires: Option<String>,
+    /// The attestation stops counting once older than this (`90d`).
+    max_age: Option<String>,
+}
+
+/// Why an item does not apply: a reason, or a table with the approver (required for an item
+/// that always applies) and an expiry date.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum NotApplicableEntry {
+    Reason(String),
+    Approved(NotApplicableTable),
+}
+
+/// A not-applicable mark with its approver.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct NotApplicableTable {
+    /// Why the item does not apply.
+    reason: String,
+    /// Who approved it (required for an item that always applies).
+    approver: Option<String>,
+    /// Last day the mark counts.
+    expires: Option<String>,
+}
+
+/// A signed row of the checklist's sign-off table.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct SignOffEntry {
+    /// Who signed.
+    name: String,
+    /// When (a date).
+    date: String,
+    /// The signature, or where it is kept (default: "signed in <config file>").
+    signature: Option<String>,
 }
 
 /// An accepted risk.
@@ -63,7 +101,11 @@ struct ConfigFile {
     /// Item id -> waiver.
     waivers: Option<BTreeMap<String, WaiverEntry>>,
     /// Item id -> why it does not apply.
-    not_applicable: Option<BTreeMap<String, String>>,
+    not_applicable: Option<BTreeMap<String, NotApplicableEntry>>,
+    /// Item id -> per-item policy (gating, exclusive).
+    items: Option<BTreeMap<String, ItemSettings>>,
+    /// Sign-off role -> who signed and when.
+    sign_off: Option<BTreeMap<String, SignOffEntry>>,
 }
 
 /// The schema of one target's spec, by kind (a `$ref` into the definitions).
@@ -100,9 +142,24 @@ pub fn schema() -> Value {
     let mut targets = Map::new();
     for (key, kind) in crate::builtin::bindings::target_keys() {
         let path: Vec<&str> = key.split('.').skip(1).collect();
+        // Fields each item fills in itself (the `check` of a shared Kubernetes or S3 target)
+        // are not required in the target.
+        let filled: Vec<&str> = crate::builtin::bindings::default_bindings()
+            .iter()
+            .filter(|b| b.key == key)
+            .flat_map(|b| b.set.iter().map(|(field, _)| *field))
+            .collect();
         let spec = match spec_schema(kind, &mut generator) {
             Some(s) => {
                 let mut v = s.to_value();
+                if let Some(req) = v.get_mut("required").and_then(Value::as_array_mut) {
+                    req.retain(|r| !r.as_str().is_some_and(|r| filled.contains(&r)));
+                    if req.is_empty()
+                        && let Some(o) = v.as_object_mut()
+                    {
+                        o.remove("required");
+                    }
+                }
                 if let Some(o) = v.as_object_mut() {
                     o.insert(
                         "description".into(),
@@ -156,5 +213,13 @@ mod tests {
         assert!(redis.is_some(), "{}", serde_json::to_string_pretty(&s).unwrap());
         let junit = s.pointer("/properties/targets/properties/junit/properties/integration/anyOf/0/properties/path");
         assert!(junit.is_some());
+    }
+
+    #[cfg(feature = "s3")]
+    #[test]
+    fn fields_the_items_fill_in_are_not_required_in_targets() {
+        let s = super::schema();
+        let required = s.pointer("/properties/targets/properties/backup/anyOf/0/required").cloned();
+        assert_eq!(required, Some(serde_json::json!(["bucket"])));
     }
 }

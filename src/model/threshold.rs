@@ -283,7 +283,7 @@ impl Threshold {
             healthy: self.healthy,
             breach: self.breach,
             direction: self.direction,
-            action: (level != Level::Ok).then(|| self.action.clone()),
+            action: (!self.action.trim().is_empty()).then(|| self.action.clone()),
         }
     }
 
@@ -339,7 +339,8 @@ pub struct Evaluation {
     pub breach: f64,
     /// Which way the value goes bad.
     pub direction: Direction,
-    /// The action to take, when not Ok.
+    /// The threshold's action ("Scale up"): what to do on a breach, carried at every level
+    /// so a report's threshold table always names it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
 }

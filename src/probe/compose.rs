@@ -48,6 +48,14 @@ impl Probe for All {
         joined_target("all", &self.probes)
     }
 
+    fn has_side_effects(&self) -> bool {
+        self.probes.iter().any(|p| p.has_side_effects())
+    }
+
+    fn independent(&self) -> bool {
+        !self.probes.is_empty() && self.probes.iter().all(|p| p.independent())
+    }
+
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
         if self.probes.is_empty() {
             return Err(ProbeError::misconfigured("all() of no probes has nothing to look at"));
@@ -87,6 +95,14 @@ impl Any {
 impl Probe for Any {
     fn target(&self) -> String {
         joined_target("any", &self.probes)
+    }
+
+    fn has_side_effects(&self) -> bool {
+        self.probes.iter().any(|p| p.has_side_effects())
+    }
+
+    fn independent(&self) -> bool {
+        !self.probes.is_empty() && self.probes.iter().all(|p| p.independent())
     }
 
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {

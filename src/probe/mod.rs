@@ -45,7 +45,7 @@ pub mod timeout;
 
 use async_trait::async_trait;
 
-pub use attest::{Attestation, Waiver};
+pub use attest::{Attestation, NotApplicable, Waiver};
 pub use boxed::BoxProbe;
 pub use compose::{All, Any, all, any};
 pub use context::{Clock, ManualClock, ProbeContext, SystemClock};
@@ -55,7 +55,8 @@ pub use fn_probe::FnProbe;
 pub use named::Named;
 pub use observation::{Evidence, Measurement, Observation, Verdict};
 pub use retry::{ExponentialBackoff, Retry, RetryPolicy};
-pub use secret::{Redactor, Secret, is_sensitive_key};
+pub(crate) use secret::collect_secrets;
+pub use secret::{Redactor, Secret, is_sensitive_key, scrub_urls};
 pub use spec::ProbeSpec;
 pub use threshold::WithThreshold;
 pub use timeout::{Elapsed, Timeout};
@@ -72,6 +73,24 @@ pub trait Probe: Send + Sync + std::fmt::Debug {
 
     /// Looks at the target once.
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError>;
+
+    /// Whether looking changes the target's state so that other probes could see the change:
+    /// a burst that consumes the service's real rate limiter, a write, a restart. The runner
+    /// runs items with such a probe alone, after every other probe, one at a time, and the
+    /// report marks them ([`ItemReport::ran_alone`](crate::report::ItemReport::ran_alone)).
+    /// Default `false`.
+    fn has_side_effects(&self) -> bool {
+        false
+    }
+
+    /// Whether the probe's result stands whatever the item's dependencies (`after`) found,
+    /// because its target pins what the dependency checks: a TLS probe given a fixed `ip`
+    /// does not resolve the name, so a failed DNS item does not make its handshake
+    /// meaningless. The runner runs an item whose probes are all independent even when a
+    /// dependency failed, and notes the dependency in the reason. Default `false`.
+    fn independent(&self) -> bool {
+        false
+    }
 }
 
 #[async_trait]
@@ -82,6 +101,12 @@ impl<P: Probe + ?Sized> Probe for Box<P> {
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
         (**self).check(cx).await
     }
+    fn has_side_effects(&self) -> bool {
+        (**self).has_side_effects()
+    }
+    fn independent(&self) -> bool {
+        (**self).independent()
+    }
 }
 
 #[async_trait]
@@ -91,6 +116,12 @@ impl<P: Probe + ?Sized> Probe for std::sync::Arc<P> {
     }
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
         (**self).check(cx).await
+    }
+    fn has_side_effects(&self) -> bool {
+        (**self).has_side_effects()
+    }
+    fn independent(&self) -> bool {
+        (**self).independent()
     }
 }
 

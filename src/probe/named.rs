@@ -30,6 +30,14 @@ impl<P: Probe> Probe for Named<P> {
         self.name.clone()
     }
 
+    fn has_side_effects(&self) -> bool {
+        self.inner.has_side_effects()
+    }
+
+    fn independent(&self) -> bool {
+        self.inner.independent()
+    }
+
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
         self.inner.check(cx).await
     }

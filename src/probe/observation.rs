@@ -122,6 +122,16 @@ impl Evidence {
         self.0.values_mut()
     }
 
+    /// Redacts keys and values (an evidence key may hold a URL or a secret too).
+    pub(crate) fn redact_with(&mut self, r: &super::Redactor) {
+        let entries = std::mem::take(&mut self.0);
+        for (k, v) in entries {
+            let key = r.redact(&k);
+            let value = if is_sensitive_key(&key) { "[redacted]".to_string() } else { r.redact(&v) };
+            self.0.insert(key, value);
+        }
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.0.len()

@@ -169,6 +169,14 @@ impl<P: Probe, R: RetryPolicy> Probe for Retry<P, R> {
         self.inner.target()
     }
 
+    fn has_side_effects(&self) -> bool {
+        self.inner.has_side_effects()
+    }
+
+    fn independent(&self) -> bool {
+        self.inner.independent()
+    }
+
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
         let start = Instant::now();
         let first = cx.attempt().max(1);

@@ -33,8 +33,46 @@ impl fmt::Display for Secret {
 
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(Secret)
+        let secret = String::deserialize(d).map(Secret)?;
+        COLLECTED.with(|c| {
+            if let Some(found) = c.borrow_mut().as_mut()
+                && !found.contains(&secret)
+            {
+                found.push(secret.clone());
+            }
+        });
+        Ok(secret)
     }
+}
+
+thread_local! {
+    /// The secrets deserialized on this thread while [`collect_secrets`] runs.
+    static COLLECTED: std::cell::RefCell<Option<Vec<Secret>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` and returns, beside its result, every [`Secret`] deserialized meanwhile on this
+/// thread: the config loader registers exactly the values of secret fields (passwords,
+/// tokens, keys, secret headers) this way, whatever probe kind declared them.
+pub(crate) fn collect_secrets<T>(f: impl FnOnce() -> T) -> (T, Vec<Secret>) {
+    struct Reset(Option<Vec<Secret>>);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            let outer = self.0.take();
+            COLLECTED.with(|c| *c.borrow_mut() = outer);
+        }
+    }
+    let outer = COLLECTED.with(|c| c.borrow_mut().replace(Vec::new()));
+    let reset = Reset(outer);
+    let out = f();
+    let found = COLLECTED.with(|c| c.borrow_mut().take()).unwrap_or_default();
+    drop(reset);
+    // An enclosing collection sees them too.
+    COLLECTED.with(|c| {
+        if let Some(outer) = c.borrow_mut().as_mut() {
+            outer.extend(found.iter().filter(|s| !outer.contains(s)).cloned().collect::<Vec<_>>());
+        }
+    });
+    (out, found)
 }
 
 impl From<String> for Secret {
@@ -72,10 +110,132 @@ pub fn is_sensitive_key(key: &str) -> bool {
         || k.ends_with("-key")
 }
 
-/// Replaces known secret values in text with `[redacted]`.
+/// Whether a URL query or fragment parameter usually carries a secret: everything
+/// [`is_sensitive_key`] matches, signatures (`sig`, `X-Amz-Signature`, `X-Goog-Signature`,
+/// SAS tokens), credentials (`X-Amz-Credential`), OAuth `code`, `key`, `auth`, sessions.
+/// `name` is compared percent-decoded and case-insensitively.
+fn is_sensitive_param(name: &str) -> bool {
+    let decoded = percent_decode(name).to_ascii_lowercase();
+    let n = decoded.trim();
+    is_sensitive_key(n)
+        || ["signature", "session", "credential", "secret", "token"].iter().any(|s| n.contains(s))
+        || ["sig", "code", "key", "auth", "pass", "pwd", "jwt", "sas", "skey", "hmac", "otp", "ticket"].contains(&n)
+        || n.ends_with("key")
+        || n.ends_with("sig")
+        || n.ends_with("-auth")
+        || n.ends_with("_auth")
+}
+
+/// Decodes `%XX` escapes (and `+` as a space); invalid escapes stay as they are.
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                let hex = |c: u8| (c as char).to_digit(16);
+                match (hex(b[i + 1]), hex(b[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 3;
+                        continue;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Characters that end a URL, or a parameter value, inside running text.
+fn ends_url(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`' | '\\')
+}
+
+/// The one URL scrubber: removes credentials from every URL in `text`, whatever the backend.
+///
+/// - `user:password@` after any `scheme://` is dropped (through the last `@` before the path);
+/// - the values of sensitive query and fragment parameters become `redacted`: tokens,
+///   passwords, keys, signatures (`sig=`, `X-Amz-Signature=`, SAS tokens), credentials,
+///   OAuth `code=`, and so on; parameter names are compared percent-decoded, so an encoded
+///   `X%2DAmz%2DSignature` is caught too.
+///
+/// Text that holds no URL comes back unchanged; the runner applies it to every summary,
+/// evidence entry, error and target before they reach a report, and probes use it for their
+/// targets and messages.
+///
+/// ```
+/// use nexus_readiness::probe::scrub_urls;
+///
+/// assert_eq!(
+///     scrub_urls("GET https://bob:pw@store.example.com/b/k?X-Amz-Signature=abc&x=1 failed"),
+///     "GET https://store.example.com/b/k?X-Amz-Signature=redacted&x=1 failed"
+/// );
+/// assert_eq!(scrub_urls("https://h/cb#code=xyz&state=1"), "https://h/cb#code=redacted&state=1");
+/// ```
+pub fn scrub_urls(text: &str) -> String {
+    if !text.contains("://") && !text.contains('=') {
+        return text.to_string();
+    }
+    // Pass 1: user info after `://`.
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find("://") {
+        out.push_str(&rest[..pos + 3]);
+        rest = &rest[pos + 3..];
+        let authority_end = rest.find(|c: char| matches!(c, '/' | '?' | '#') || ends_url(c)).unwrap_or(rest.len());
+        if let Some(at) = rest[..authority_end].rfind('@') {
+            rest = &rest[at + 1..];
+        }
+    }
+    out.push_str(rest);
+    // Pass 2: values of sensitive parameters after `?`, `&`, `;` or `#`.
+    let mut result = String::with_capacity(out.len());
+    let mut i = 0;
+    let bytes = out.as_bytes();
+    while i < out.len() {
+        let c = bytes[i];
+        if matches!(c, b'?' | b'&' | b'#' | b';') {
+            let start = i + 1;
+            let name_end = out[start..]
+                .find(|ch: char| matches!(ch, '=' | '&' | '#' | '?' | ';') || ends_url(ch))
+                .map_or(out.len(), |p| start + p);
+            if name_end < out.len()
+                && bytes[name_end] == b'='
+                && name_end > start
+                && is_sensitive_param(&out[start..name_end])
+            {
+                let value_start = name_end + 1;
+                let value_end = out[value_start..]
+                    .find(|ch: char| matches!(ch, '&' | '#') || ends_url(ch))
+                    .map_or(out.len(), |p| value_start + p);
+                result.push_str(&out[i..value_start]);
+                if value_end > value_start {
+                    result.push_str("redacted");
+                }
+                i = value_end;
+                continue;
+            }
+        }
+        // Copy one whole character.
+        let ch_len = out[i..].chars().next().map_or(1, char::len_utf8);
+        result.push_str(&out[i..i + ch_len]);
+        i += ch_len;
+    }
+    result
+}
+
+/// Replaces known secret values in text with `[redacted]`, and scrubs URL credentials
+/// ([`scrub_urls`]).
 ///
 /// The runner holds one with every secret of the plan and scrubs every observation and error
-/// before it reaches a report.
+/// before it reaches a report. A secret is also found in its percent-encoded forms (`a/b+c`
+/// as `a%2Fb%2Bc` or `a%2fb%2bc`, a space as `+` or `%20`), as it appears in a URL.
 #[derive(Clone, Default)]
 pub struct Redactor {
     values: Vec<String>,
@@ -87,43 +247,72 @@ impl fmt::Debug for Redactor {
     }
 }
 
+/// The forms of `v` that may appear in a URL: percent-encoded with upper- and lower-case hex,
+/// with a space as `+` or `%20`.
+fn encoded_forms(v: &str) -> Vec<String> {
+    let mut forms = Vec::new();
+    for (upper, plus) in [(true, false), (false, false), (true, true), (false, true)] {
+        let mut s = String::with_capacity(v.len() * 3);
+        for b in v.bytes() {
+            match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => s.push(b as char),
+                b' ' if plus => s.push('+'),
+                _ if upper => s.push_str(&format!("%{b:02X}")),
+                _ => s.push_str(&format!("%{b:02x}")),
+            }
+        }
+        if s != v && !forms.contains(&s) {
+            forms.push(s);
+        }
+    }
+    forms
+}
+
 impl Redactor {
     /// An empty redactor.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Adds a secret to scrub. Values shorter than 4 characters are ignored (they would
-    /// scrub ordinary words).
+    /// Adds a secret to scrub, with its percent-encoded forms. Values shorter than 4
+    /// characters are ignored (they would scrub ordinary words).
     pub fn add(&mut self, secret: &Secret) {
         let v = secret.expose();
-        if v.len() >= 4 && !self.values.iter().any(|x| x == v) {
-            self.values.push(v.to_string());
-            // Longest first so that a secret containing another is replaced whole.
-            self.values.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        if v.chars().count() < 4 {
+            return;
         }
+        for form in std::iter::once(v.to_string()).chain(encoded_forms(v)) {
+            if !self.values.contains(&form) {
+                self.values.push(form);
+            }
+        }
+        // Longest first so that a secret containing another is replaced whole.
+        self.values.sort_by_key(|s| std::cmp::Reverse(s.len()));
     }
 
-    /// Whether no secret is registered.
+    /// Whether no secret is registered (URLs are scrubbed all the same).
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
 
-    /// `text` with every registered secret replaced by `[redacted]`.
+    /// `text` with URL credentials scrubbed and every registered secret replaced by
+    /// `[redacted]`.
     pub fn redact(&self, text: &str) -> String {
+        // Secrets first: scrubbing could cut a secret that spans a URL part, leaving pieces.
         let mut out = text.to_string();
         for v in &self.values {
             if out.contains(v.as_str()) {
                 out = out.replace(v.as_str(), "[redacted]");
             }
         }
-        out
+        scrub_urls(&out)
     }
 
     /// Redacts in place.
     pub fn redact_in_place(&self, text: &mut String) {
-        if self.values.iter().any(|v| text.contains(v.as_str())) {
-            *text = self.redact(text);
+        let out = self.redact(text);
+        if out != *text {
+            *text = out;
         }
     }
 }
@@ -138,5 +327,66 @@ impl schemars::JsonSchema for Secret {
             "type": "string",
             "description": "A secret value; write it as an environment reference such as ${env:NEXUS_TOKEN} so no secret sits in the file."
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_user_info_and_sensitive_parameters() {
+        let cases = [
+            ("https://bob:pw@h:1/p@x?access_token=t0k&x=1", "https://h:1/p@x?access_token=redacted&x=1"),
+            ("redis://:p@ss@cache:6379/0", "redis://cache:6379/0"),
+            ("see http://u:p@h/ and https://h/?sig=abc%2Bdef%3D", "see http://h/ and https://h/?sig=redacted"),
+            (
+                "https://h/o?X-Amz-Credential=AK%2F1&X-Amz-Signature=ff&X-Amz-Date=1",
+                "https://h/o?X-Amz-Credential=redacted&X-Amz-Signature=redacted&X-Amz-Date=1",
+            ),
+            (
+                "https://acct.blob.core.windows.net/c?sv=2022&se=2030&sp=r&sig=Zm9v%2B",
+                "https://acct.blob.core.windows.net/c?sv=2022&se=2030&sp=r&sig=redacted",
+            ),
+            ("https://h/cb?code=xyz&state=ok", "https://h/cb?code=redacted&state=ok"),
+            ("https://h/?X%2DAmz%2DSignature=abc", "https://h/?X%2DAmz%2DSignature=redacted"),
+            ("https://h/?api%5Fkey=abc", "https://h/?api%5Fkey=redacted"),
+            (
+                r#"Spec { url: "https://h/?token=t", other: "a@b" }"#,
+                r#"Spec { url: "https://h/?token=redacted", other: "a@b" }"#,
+            ),
+            ("https://h/path?page=2", "https://h/path?page=2"),
+            ("plain text, a = b", "plain text, a = b"),
+            ("ünïcode?token=é&x", "ünïcode?token=redacted&x"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(scrub_urls(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn redactor_finds_encoded_forms() {
+        let mut r = Redactor::new();
+        r.add(&Secret::new("a/b+c d"));
+        for text in ["x a/b+c d y", "x a%2Fb%2Bc%20d y", "x a%2fb%2bc%20d y", "x a%2Fb%2Bc+d y"] {
+            assert_eq!(r.redact(text), "x [redacted] y", "{text}");
+        }
+    }
+
+    #[test]
+    fn collected_secrets_are_those_deserialized() {
+        #[derive(Deserialize)]
+        struct S {
+            #[allow(dead_code)]
+            user: String,
+            #[allow(dead_code)]
+            password: Secret,
+        }
+        let (s, found) = collect_secrets(|| serde_json::from_str::<S>(r#"{"user":"root","password":"hunter22"}"#));
+        assert!(s.is_ok());
+        assert_eq!(found, vec![Secret::new("hunter22")]);
+        let _ = serde_json::from_str::<Secret>(r#""outside""#);
+        let ((), found) = collect_secrets(|| ());
+        assert!(found.is_empty());
     }
 }

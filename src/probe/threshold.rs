@@ -31,6 +31,14 @@ impl<P: Probe> Probe for WithThreshold<P> {
         self.inner.target()
     }
 
+    fn has_side_effects(&self) -> bool {
+        self.inner.has_side_effects()
+    }
+
+    fn independent(&self) -> bool {
+        self.inner.independent()
+    }
+
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
         let mut obs = self.inner.check(cx).await?;
         let mut found = false;

@@ -51,6 +51,14 @@ impl<P: Probe> Probe for Timeout<P> {
         self.inner.target()
     }
 
+    fn has_side_effects(&self) -> bool {
+        self.inner.has_side_effects()
+    }
+
+    fn independent(&self) -> bool {
+        self.inner.independent()
+    }
+
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
         let limit = cx.budget(self.limit);
         let cx = cx.clone().with_timeout(limit);

@@ -48,3 +48,7 @@ pub mod s3;
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod tls;
+/// Certificate errors in words, shared by the `tls` and `http` backends.
+#[cfg(any(feature = "http", feature = "tls"))]
+#[path = "tls/explain.rs"]
+pub(crate) mod tls_explain;

@@ -1,24 +1,62 @@
 //! Markdown rendering: the checklist as a person reads it, with ticked boxes and a status.
 //!
-//! The title, a verdict line and the summary, the blocking items, then the sections as
-//! headings (`##`, `###`, ...) and one line per item: `- [x]` when the item is done (Pass,
-//! Warn, Attested), `- [ ]` otherwise, the title, the status in bold and the reason. Probe
-//! results follow as nested bullets. Text from probes is escaped so it cannot turn into
-//! markup.
+//! The title, the verdict headline and the summary, the blocking items with the rule that
+//! makes each block, then the sections as headings (`##`, `###`, ...) and one line per item:
+//! `- [x]` when the item is done (Pass, Warn, Attested), `- [ ]` otherwise, the title, the
+//! status in bold and the reason. Probe results follow as nested bullets. Text from probes is
+//! escaped so it cannot turn into markup, except code spans: a balanced `` `code` `` in a
+//! reason renders as code (its content cannot be markup in CommonMark).
 
 use std::fmt::Write as _;
 
-use super::{Report, one_line};
+use super::{BlockRule, Report, human, one_line, plural};
 
-/// Escapes Markdown inline markup in one line of text.
-pub(crate) fn escape(s: &str) -> String {
-    let s = one_line(s);
-    let mut out = String::with_capacity(s.len() + 8);
+/// Text for inside a single-backtick code span: no backtick, one line.
+fn code(s: &str) -> String {
+    one_line(s).replace('`', "'")
+}
+
+fn escape_plain(s: &str, out: &mut String) {
     for c in s.chars() {
-        if matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '~') {
+        if matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '~' | '!' | '&') {
             out.push('\\');
         }
         out.push(c);
+    }
+}
+
+/// Escapes every Markdown inline markup character of one line of text, backticks included:
+/// for table cells.
+fn cell(s: &str) -> String {
+    let mut out = String::new();
+    escape_plain(&one_line(s), &mut out);
+    out
+}
+
+/// Escapes Markdown inline markup in one line of text; balanced single-backtick code spans
+/// are kept as code.
+pub(crate) fn escape(s: &str) -> String {
+    let s = one_line(s);
+    let mut out = String::with_capacity(s.len() + 8);
+    let parts: Vec<&str> = s.split('`').collect();
+    // An even number of backticks (odd number of parts) pairs up; a lone one is escaped.
+    let balanced = parts.len() % 2 == 1 && !s.contains("``");
+    if !balanced {
+        escape_plain(&s, &mut out);
+        return out;
+    }
+    for (k, part) in parts.iter().enumerate() {
+        if k % 2 == 0 {
+            escape_plain(part, &mut out);
+        } else if part.trim().is_empty() {
+            out.push_str("\\`");
+            escape_plain(part, &mut out);
+            out.push_str("\\`");
+        } else {
+            out.push('`');
+            out.push_str(part);
+            out.push('`');
+        }
     }
     out
 }
@@ -33,18 +71,57 @@ pub(crate) fn new_headings<'a>(prev: &[String], cur: &'a [String]) -> impl Itera
 pub fn render(report: &Report) -> String {
     let mut out = String::with_capacity(256 + report.items.len() * 120);
     let _ = writeln!(out, "# {}\n", escape(&report.title));
+    let _ = writeln!(out, "**{}**\n", escape(report.headline()));
+    let c = &report.coverage;
     let _ = writeln!(
         out,
-        "**Ready: {}** · {} · started {} · took {:.2}s{}\n",
-        if report.ready { "yes" } else { "no" },
+        "{} · verified by a probe: {} of {} automatable {} · started {} · took {}{}\n",
         escape(&report.summary.to_string()),
-        report.started.to_rfc3339(),
-        report.duration.as_secs_f64(),
+        c.verified,
+        c.automatable,
+        plural(c.automatable, "item", "items"),
+        report.started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        human::duration(report.duration),
         if report.cancelled { " · cancelled" } else { "" }
     );
-    let blockers: Vec<String> = report.blockers().map(|i| format!("`{}` ({})", i.id, i.status)).collect();
+    if report.unverified {
+        let n = report.summary.gating_not_configured;
+        let _ = writeln!(
+            out,
+            "> **Unverified:** `allow_unverified` is set: {n} gating {} that no probe looked at did not block this verdict.\n",
+            plural(n, "item", "items")
+        );
+    }
+    let shortfall = report.coverage_shortfall();
+    if !shortfall.is_empty() {
+        let _ = writeln!(out, "Coverage floor not met: {}\n", escape(&shortfall));
+    }
+    let blockers: Vec<_> = report.blockers().collect();
     if !blockers.is_empty() {
-        let _ = writeln!(out, "Blocking: {}\n", blockers.join(", "));
+        let _ = writeln!(out, "## Blocking readiness\n");
+        for rule in BlockRule::ALL {
+            let items: Vec<_> = blockers.iter().filter(|i| i.blocked_by == Some(rule)).collect();
+            if items.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "**{}** ({}):\n", escape(rule.explain()), items.len());
+            if rule == BlockRule::NotVerified {
+                // One line per key that would enable them.
+                let mut by_key: std::collections::BTreeMap<Option<&str>, Vec<String>> = Default::default();
+                for i in &items {
+                    by_key.entry(i.config_key.as_deref()).or_default().push(format!("`{}`", code(i.id.as_str())));
+                }
+                for (key, ids) in by_key {
+                    let what = key.map_or_else(|| "bind a probe".to_string(), |k| format!("set `{}`", code(k)));
+                    let _ = writeln!(out, "- {what}: {}", ids.join(", "));
+                }
+            } else {
+                for i in items {
+                    let _ = writeln!(out, "- `{}` — **{}**: {}", code(i.id.as_str()), i.status, escape(&i.reason));
+                }
+            }
+            out.push('\n');
+        }
     }
     let mut open_list = false;
     let mut prev: &[String] = &[];
@@ -69,8 +146,11 @@ pub fn render(report: &Report) -> String {
             if !i.reason.is_empty() {
                 let _ = write!(out, ": {}", escape(&i.reason));
             }
-            if i.gating && i.blocks(report.fail_on_warn) {
-                out.push_str(" *(blocks readiness)*");
+            if let Some(rule) = i.blocked_by {
+                let _ = write!(out, " *(blocks readiness: {rule})*");
+            }
+            if i.ran_alone {
+                out.push_str(" *(ran alone: side effects)*");
             }
             out.push('\n');
             if i.probes.len() > 1 {
@@ -101,25 +181,34 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(
                 out,
                 "| {} | {} | {better} {} | {worse} {} | {} | {} | `{}` |",
-                escape(&metric),
-                e.unit.format(e.value),
-                e.unit.format(e.healthy),
-                e.unit.format(e.breach),
+                cell(&metric),
+                human::value(e.unit, e.value),
+                human::value(e.unit, e.healthy),
+                human::value(e.unit, e.breach),
                 e.level,
-                escape(e.action.as_deref().unwrap_or("")),
+                match (e.level, e.action.as_deref()) {
+                    (_, None) => String::new(),
+                    (crate::model::Level::Breach, Some(a)) => cell(a),
+                    (_, Some(a)) => format!("on breach: {}", cell(a)),
+                },
                 item.id
             );
         }
     }
     if !report.sign_off.is_empty() {
         let _ = writeln!(out, "\n## Sign-off\n");
+        let _ = writeln!(out, "| Role | Name | Date | Signature |");
+        let _ = writeln!(out, "|---|---|---|---|");
         for s in &report.sign_off {
+            let opt = |v: &Option<String>| v.as_deref().map(cell).unwrap_or_default();
             let _ = writeln!(
                 out,
-                "- [{}] {}{}",
-                if s.is_signed() { "x" } else { " " },
-                escape(&s.role),
-                s.name.as_deref().map(|n| format!(": {}", escape(n))).unwrap_or_default()
+                "| {} {} | {} | {} | {} |",
+                if s.is_signed() { "☑" } else { "☐" },
+                cell(&s.role),
+                opt(&s.name),
+                opt(&s.date),
+                opt(&s.signature)
             );
         }
     }

@@ -11,14 +11,32 @@
 //!
 //! # Readiness
 //!
-//! A report is *ready* when no gating item (blocker and critical by default, see
-//! [`Plan::gating`](crate::run::Plan::gating)) is Fail, Error or Pending, and, with
-//! [`fail_on_warn`](crate::run::RunnerBuilder::fail_on_warn), none is Warn. Waived and Attested
-//! items count as done. A gating item Skipped because it is *not configured* or *not
-//! applicable*, or because its phase was not run, does not block readiness, but the summary
-//! counts the not-configured ones separately ([`Summary::gating_not_configured`]: they "need a
-//! target") so a gate can refuse them. A gating item Skipped because a dependency did not pass,
-//! or because the run was cancelled, was never verified and blocks readiness.
+//! A report is *ready* when no gating item blocks it, the run was not cancelled, and the
+//! coverage floor ([`RunnerBuilder::min_verified`](crate::run::RunnerBuilder::min_verified))
+//! is met. Which items gate: blocker and critical by default, set per severity with
+//! [`Plan::gate_severities`](crate::run::Plan::gate_severities) and per item with
+//! [`Plan::gating`](crate::run::Plan::gating). The gate fails closed: a gating item is done
+//! only when something vouches for it.
+//!
+//! | status | a gating item | rule when it blocks ([`BlockRule`]) |
+//! |---|---|---|
+//! | Pass | done | |
+//! | Warn | done; blocks with `fail_on_warn` | `warned` |
+//! | Fail | blocks | `failed` |
+//! | Error | blocks: could not look, which is never a pass | `errored` |
+//! | Pending | blocks: no attestation, or it expired (`expires`, `max_age`) | `attestation-missing`, `attestation-expired` |
+//! | Attested | done while the attestation is valid | |
+//! | Waived | done while the waiver is valid; an expired waiver stops counting and the item shows what it covered | |
+//! | Skipped, not applicable | done: marked with a reason (an always-applicable item needs an approver) | |
+//! | Skipped, not configured | blocks: nothing looked at it; `allow_unverified` lets it pass and says so in the headline of every format | `not-verified` |
+//! | Skipped, dependency failed | blocks: never verified | `dependency-failed` |
+//! | Skipped, cancelled | blocks: the run was cancelled or passed its deadline first | `cancelled` |
+//! | Skipped, phase not run | out of scope of this run: the verdict covers the selected phases | |
+//!
+//! Items that do not gate never block; they count in the [`Summary`] and the [`Coverage`].
+//! Every blocking item carries its rule in [`ItemReport::blocked_by`], and
+//! [`Report::headline`] sums them up: `NOT READY: 36 gating items not verified`,
+//! `READY (UNVERIFIED: 36 gating items not checked)`.
 //!
 //! # Exit codes
 //!
@@ -32,15 +50,19 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ItemId, Phase, Severity, SignOff};
+use crate::model::{ItemId, Phase, Severity, SignOff, Verification};
 use crate::probe::{Attestation, Measurement, Observation, ProbeError, Waiver};
 
+mod human;
 pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod prometheus;
 pub mod rst;
 pub mod tap;
+pub mod text;
+
+pub(crate) use human::plural;
 
 /// Exit code of a ready run.
 pub const EXIT_READY: i32 = 0;
@@ -134,12 +156,13 @@ impl fmt::Display for Status {
 #[non_exhaustive]
 pub enum SkipKind {
     /// No probe is bound, or a probe said [`ProbeError::not_configured`]: it needs a target.
+    /// Blocks readiness when the item gates, unless `allow_unverified` is set.
     NotConfigured,
     /// Marked not applicable in the plan, or a probe said the check does not apply.
     NotApplicable,
     /// The item's phase was not selected for this run.
     PhaseNotRun,
-    /// A dependency (`after`) did not pass. Blocks readiness when the item gates.
+    /// A dependency (`after`) failed. Blocks readiness when the item gates.
     Dependency,
     /// The run was cancelled or its deadline passed before the item ran. Blocks readiness
     /// when the item gates.
@@ -147,9 +170,10 @@ pub enum SkipKind {
 }
 
 impl SkipKind {
-    /// Whether a gating item skipped for this reason blocks readiness.
+    /// Whether a gating item skipped for this reason blocks readiness: not configured
+    /// (unless `allow_unverified`), dependency failed, cancelled.
     pub fn blocks(self) -> bool {
-        matches!(self, SkipKind::Dependency | SkipKind::Cancelled)
+        matches!(self, SkipKind::NotConfigured | SkipKind::Dependency | SkipKind::Cancelled)
     }
 }
 
@@ -266,6 +290,17 @@ pub struct ItemReport {
     /// Wall time from the item's first probe start to its last probe end (JSON: seconds).
     #[serde(rename = "duration_seconds", with = "secs")]
     pub duration: Duration,
+    /// How the checklist verifies the item: by a probe, or only by a person.
+    #[serde(default)]
+    pub verification: Verification,
+    /// Whether the item's probes ran alone, after the others, because they have side effects
+    /// ([`Probe::has_side_effects`](crate::probe::Probe::has_side_effects)).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ran_alone: bool,
+    /// The rule by which this item keeps the report from being ready; `None` when it does
+    /// not block. Set by [`Report::recompute`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_by: Option<BlockRule>,
 }
 
 impl ItemReport {
@@ -274,15 +309,251 @@ impl ItemReport {
         self.probes.iter().filter_map(|p| p.observation.as_ref()).flat_map(|o| o.measurements.iter())
     }
 
-    /// Whether this item keeps the report from being ready (see the [module docs](self)).
-    pub fn blocks(&self, fail_on_warn: bool) -> bool {
-        self.gating
-            && match self.status {
-                Status::Fail | Status::Error | Status::Pending => true,
-                Status::Warn => fail_on_warn,
-                Status::Skipped => self.skip.is_some_and(SkipKind::blocks),
-                _ => false,
+    /// Whether this item keeps the report from being ready (see the [module docs](self)):
+    /// [`blocked_by`](Self::blocked_by) is set.
+    pub fn blocks(&self) -> bool {
+        self.blocked_by.is_some()
+    }
+
+    /// The rule by which this item blocks under the given policy, or `None`.
+    pub fn block_rule(&self, fail_on_warn: bool, allow_unverified: bool) -> Option<BlockRule> {
+        if !self.gating {
+            return None;
+        }
+        match (self.status, self.skip) {
+            (Status::Fail, _) => Some(BlockRule::Failed),
+            (Status::Error, _) => Some(BlockRule::Errored),
+            (Status::Warn, _) if fail_on_warn => Some(BlockRule::Warned),
+            (Status::Pending, _) if self.attestation.is_some() => Some(BlockRule::AttestationExpired),
+            (Status::Pending, _) => Some(BlockRule::AttestationMissing),
+            (Status::Skipped, Some(SkipKind::NotConfigured)) if !allow_unverified => Some(BlockRule::NotVerified),
+            (Status::Skipped, Some(SkipKind::Dependency)) => Some(BlockRule::DependencyFailed),
+            (Status::Skipped, Some(SkipKind::Cancelled)) => Some(BlockRule::Cancelled),
+            _ => None,
+        }
+    }
+
+    /// Whether a probe decided this item: Pass, Warn or Fail (also under a waiver of a Fail).
+    pub fn verified(&self) -> bool {
+        matches!(self.status, Status::Pass | Status::Warn | Status::Fail)
+            || (self.status == Status::Waived && self.waived_status == Some(Status::Fail))
+    }
+
+    /// Whether a probe could verify this item in this run: the checklist verifies it by
+    /// probe, its phase ran, and it is not marked not applicable.
+    pub fn automatable(&self) -> bool {
+        self.verification == Verification::Probe
+            && !matches!(self.skip, Some(SkipKind::PhaseNotRun | SkipKind::NotApplicable))
+    }
+
+    /// Why this item blocks, in words, with what would unblock it; empty when it does not.
+    pub fn block_explanation(&self) -> String {
+        let Some(rule) = self.blocked_by else { return String::new() };
+        let mut s = rule.explain().to_string();
+        if rule == BlockRule::NotVerified {
+            match &self.config_key {
+                Some(k) => s.push_str(&format!(": set `{k}`, waive it, or mark it not applicable")),
+                None => s.push_str(": bind a probe, waive it, or mark it not applicable"),
             }
+        }
+        s
+    }
+}
+
+/// Why a gating item keeps a report from being ready (see the [module docs](self)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum BlockRule {
+    /// A probe found the item does not hold.
+    Failed,
+    /// A probe could not look (unreachable, denied, timed out): an error is never a pass.
+    Errored,
+    /// The item warned and `fail_on_warn` is set.
+    Warned,
+    /// Nothing looked at the item: no target is configured, and `allow_unverified` is off.
+    NotVerified,
+    /// The item needs a person's attestation and has none.
+    AttestationMissing,
+    /// The item's attestation expired (`expires` or `max_age`).
+    AttestationExpired,
+    /// The item was not checked because a dependency failed.
+    DependencyFailed,
+    /// The run was cancelled or passed its deadline before the item ran.
+    Cancelled,
+}
+
+impl BlockRule {
+    /// Every rule, in the order headlines list them.
+    pub const ALL: [BlockRule; 8] = [
+        BlockRule::Failed,
+        BlockRule::Errored,
+        BlockRule::Warned,
+        BlockRule::NotVerified,
+        BlockRule::AttestationMissing,
+        BlockRule::AttestationExpired,
+        BlockRule::DependencyFailed,
+        BlockRule::Cancelled,
+    ];
+
+    /// The kebab-case name used in JSON and Prometheus labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BlockRule::Failed => "failed",
+            BlockRule::Errored => "errored",
+            BlockRule::Warned => "warned",
+            BlockRule::NotVerified => "not-verified",
+            BlockRule::AttestationMissing => "attestation-missing",
+            BlockRule::AttestationExpired => "attestation-expired",
+            BlockRule::DependencyFailed => "dependency-failed",
+            BlockRule::Cancelled => "cancelled",
+        }
+    }
+
+    /// The rule in words: "gating item failed".
+    pub fn explain(self) -> &'static str {
+        match self {
+            BlockRule::Failed => "gating item failed",
+            BlockRule::Errored => "gating item could not be checked (an error is never a pass)",
+            BlockRule::Warned => "gating item warned and fail_on_warn is set",
+            BlockRule::NotVerified => "gating item not verified: no probe looked at it",
+            BlockRule::AttestationMissing => "gating item waits for a person's attestation",
+            BlockRule::AttestationExpired => "gating item's attestation expired",
+            BlockRule::DependencyFailed => "gating item not checked: a dependency failed",
+            BlockRule::Cancelled => "gating item not checked: the run was cancelled or passed its deadline",
+        }
+    }
+
+    /// How a headline counts items blocked by this rule: "3 gating items failed".
+    fn headline(self, n: usize) -> String {
+        let what = match self {
+            BlockRule::Failed => "failed",
+            BlockRule::Errored => "could not be checked",
+            BlockRule::Warned => "warned (fail_on_warn)",
+            BlockRule::NotVerified => "not verified",
+            BlockRule::AttestationMissing => "waiting for attestation",
+            BlockRule::AttestationExpired => "with an expired attestation",
+            BlockRule::DependencyFailed => "skipped after a failed dependency",
+            BlockRule::Cancelled => "not run before the deadline or cancellation",
+        };
+        format!("{n} gating {} {what}", plural(n, "item", "items"))
+    }
+}
+
+impl fmt::Display for BlockRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The coverage floor of `[runner] min_verified`: a count of items, or a percentage of the
+/// automatable items (`"80%"`), that a probe must have decided for the run to be ready.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum MinVerified {
+    /// At least this many items.
+    Count(usize),
+    /// At least this percentage (0 to 100) of the automatable items, rounded up.
+    Percent(f64),
+}
+
+impl MinVerified {
+    /// The floor as a count, for `automatable` items.
+    pub fn required(self, automatable: usize) -> usize {
+        match self {
+            MinVerified::Count(n) => n,
+            MinVerified::Percent(p) => ((p / 100.0) * automatable as f64 - 1e-9).ceil().max(0.0) as usize,
+        }
+    }
+}
+
+impl fmt::Display for MinVerified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MinVerified::Count(n) => write!(f, "{n}"),
+            MinVerified::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+/// A `min_verified` that does not parse.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid min_verified `{0}`: expected a count (40) or a percentage from 0% to 100% (\"80%\")")]
+pub struct InvalidMinVerified(pub String);
+
+impl FromStr for MinVerified {
+    type Err = InvalidMinVerified;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        let bad = || InvalidMinVerified(s.to_string());
+        match t.strip_suffix('%') {
+            Some(p) => {
+                let p: f64 = p.trim().parse().map_err(|_| bad())?;
+                if p.is_finite() && (0.0..=100.0).contains(&p) { Ok(MinVerified::Percent(p)) } else { Err(bad()) }
+            }
+            None => t.parse().map(MinVerified::Count).map_err(|_| bad()),
+        }
+    }
+}
+
+impl Serialize for MinVerified {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            MinVerified::Count(n) => s.serialize_u64(*n as u64),
+            MinVerified::Percent(_) => s.serialize_str(&self.to_string()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for MinVerified {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Count(i64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Count(n) => usize::try_from(n)
+                .map(MinVerified::Count)
+                .map_err(|_| serde::de::Error::custom(InvalidMinVerified(n.to_string()))),
+            Raw::Text(t) => t.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl schemars::JsonSchema for MinVerified {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "MinVerified".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A count of items, or a percentage of the automatable items (\"80%\").",
+            "anyOf": [
+                { "type": "integer", "minimum": 0 },
+                { "type": "string", "pattern": "^\\s*(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)\\s*%\\s*$" }
+            ]
+        })
+    }
+}
+
+/// How much of the run a probe actually decided.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Coverage {
+    /// Items a probe could verify in this run ([`ItemReport::automatable`]).
+    pub automatable: usize,
+    /// Items a probe decided ([`ItemReport::verified`]).
+    pub verified: usize,
+    /// The floor as a count, when `min_verified` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required: Option<usize>,
+}
+
+impl Coverage {
+    /// Whether the floor is met (always, without one).
+    pub fn met(&self) -> bool {
+        self.required.is_none_or(|r| self.verified >= r)
     }
 }
 
@@ -321,7 +592,8 @@ pub struct Summary {
     pub attested: usize,
     /// Items under a valid waiver.
     pub waived: usize,
-    /// Gating items Skipped "not configured": readiness holds, but they need a target.
+    /// Gating items Skipped "not configured": nothing looked at them. They block readiness
+    /// unless `allow_unverified` is set.
     pub gating_not_configured: usize,
     /// Every item Skipped "not configured", with the key that would enable it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -388,7 +660,8 @@ impl fmt::Display for Summary {
             }
         }
         if self.gating_not_configured > 0 {
-            write!(f, " ({} gating items need a target)", self.gating_not_configured)?;
+            let n = self.gating_not_configured;
+            write!(f, " ({n} gating {} not verified)", plural(n, "item", "items"))?;
         }
         Ok(())
     }
@@ -413,6 +686,21 @@ pub struct Report {
     pub fail_on_warn: bool,
     /// Whether the run was cancelled before every item finished.
     pub cancelled: bool,
+    /// Whether gating items that nothing verified (not configured) were let through.
+    #[serde(default)]
+    pub allow_unverified: bool,
+    /// The coverage floor, when one was set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_verified: Option<MinVerified>,
+    /// How many items a probe decided, of how many it could.
+    #[serde(default)]
+    pub coverage: Coverage,
+    /// Ready only because `allow_unverified` let unverified gating items through.
+    #[serde(default)]
+    pub unverified: bool,
+    /// The verdict in one line ([`Report::headline`]).
+    #[serde(default)]
+    pub headline: String,
     /// Every item in document order.
     pub items: Vec<ItemReport>,
     /// Counts per status.
@@ -444,6 +732,11 @@ impl Report {
             duration,
             fail_on_warn: false,
             cancelled: false,
+            allow_unverified: false,
+            min_verified: None,
+            coverage: Coverage::default(),
+            unverified: false,
+            headline: String::new(),
             items,
             summary: Summary::default(),
             ready: false,
@@ -461,6 +754,20 @@ impl Report {
         self
     }
 
+    /// Sets whether unverified gating items are let through, and recomputes the verdict.
+    pub fn with_allow_unverified(mut self, allow: bool) -> Self {
+        self.allow_unverified = allow;
+        self.recompute();
+        self
+    }
+
+    /// Sets the coverage floor, and recomputes the verdict.
+    pub fn with_min_verified(mut self, min: Option<MinVerified>) -> Self {
+        self.min_verified = min;
+        self.recompute();
+        self
+    }
+
     /// Sets the sign-off table.
     pub fn with_sign_off(mut self, sign_off: Vec<SignOff>) -> Self {
         self.signed_off = !sign_off.is_empty() && sign_off.iter().all(SignOff::is_signed);
@@ -468,10 +775,65 @@ impl Report {
         self
     }
 
-    /// Recomputes the summary and the readiness verdict from the items.
+    /// Recomputes the summary, each item's blocking rule, the coverage, the readiness verdict
+    /// and the headline from the items and the policy fields.
     pub fn recompute(&mut self) {
         self.summary = Summary::of(&self.items);
-        self.ready = !self.cancelled && !self.items.iter().any(|i| i.blocks(self.fail_on_warn));
+        let mut coverage = Coverage::default();
+        for i in &mut self.items {
+            i.blocked_by = i.block_rule(self.fail_on_warn, self.allow_unverified);
+            coverage.automatable += usize::from(i.automatable());
+            coverage.verified += usize::from(i.verified());
+        }
+        coverage.required = self.min_verified.map(|m| m.required(coverage.automatable));
+        self.coverage = coverage;
+        self.ready = !self.cancelled && self.coverage.met() && !self.items.iter().any(ItemReport::blocks);
+        self.unverified = self.ready && self.allow_unverified && self.summary.gating_not_configured > 0;
+        self.headline = self.compute_headline();
+    }
+
+    fn compute_headline(&self) -> String {
+        if self.ready {
+            if self.unverified {
+                let n = self.summary.gating_not_configured;
+                return format!("READY (UNVERIFIED: {n} gating {} not checked)", plural(n, "item", "items"));
+            }
+            return "READY".into();
+        }
+        let mut parts: Vec<String> = Vec::new();
+        for rule in BlockRule::ALL {
+            let n = self.items.iter().filter(|i| i.blocked_by == Some(rule)).count();
+            if n > 0 {
+                parts.push(rule.headline(n));
+            }
+        }
+        if !self.coverage.met() {
+            parts.push(self.coverage_shortfall());
+        }
+        if self.cancelled {
+            parts.push("run cancelled".into());
+        }
+        format!("NOT READY: {}", parts.join("; "))
+    }
+
+    /// "3 of 46 automatable items verified by a probe, min_verified 80% needs 37", when the
+    /// floor is not met; else empty.
+    pub fn coverage_shortfall(&self) -> String {
+        match (self.coverage.required, self.min_verified) {
+            (Some(r), Some(m)) if self.coverage.verified < r => format!(
+                "{} of {} automatable {} verified by a probe, min_verified {m} needs {r}",
+                self.coverage.verified,
+                self.coverage.automatable,
+                plural(self.coverage.automatable, "item", "items")
+            ),
+            _ => String::new(),
+        }
+    }
+
+    /// The verdict in one line: `READY`, `READY (UNVERIFIED: 36 gating items not checked)`,
+    /// `NOT READY: 2 gating items failed; 36 gating items not verified`.
+    pub fn headline(&self) -> &str {
+        &self.headline
     }
 
     /// Whether the deployment may proceed.
@@ -496,7 +858,7 @@ impl Report {
 
     /// The gating items that keep the report from being ready.
     pub fn blockers(&self) -> impl Iterator<Item = &ItemReport> + '_ {
-        self.items.iter().filter(|i| i.blocks(self.fail_on_warn))
+        self.items.iter().filter(|i| i.blocks())
     }
 
     /// Renders the report.

@@ -10,6 +10,12 @@
 //! | `nexus_readiness_item_duration_seconds` | `item` | the item's probe wall time |
 //! | `nexus_readiness_items` | `status` | number of items per status |
 //! | `nexus_readiness_ready` | | 1 when ready, else 0 |
+//! | `nexus_readiness_unverified` | | 1 when ready only because `allow_unverified` let unverified gating items through |
+//! | `nexus_readiness_gating_not_verified_items` | | gating items nothing looked at (not configured) |
+//! | `nexus_readiness_items_verified` | | items a probe decided |
+//! | `nexus_readiness_items_automatable` | | items a probe could decide in this run |
+//! | `nexus_readiness_min_verified_items` | | the coverage floor as a count (only when set) |
+//! | `nexus_readiness_item_blocking` | `item`, `rule` | 1 for each gating item that blocks readiness, with the rule |
 //! | `nexus_readiness_signed_off` | | 1 when every sign-off role signed |
 //! | `nexus_readiness_last_run_timestamp_seconds` | | Unix time the run finished |
 //! | `nexus_readiness_run_duration_seconds` | | the run's wall time |
@@ -91,6 +97,32 @@ pub fn render(report: &Report) -> String {
     let mut out = String::with_capacity(1024 + report.items.len() * 1200);
     header(&mut out, "nexus_readiness_ready", "Whether the deployment is ready (1) or not (0).");
     let _ = writeln!(out, "nexus_readiness_ready {}", u8::from(report.ready));
+    header(
+        &mut out,
+        "nexus_readiness_unverified",
+        "Whether the run is ready only because allow_unverified let unverified gating items through (1) or not (0).",
+    );
+    let _ = writeln!(out, "nexus_readiness_unverified {}", u8::from(report.unverified));
+    header(&mut out, "nexus_readiness_gating_not_verified_items", "Gating items that no probe looked at.");
+    let _ = writeln!(out, "nexus_readiness_gating_not_verified_items {}", report.summary.gating_not_configured);
+    header(&mut out, "nexus_readiness_items_verified", "Items a probe decided (pass, warn or fail).");
+    let _ = writeln!(out, "nexus_readiness_items_verified {}", report.coverage.verified);
+    header(&mut out, "nexus_readiness_items_automatable", "Items a probe could decide in this run.");
+    let _ = writeln!(out, "nexus_readiness_items_automatable {}", report.coverage.automatable);
+    if let Some(r) = report.coverage.required {
+        header(&mut out, "nexus_readiness_min_verified_items", "The coverage floor: items a probe must decide.");
+        let _ = writeln!(out, "nexus_readiness_min_verified_items {r}");
+    }
+    header(&mut out, "nexus_readiness_item_blocking", "Gating items that block readiness, with the rule (1 each).");
+    for i in report.blockers() {
+        if let Some(rule) = i.blocked_by {
+            let _ = writeln!(
+                out,
+                "nexus_readiness_item_blocking{{item=\"{}\",rule=\"{rule}\"}} 1",
+                escape_label_value(i.id.as_str())
+            );
+        }
+    }
     header(&mut out, "nexus_readiness_signed_off", "Whether every sign-off role signed (1) or not (0).");
     let _ = writeln!(out, "nexus_readiness_signed_off {}", u8::from(report.signed_off));
     header(&mut out, "nexus_readiness_last_run_timestamp_seconds", "Unix time the readiness run finished.");

@@ -32,18 +32,23 @@ pub fn render(report: &Report) -> String {
     let title = escape(&report.title);
     let bar = underline(&title, '=');
     let _ = writeln!(out, "{bar}\n{title}\n{bar}\n");
+    let _ = writeln!(out, "**{}**\n", escape(report.headline()));
     let _ = writeln!(
         out,
-        "**Ready: {}** — {} — started {} — took {:.2}s{}\n",
-        if report.ready { "yes" } else { "no" },
+        "{} — verified by a probe: {} of {} — started {} — took {}{}\n",
         escape(&report.summary.to_string()),
-        report.started.to_rfc3339(),
-        report.duration.as_secs_f64(),
+        report.coverage.verified,
+        report.coverage.automatable,
+        report.started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        super::human::duration(report.duration),
         if report.cancelled { " — cancelled" } else { "" }
     );
-    let blockers: Vec<String> = report.blockers().map(|i| format!("``{}`` ({})", i.id, i.status)).collect();
+    let blockers: Vec<String> = report
+        .blockers()
+        .map(|i| format!("- ``{}`` ({}): {} — *{}*", i.id, i.status, escape(&i.reason), escape(&i.block_explanation())))
+        .collect();
     if !blockers.is_empty() {
-        let _ = writeln!(out, "Blocking: {}\n", blockers.join(", "));
+        let _ = writeln!(out, "Blocking readiness:\n\n{}\n", blockers.join("\n"));
     }
     let mut open_list = false;
     let mut prev: &[String] = &[];

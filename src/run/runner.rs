@@ -14,12 +14,13 @@ use crate::model::{Item, Phase, Section, Verification};
 use crate::probe::{
     Clock, Observation, Probe, ProbeContext, ProbeError, ProbeErrorKind, Redactor, SystemClock, Verdict,
 };
-use crate::report::{ItemReport, ProbeResult, Report, SkipKind, Status, WaiverReport};
+use crate::report::{ItemReport, MinVerified, ProbeResult, Report, SkipKind, Status, WaiverReport};
 
 /// Runs a [`Plan`] and produces a [`Report`].
 ///
 /// Independent probes run concurrently up to [`concurrency`](RunnerBuilder::concurrency);
-/// items with dependencies (`after`) wait for them and are Skipped when one did not pass; every
+/// items with dependencies (`after`) wait for them and are Skipped when one failed (see
+/// [`Plan::after`]); items whose probes have side effects run alone, after the others; every
 /// probe is cut at [`probe_timeout`](RunnerBuilder::probe_timeout) (and at the overall
 /// [`deadline`](RunnerBuilder::deadline)); a panicking probe becomes an Error outcome for its
 /// own item only. A run never fails: every problem becomes an outcome in the report. See
@@ -54,6 +55,8 @@ pub struct Runner {
     pub(crate) deadline: Option<Duration>,
     pub(crate) phases: Option<Vec<Phase>>,
     pub(crate) fail_on_warn: bool,
+    pub(crate) allow_unverified: bool,
+    pub(crate) min_verified: Option<MinVerified>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) observers: Observers,
 }
@@ -73,6 +76,8 @@ impl Default for RunnerBuilder {
                 deadline: None,
                 phases: None,
                 fail_on_warn: false,
+                allow_unverified: false,
+                min_verified: None,
                 clock: Arc::new(SystemClock),
                 observers: Observers(Vec::new()),
             },
@@ -110,6 +115,23 @@ impl RunnerBuilder {
     /// Whether a gating item in Warn keeps the report from being ready (default false).
     pub fn fail_on_warn(mut self, fail_on_warn: bool) -> Self {
         self.runner.fail_on_warn = fail_on_warn;
+        self
+    }
+
+    /// Lets gating items that nothing verified (no target configured) through, for exploring
+    /// a config (default false: they block). Never silent: the report's
+    /// [`headline`](Report::headline) reads `READY (UNVERIFIED: 36 gating items not checked)`
+    /// and every format carries it.
+    pub fn allow_unverified(mut self, allow: bool) -> Self {
+        self.runner.allow_unverified = allow;
+        self
+    }
+
+    /// The coverage floor: a run in which a probe decided fewer items than this (a count, or
+    /// a percentage of the automatable items) is not ready, with the reason in the headline.
+    /// Catches a config that quietly binds less over time. Default none.
+    pub fn min_verified(mut self, min: MinVerified) -> Self {
+        self.runner.min_verified = Some(min);
         self
     }
 
@@ -161,6 +183,17 @@ impl Entry<'_> {
     pub(crate) fn has_probes(&self) -> bool {
         self.binding.is_some_and(|b| !b.probes.is_empty())
     }
+
+    /// Whether the item runs alone, after the others: marked exclusive, or a probe has side
+    /// effects.
+    pub(crate) fn exclusive(&self) -> bool {
+        self.binding.is_some_and(|b| b.exclusive || b.probes.iter().any(|p| p.has_side_effects()))
+    }
+
+    /// Whether every probe of the item stands whatever its dependencies found.
+    pub(crate) fn independent(&self) -> bool {
+        self.binding.is_some_and(|b| !b.probes.is_empty() && b.probes.iter().all(|p| p.independent()))
+    }
 }
 
 /// Every item of the plan in document order, with its phase, section path, binding, gating
@@ -178,7 +211,8 @@ pub(crate) fn entries(plan: &Plan) -> Vec<Entry<'_>> {
         let section = Arc::new(path.clone());
         for item in &s.items {
             let binding = plan.binding(item.id.as_str());
-            let gating = binding.and_then(|b| b.gating).unwrap_or_else(|| item.gates());
+            let gating =
+                binding.and_then(|b| b.gating).unwrap_or_else(|| plan.gating_severities().contains(&item.severity));
             out.push(Entry { item, phase, section: section.clone(), binding, gating, deps: Vec::new() });
         }
         for c in &s.sections {
@@ -223,6 +257,9 @@ fn skeleton(e: &Entry<'_>, status: Status, reason: String) -> ItemReport {
         attestation: e.binding.and_then(|b| b.attestation.clone()),
         waiver: None,
         duration: Duration::ZERO,
+        verification: e.item.verification,
+        ran_alone: false,
+        blocked_by: None,
     }
 }
 
@@ -232,23 +269,39 @@ fn skipped(e: &Entry<'_>, kind: SkipKind, reason: String) -> ItemReport {
     r
 }
 
-/// Applies the item's waiver to a Fail, Error or Pending outcome.
+/// Whether a waiver covers this outcome: anything that is not done (Fail, Error, Pending,
+/// Skipped because nothing verified it or a dependency failed). A cancelled run is never
+/// waived.
+fn waivable(r: &ItemReport) -> bool {
+    match r.status {
+        Status::Fail | Status::Error | Status::Pending => true,
+        Status::Skipped => matches!(r.skip, Some(SkipKind::NotConfigured | SkipKind::Dependency)),
+        _ => false,
+    }
+}
+
+/// Applies the item's waiver to an outcome it covers ([`waivable`]).
 fn apply_waiver(e: &Entry<'_>, mut r: ItemReport, now: chrono::DateTime<chrono::Utc>) -> ItemReport {
     let Some(w) = e.binding.and_then(|b| b.waiver.as_ref()) else {
         return r;
     };
     let expired = w.is_expired(now);
     r.waiver = Some(WaiverReport::new(w, expired));
-    if matches!(r.status, Status::Fail | Status::Error | Status::Pending) {
+    if waivable(&r) {
         if expired {
             r.reason = format!("{}; waiver expired on {}", r.reason, w.expires);
         } else {
             r.waived_status = Some(r.status);
+            let what = match r.skip {
+                Some(SkipKind::NotConfigured) => "not verified".to_string(),
+                _ => r.status.to_string(),
+            };
             r.reason = format!(
-                "waived ({}): {}; approved by {} until {}; {}",
-                r.status, w.justification, w.approver, w.expires, r.reason
+                "waived ({what}): {}; approved by {} until {}; {}",
+                w.justification, w.approver, w.expires, r.reason
             );
             r.status = Status::Waived;
+            r.skip = None;
         }
     }
     r
@@ -260,8 +313,17 @@ pub(crate) fn static_outcome(
     phases: Option<&[Phase]>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Option<ItemReport> {
-    if let Some(reason) = e.binding.and_then(|b| b.not_applicable.as_deref()) {
-        return Some(skipped(e, SkipKind::NotApplicable, format!("not applicable: {reason}")));
+    if let Some(na) = e.binding.and_then(|b| b.not_applicable.as_ref())
+        && !na.is_expired(now)
+    {
+        let mut reason = format!("not applicable: {}", na.reason);
+        match (&na.approver, na.expires) {
+            (Some(a), Some(d)) => reason.push_str(&format!(" (approved by {a} until {d})")),
+            (Some(a), None) => reason.push_str(&format!(" (approved by {a})")),
+            (None, Some(d)) => reason.push_str(&format!(" (until {d})")),
+            (None, None) => {}
+        }
+        return Some(skipped(e, SkipKind::NotApplicable, reason));
     }
     if let Some(phases) = phases
         && !e.phase.is_some_and(|p| phases.contains(&p))
@@ -272,11 +334,9 @@ pub(crate) fn static_outcome(
         return None;
     }
     let r = match e.binding.and_then(|b| b.attestation.as_ref()) {
-        Some(a) if a.is_expired(now) => skeleton(
-            e,
-            Status::Pending,
-            format!("attestation expired on {}", a.expires.map(|d| d.to_string()).unwrap_or_default()),
-        ),
+        Some(a) if a.is_expired(now) => {
+            skeleton(e, Status::Pending, a.expired_because(now).unwrap_or_else(|| "attestation expired".into()))
+        }
         Some(a) => {
             let mut reason = format!("attested by {}", a.by);
             if let Some(role) = &a.role {
@@ -293,7 +353,18 @@ pub(crate) fn static_outcome(
         }
         None => skipped(e, SkipKind::NotConfigured, "not configured: no probe bound to this item".into()),
     };
-    Some(apply_waiver(e, r, now))
+    Some(expired_marks(e, apply_waiver(e, r, now), now))
+}
+
+/// Notes a not-applicable mark that expired (the item was checked again).
+fn expired_marks(e: &Entry<'_>, mut r: ItemReport, now: chrono::DateTime<chrono::Utc>) -> ItemReport {
+    if let Some(na) = e.binding.and_then(|b| b.not_applicable.as_ref())
+        && na.is_expired(now)
+        && let Some(d) = na.expires
+    {
+        r.reason = format!("{}; not-applicable mark expired on {d}", r.reason);
+    }
+    r
 }
 
 /// The outcome of an item from its probes' results.
@@ -335,14 +406,13 @@ pub(crate) fn conclude(
     };
     r.probes = probes;
     r.duration = duration;
-    apply_waiver(e, r, now)
+    r.ran_alone = e.exclusive();
+    expired_marks(e, apply_waiver(e, r, now), now)
 }
 
 fn redact_observation(r: &Redactor, o: &mut Observation) {
     r.redact_in_place(&mut o.summary);
-    for v in o.evidence.values_mut() {
-        r.redact_in_place(v);
-    }
+    o.evidence.redact_with(r);
     for m in &mut o.measurements {
         for v in m.labels.values_mut() {
             r.redact_in_place(v);
@@ -350,11 +420,8 @@ fn redact_observation(r: &Redactor, o: &mut Observation) {
     }
 }
 
-/// Scrubs every registered secret from a probe's result.
+/// Scrubs every registered secret, and URL credentials, from a probe's result.
 pub(crate) fn redact(r: &Redactor, mut result: Result<Observation, ProbeError>) -> Result<Observation, ProbeError> {
-    if r.is_empty() {
-        return result;
-    }
     match &mut result {
         Ok(o) => redact_observation(r, o),
         Err(e) => {
@@ -364,15 +431,29 @@ pub(crate) fn redact(r: &Redactor, mut result: Result<Observation, ProbeError>) 
     result
 }
 
-/// Whether an item's outcome keeps its dependents from running: Fail, Error, Pending, or
-/// Skipped because of its own dependency or a cancellation. A dependency that passed, warned,
-/// was attested or waived, or was not checked at all (not configured, not applicable, phase
-/// not run) lets its dependents run and give their own verdict.
+/// Whether an item's outcome keeps its dependents from running: only a Fail (a probe showed
+/// the precondition does not hold), or a skip because its own dependency failed. Anything
+/// else (an error, a pending attestation, not configured...) is not evidence that the
+/// precondition is false: dependents run and give their own verdict, so configuring more
+/// never makes a verdict worse (see [`Plan::after`]).
 fn blocks_dependents(r: &ItemReport) -> bool {
     match r.status {
-        Status::Fail | Status::Error | Status::Pending => true,
-        Status::Skipped => r.skip.is_some_and(SkipKind::blocks),
+        Status::Fail => true,
+        Status::Skipped => r.skip == Some(SkipKind::Dependency),
         _ => false,
+    }
+}
+
+/// A dependency's state worth noting on a dependent that did not pass: "dependency
+/// `dns` was error".
+fn dependency_state(r: &ItemReport) -> Option<String> {
+    match r.status {
+        Status::Pass | Status::Warn | Status::Attested => None,
+        Status::Skipped => match r.skip {
+            Some(SkipKind::NotConfigured) => Some(format!("dependency {} was not verified", r.id)),
+            _ => None,
+        },
+        s => Some(format!("dependency {} was {s}", r.id)),
     }
 }
 
@@ -410,6 +491,12 @@ struct Exec<'r, 'p> {
     ready: VecDeque<(u32, u32)>,
     running: Vec<Option<Running>>,
     task_ids: HashMap<tokio::task::Id, (u32, u32)>,
+    /// Items with side effects waiting for every other probe to finish.
+    exclusive: VecDeque<usize>,
+    /// The exclusive item running now: nothing else runs beside it.
+    solo: Option<usize>,
+    /// Per item: a note on its dependencies, and whether it shows even when the item passes.
+    notes: Vec<Option<(String, bool)>>,
 }
 
 impl Exec<'_, '_> {
@@ -437,25 +524,51 @@ impl Exec<'_, '_> {
         }
     }
 
-    /// Settles unblocked items: queues their probes, or skips them when a dependency did not
-    /// pass.
+    /// Settles unblocked items: queues their probes (items with side effects wait for the
+    /// others), or skips them when a dependency failed.
     fn release(&mut self) {
         while let Some(i) = self.unblocked.pop_front() {
             let e = &self.entries[i];
             let failed_dep = e.deps.iter().find_map(|&d| self.done[d].as_ref().filter(|r| blocks_dependents(r)));
             if let Some(dep) = failed_dep {
-                let reason = match dep.status {
-                    Status::Fail => format!("dependency {} failed", dep.id),
-                    s => format!("dependency {} did not pass ({s})", dep.id),
+                let what = match dep.status {
+                    Status::Fail => "failed",
+                    _ => "was skipped after a failed dependency",
                 };
-                let r = apply_waiver(e, skipped(e, SkipKind::Dependency, reason), self.now);
-                self.settle(i, r);
+                if e.independent() {
+                    self.notes[i] = Some((
+                        format!("ran although dependency {} {what}: the probe's target does not depend on it", dep.id),
+                        true,
+                    ));
+                } else {
+                    let r = apply_waiver(
+                        e,
+                        skipped(e, SkipKind::Dependency, format!("dependency {} {what}", dep.id)),
+                        self.now,
+                    );
+                    self.settle(i, r);
+                    continue;
+                }
             } else {
-                let probes = e.binding.map_or(0, |b| b.probes.len());
-                for p in 0..probes {
-                    self.ready.push_back((i as u32, p as u32));
+                let states: Vec<String> =
+                    e.deps.iter().filter_map(|&d| self.done[d].as_ref().and_then(dependency_state)).collect();
+                if !states.is_empty() {
+                    self.notes[i] = Some((states.join(", "), false));
                 }
             }
+            if e.exclusive() {
+                self.exclusive.push_back(i);
+            } else {
+                self.queue(i);
+            }
+        }
+    }
+
+    /// Queues every probe of item `i`.
+    fn queue(&mut self, i: usize) {
+        let probes = self.entries[i].binding.map_or(0, |b| b.probes.len());
+        for p in 0..probes {
+            self.ready.push_back((i as u32, p as u32));
         }
     }
 
@@ -501,7 +614,8 @@ impl Exec<'_, '_> {
             runner.clock.clone(),
             self.redactor.clone(),
         );
-        let target = probe.target();
+        // Redacted before it is recorded anywhere, tracing fields included.
+        let target = self.redactor.redact(&probe.target());
         let span = tracing::info_span!(parent: &state.span, "probe", target = %target);
         let redactor = self.redactor.clone();
         let handle = tasks.spawn(
@@ -512,7 +626,6 @@ impl Exec<'_, '_> {
                     Err(_) => Err(ProbeError::timeout(timeout)),
                 };
                 let result = redact(&redactor, result);
-                let target = if redactor.is_empty() { target } else { redactor.redact(&target) };
                 let pr = ProbeResult::new(target, result, t0.elapsed()).with_attempts(cx.attempts());
                 (i, p, pr)
             }
@@ -572,7 +685,12 @@ impl Exec<'_, '_> {
                 r.unwrap_or_else(|| ProbeResult::new(self.target(i, p), Err(ProbeError::cancelled()), Duration::ZERO))
             })
             .collect();
-        let r = conclude(&self.entries[i], probes, duration, self.now);
+        let mut r = conclude(&self.entries[i], probes, duration, self.now);
+        if let Some((note, always)) = self.notes[i].take()
+            && (always || matches!(r.status, Status::Fail | Status::Error))
+        {
+            r.reason = format!("{} ({note})", r.reason);
+        }
         state.span.record("outcome", r.status.as_str());
         state.span.record("duration_ms", duration.as_secs_f64() * 1000.0);
         self.settle(i, r);
@@ -581,7 +699,8 @@ impl Exec<'_, '_> {
 
 impl Runner {
     /// A builder with the defaults: concurrency 16, probe timeout 30s, no deadline, every
-    /// phase, Warn does not block, the system clock.
+    /// phase, Warn does not block, unverified gating items block, no coverage floor, the
+    /// system clock.
     pub fn builder() -> RunnerBuilder {
         RunnerBuilder::default()
     }
@@ -628,6 +747,9 @@ impl Runner {
             ready: VecDeque::new(),
             running: (0..n).map(|_| None).collect(),
             task_ids: HashMap::new(),
+            exclusive: VecDeque::new(),
+            solo: None,
+            notes: vec![None; n],
         };
 
         let mut to_run: Vec<usize> = Vec::new();
@@ -671,8 +793,10 @@ impl Runner {
         tokio::pin!(on_cancel);
         loop {
             x.release();
-            // Start probes up to the concurrency limit.
-            while tasks.len() < self.concurrency && !cancel.is_cancelled() {
+            // Start probes up to the concurrency limit; one at a time beside an item with side
+            // effects.
+            let cap = if x.solo.is_some_and(|i| x.done[i].is_none()) { 1 } else { self.concurrency };
+            while tasks.len() < cap && !cancel.is_cancelled() {
                 let Some((i, p)) = x.ready.pop_front() else { break };
                 let iu = i as usize;
                 if deadline.is_some_and(|d| Instant::now() >= d) && x.running[iu].is_none() {
@@ -687,6 +811,14 @@ impl Runner {
             }
             if tasks.is_empty() {
                 if x.ready.is_empty() && x.unblocked.is_empty() {
+                    // Everything else finished: the next item with side effects runs alone.
+                    if !cancel.is_cancelled()
+                        && let Some(i) = x.exclusive.pop_front()
+                    {
+                        x.solo = Some(i);
+                        x.queue(i);
+                        continue;
+                    }
                     break;
                 }
                 if cancel.is_cancelled() {
@@ -752,11 +884,33 @@ impl Runner {
         )
         .with_sign_off(checklist.sign_off.clone());
         report.fail_on_warn = self.fail_on_warn;
+        report.allow_unverified = self.allow_unverified;
+        report.min_verified = self.min_verified;
         report.cancelled = cancelled;
         report.recompute();
         if emit {
             self.observers.emit(RunEvent::Finished { summary: report.summary.clone() });
         }
+        report
+    }
+}
+
+impl Runner {
+    /// The report of a run that had to be abandoned (it did not stop at its deadline): every
+    /// item Skipped "cancelled" with `reason`, the run marked cancelled, not ready.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    pub(crate) fn abandoned(&self, plan: &Plan, reason: &str) -> Report {
+        let now = self.clock.now();
+        let items: Vec<ItemReport> =
+            entries(plan).iter().map(|e| skipped(e, SkipKind::Cancelled, reason.to_string())).collect();
+        let checklist = plan.checklist();
+        let mut report = Report::new(checklist.id.clone(), checklist.title.clone(), now, now, Duration::ZERO, items)
+            .with_sign_off(checklist.sign_off.clone());
+        report.fail_on_warn = self.fail_on_warn;
+        report.allow_unverified = self.allow_unverified;
+        report.min_verified = self.min_verified;
+        report.cancelled = true;
+        report.recompute();
         report
     }
 }

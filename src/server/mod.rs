@@ -3,10 +3,23 @@
 //!
 //! | path | answers |
 //! |---|---|
-//! | `/healthz`, `/readyz` | `200 ready` or `503 not ready: …` (the blocking items); `?verbose` lists every item |
+//! | `/healthz`, `/readyz` | `200 ready` or `503 not ready: …` (the blocking items, and the rule of each); `?verbose` lists every item |
 //! | `/livez` | `200 ok` while the process serves (for a liveness probe that must not restart a not-ready node) |
 //! | `/report` | the report, by `Accept`: JSON (default), Markdown, JUnit XML, Prometheus text, reStructuredText, TAP; or `?format=` |
 //! | `/metrics` | the report in Prometheus text format plus the server's own counters |
+//!
+//! With a [bearer token](ServerConfig::bearer_token), `/report`, `/metrics` and
+//! `?verbose` answer `401` without `Authorization: Bearer <token>`, while `/healthz`,
+//! `/readyz` and `/livez` stay open and reveal the status only (`ready` / `not ready`, no
+//! item, reason or target).
+//!
+//! A run never outlives [`ServerConfig::run_deadline`] (default 50 s, below the default
+//! request timeout): probes still running are cut at the deadline and become errors, items not
+//! started are skipped "run deadline passed", and the report is published. Should a probe not
+//! even yield to that (a blocking call), the run is abandoned a grace period later and a
+//! not-ready report saying so is published: no request waits on a hung probe forever. (A probe
+//! that blocks a runtime worker without `spawn_blocking` or `block_in_place` can starve any
+//! async runtime, this server's included: blocking work belongs on `spawn_blocking`.)
 //!
 //! Every answer comes from a cached report no older than [`ServerConfig::cache_ttl`] (default
 //! 5 s). When the cache is stale, the first request starts a run in a background task and every
@@ -16,15 +29,19 @@
 //! [`ServerConfig::request_timeout`] gets 504 while the run goes on for the next request.
 //! Reports hold no secret (the runner redacts them), so no answer does either.
 //!
+//! Serve it with [`serve`]: it caps connections, times out clients that send no request head
+//! or go idle, bounds request heads, and on shutdown drains requests in flight for a bounded
+//! time ([`ServeOptions`]). A bare `axum::serve` has none of these limits.
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use nexus_readiness::run::{Plan, Runner};
-//! use nexus_readiness::server::{ReadinessService, ServerConfig};
+//! use nexus_readiness::server::{ReadinessService, ServeOptions, ServerConfig, serve};
 //!
 //! let plan = Plan::new(nexus_readiness::builtin::nexus());
 //! let service = ReadinessService::new(plan, Runner::builder().build(), ServerConfig::default());
 //! let listener = tokio::net::TcpListener::bind("0.0.0.0:9464").await?;
-//! axum::serve(listener, service.router()).await
+//! serve(listener, service.router(), ServeOptions::default(), std::future::pending()).await
 //! # }
 //! ```
 
@@ -39,9 +56,18 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::sync::{Semaphore, watch};
+use tokio_util::sync::CancellationToken;
 
+use crate::probe::Secret;
 use crate::report::{Format, Report};
 use crate::run::{Plan, Runner};
+
+mod conn;
+
+pub use conn::{ServeOptions, serve};
+
+/// How long past its deadline a run may take to wind down before it is abandoned.
+const ABANDON_GRACE: Duration = Duration::from_secs(2);
 
 /// Settings of a [`ReadinessService`].
 #[derive(Debug, Clone)]
@@ -53,6 +79,12 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// Requests served at once; more get 503 with `Retry-After: 1` (default 64).
     pub max_concurrent_requests: usize,
+    /// The hard deadline of one run (default 50 s): keep it below the request timeout so a
+    /// request always gets the run's report, never a 504, however long a probe hangs.
+    pub run_deadline: Duration,
+    /// The token `/report`, `/metrics` and `?verbose` require (`Authorization: Bearer ...`);
+    /// none by default. Never printed: its `Debug` is redacted.
+    pub bearer_token: Option<Secret>,
 }
 
 impl Default for ServerConfig {
@@ -61,6 +93,8 @@ impl Default for ServerConfig {
             cache_ttl: Duration::from_secs(5),
             request_timeout: Duration::from_secs(60),
             max_concurrent_requests: 64,
+            run_deadline: Duration::from_secs(50),
+            bearer_token: None,
         }
     }
 }
@@ -81,6 +115,19 @@ impl ServerConfig {
     /// Sets the cap on requests served at once.
     pub fn max_concurrent_requests(mut self, n: usize) -> Self {
         self.max_concurrent_requests = n.max(1);
+        self
+    }
+
+    /// Sets the hard deadline of one run.
+    pub fn run_deadline(mut self, deadline: Duration) -> Self {
+        self.run_deadline = deadline;
+        self
+    }
+
+    /// Puts `/report`, `/metrics` and `?verbose` behind a bearer token; an empty token is
+    /// ignored.
+    pub fn bearer_token(mut self, token: Secret) -> Self {
+        self.bearer_token = (!token.expose().is_empty()).then_some(token);
         self
     }
 }
@@ -219,7 +266,7 @@ impl ReadinessService {
                     tokio::spawn(async move {
                         let guard = InflightGuard(inner.clone());
                         let started = Instant::now();
-                        let report = Arc::new(inner.runner.run(&inner.plan).await);
+                        let report = Arc::new(inner.run_bounded().await);
                         inner.runs.fetch_add(1, Ordering::Relaxed);
                         if let Ok(mut s) = inner.last_run_seconds.lock() {
                             *s = started.elapsed().as_secs_f64();
@@ -248,6 +295,63 @@ impl ReadinessService {
         };
         self.current().await
     }
+
+    /// Whether the request carries the bearer token, when one is configured.
+    fn authorized(&self, headers: &HeaderMap) -> bool {
+        let Some(token) = &self.inner.config.bearer_token else { return true };
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .unwrap_or("");
+        constant_time_eq(given.as_bytes(), token.expose().as_bytes())
+    }
+}
+
+impl Inner {
+    /// Runs the plan within the run deadline; abandons a run that does not wind down.
+    async fn run_bounded(&self) -> Report {
+        let deadline = self.runner.deadline.map_or(self.config.run_deadline, |d| d.min(self.config.run_deadline));
+        let cancel = CancellationToken::new();
+        let at = Instant::now().checked_add(deadline);
+        let run = self.runner.execute(&self.plan, &cancel, None, at);
+        tokio::pin!(run);
+        tokio::select! {
+            r = &mut run => r,
+            () = tokio::time::sleep(deadline.saturating_add(ABANDON_GRACE)) => {
+                cancel.cancel();
+                match tokio::time::timeout(ABANDON_GRACE, &mut run).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        tracing::error!(deadline = ?deadline, "readiness run did not stop at its deadline: abandoned");
+                        self.runner.abandoned(
+                            &self.plan,
+                            &format!(
+                                "the run did not stop at its {} deadline (a probe blocked) and was abandoned",
+                                crate::model::duration::format(deadline)
+                            ),
+                        )
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Compares two byte strings in time independent of where they differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = a.len() ^ b.len();
+    for (i, x) in b.iter().enumerate() {
+        diff |= usize::from(a.get(i).copied().unwrap_or(0) ^ x);
+    }
+    diff == 0
+}
+
+fn unauthorized() -> Response {
+    let mut r = (StatusCode::UNAUTHORIZED, "unauthorized: send Authorization: Bearer <token>\n").into_response();
+    r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"nexus-readiness\""));
+    r
 }
 
 fn text(status: StatusCode, content_type: &'static str, body: String) -> Response {
@@ -256,18 +360,39 @@ fn text(status: StatusCode, content_type: &'static str, body: String) -> Respons
     r
 }
 
-async fn readiness(State(svc): State<ReadinessService>, uri: Uri) -> Response {
+async fn readiness(State(svc): State<ReadinessService>, headers: HeaderMap, uri: Uri) -> Response {
+    let verbose = uri.query().is_some_and(|q| q.split('&').any(|p| p == "verbose" || p.starts_with("verbose=")));
+    if verbose && !svc.authorized(&headers) {
+        return unauthorized();
+    }
     let report = match svc.guarded().await {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
-    let verbose = uri.query().is_some_and(|q| q.split('&').any(|p| p == "verbose" || p.starts_with("verbose=")));
+    let status_only = svc.inner.config.bearer_token.is_some() && !verbose;
     let mut body = if report.ready() {
-        "ready\n".to_string()
+        if report.unverified { format!("ready: {}\n", report.headline()) } else { "ready\n".to_string() }
+    } else if status_only {
+        "not ready\n".to_string()
     } else {
-        let blockers: Vec<String> =
-            report.blockers().map(|i| format!("{} ({}: {})", i.id, i.status.as_str(), i.reason)).collect();
-        format!("not ready: {} blocking item(s)\n{}\n", blockers.len(), blockers.join("\n"))
+        let blockers: Vec<String> = report
+            .blockers()
+            .map(|i| {
+                format!(
+                    "{} ({}: {}) [{}]",
+                    i.id,
+                    i.status.as_str(),
+                    i.reason,
+                    i.blocked_by.map(|r| r.as_str()).unwrap_or_default()
+                )
+            })
+            .collect();
+        let mut b = format!("{}\n", report.headline());
+        for l in blockers {
+            b.push_str(&l);
+            b.push('\n');
+        }
+        b
     };
     if verbose {
         for i in &report.items {
@@ -325,6 +450,9 @@ fn content_type(f: Format) -> &'static str {
 }
 
 async fn report(State(svc): State<ReadinessService>, headers: HeaderMap, uri: Uri) -> Response {
+    if !svc.authorized(&headers) {
+        return unauthorized();
+    }
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let Some(format) = negotiate(accept, uri.query()) else {
         return text(
@@ -343,7 +471,10 @@ async fn report(State(svc): State<ReadinessService>, headers: HeaderMap, uri: Ur
     }
 }
 
-async fn metrics(State(svc): State<ReadinessService>) -> Response {
+async fn metrics(State(svc): State<ReadinessService>, headers: HeaderMap) -> Response {
+    if !svc.authorized(&headers) {
+        return unauthorized();
+    }
     match svc.guarded().await {
         Ok(r) => {
             let i = &svc.inner;

@@ -32,18 +32,32 @@ use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, Pr
 /// The default number of output bytes kept per stream (the tail).
 pub const DEFAULT_CAPTURE: usize = 4096;
 
+/// The most output bytes kept per stream, whatever `capture` asks (1 MiB).
+pub const MAX_CAPTURE: usize = 1 << 20;
+
+/// The variables a program inherits unless told otherwise: none of them usually holds a
+/// secret.
+pub const DEFAULT_INHERIT_ENV: &[&str] = &["PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR"];
+
 /// Runs a program and passes when it exits with an expected code.
 ///
-/// Arguments are passed as is (no shell). The environment is inherited, plus `env` (values
-/// are [`Secret`]s: never shown). The last `capture` bytes of stdout and stderr become
-/// evidence. A program that runs past its timeout (or the run's deadline) is killed and
-/// reported as a timeout error; a program that cannot be started is a not-found or
-/// permission-denied error naming it.
+/// Arguments are passed as is (no shell). The environment is cleared: the program gets only
+/// the variables named by [`inherit_env`](Self::inherit_env) (default
+/// [`DEFAULT_INHERIT_ENV`]: `PATH`, `HOME`, locale, `TZ`, `TMPDIR`) plus `env` (values are
+/// [`Secret`]s: never shown). Values of inherited variables outside the default list are
+/// treated as secrets in the output too. The last `capture` bytes of stdout and stderr
+/// (at most [`MAX_CAPTURE`]) become evidence.
+///
+/// The program runs in a process group of its own: when it ends, times out (or the run's
+/// deadline passes) or the probe is dropped, the whole group is killed, so children it left
+/// in the background do not outlive the probe. A timeout is reported as a timeout error; a
+/// program that cannot be started is a not-found or permission-denied error naming it.
 #[derive(Debug, Clone)]
 pub struct CommandProbe {
     program: String,
     args: Vec<String>,
     env: BTreeMap<String, Secret>,
+    inherit: Vec<String>,
     cwd: Option<PathBuf>,
     timeout: Duration,
     expect: Vec<i32>,
@@ -58,6 +72,7 @@ impl CommandProbe {
             program: program.into(),
             args: Vec::new(),
             env: BTreeMap::new(),
+            inherit: DEFAULT_INHERIT_ENV.iter().map(|s| (*s).to_string()).collect(),
             cwd: None,
             timeout: Duration::from_secs(60),
             expect: vec![0],
@@ -87,6 +102,18 @@ impl CommandProbe {
         self
     }
 
+    /// Sets the variables inherited from this process's environment (default
+    /// [`DEFAULT_INHERIT_ENV`]); every other one is cleared. An empty list gives the program
+    /// only `env`.
+    pub fn inherit_env<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.inherit = names.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Sets the working directory.
     pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cwd = Some(dir.into());
@@ -105,9 +132,10 @@ impl CommandProbe {
         self
     }
 
-    /// Sets how many trailing bytes of each stream are kept (default 4096).
+    /// Sets how many trailing bytes of each stream are kept (default 4096, at most
+    /// [`MAX_CAPTURE`]).
     pub fn capture(mut self, bytes: usize) -> Self {
-        self.capture = bytes;
+        self.capture = bytes.min(MAX_CAPTURE);
         self
     }
 
@@ -125,8 +153,25 @@ impl CommandProbe {
     }
 }
 
+/// Kills the program's whole process group when dropped: on timeout, cancellation, when the
+/// probe's future is dropped, and after the program exits (what it left behind).
+struct GroupKill(Option<u32>);
+
+impl Drop for GroupKill {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(pid) = self.0.take().and_then(|p| i32::try_from(p).ok()).filter(|p| *p > 1)
+            && let Some(pid) = rustix::process::Pid::from_raw(pid)
+        {
+            // ESRCH (the group is already gone) is fine.
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+    }
+}
+
 /// Reads a stream to its end, keeping only the last `keep` bytes.
 async fn tail<R: AsyncRead + Unpin>(mut r: R, keep: usize) -> (Vec<u8>, usize) {
+    let keep = keep.min(MAX_CAPTURE);
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     let mut total = 0usize;
@@ -134,7 +179,7 @@ async fn tail<R: AsyncRead + Unpin>(mut r: R, keep: usize) -> (Vec<u8>, usize) {
         match r.read(&mut chunk).await {
             Ok(0) | Err(_) => break,
             Ok(n) => {
-                total += n;
+                total = total.saturating_add(n);
                 buf.extend_from_slice(&chunk[..n]);
                 if buf.len() > keep.saturating_mul(2).max(8192) {
                     let cut = buf.len() - keep;
@@ -166,9 +211,23 @@ impl Probe for CommandProbe {
         let shown = self.display();
         let mut cmd = Command::new(&self.program);
         cmd.args(&self.args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        cmd.env_clear();
+        // Values inherited beyond the harmless defaults may be secrets: never shown.
+        let mut hidden = crate::probe::Redactor::new();
+        for name in &self.inherit {
+            if let Some(v) = std::env::var_os(name) {
+                if !DEFAULT_INHERIT_ENV.contains(&name.as_str()) {
+                    hidden.add(&Secret::new(v.to_string_lossy().into_owned()));
+                }
+                cmd.env(name, v);
+            }
+        }
         for (k, v) in &self.env {
             cmd.env(k, v.expose());
+            hidden.add(v);
         }
+        #[cfg(unix)]
+        cmd.process_group(0);
         if let Some(d) = &self.cwd {
             cmd.current_dir(d);
         }
@@ -185,12 +244,14 @@ impl Probe for CommandProbe {
             }
             _ => ProbeError::other(format!("cannot start `{shown}`")).with_source(&e),
         })?;
+        let group = GroupKill(child.id());
         let out = tokio::spawn(tail(child.stdout.take().expect("stdout is piped"), self.capture));
         let err = tokio::spawn(tail(child.stderr.take().expect("stderr is piped"), self.capture));
         let budget = cx.budget(self.timeout);
         let status = tokio::select! {
             s = child.wait() => s.map_err(|e| ProbeError::other(format!("waiting for `{shown}`")).with_source(&e))?,
             () = tokio::time::sleep(budget) => {
+                drop(group);
                 let _ = child.kill().await;
                 out.abort();
                 err.abort();
@@ -200,12 +261,15 @@ impl Probe for CommandProbe {
                 ));
             }
             () = cx.cancellation().cancelled() => {
+                drop(group);
                 let _ = child.kill().await;
                 return Err(ProbeError::cancelled());
             }
         };
         let elapsed = started.elapsed();
-        // The streams close when the program exits, unless it left children holding them.
+        // The program is done: what it left running in its group goes too, which also closes
+        // the streams those children held.
+        drop(group);
         let grace = Duration::from_millis(500);
         let (stdout, stdout_total) =
             tokio::time::timeout(grace, out).await.ok().and_then(Result::ok).unwrap_or_default();
@@ -216,7 +280,8 @@ impl Probe for CommandProbe {
         let mut obs = match code {
             Some(c) if self.expect.contains(&c) => Observation::pass(format!("`{shown}` exited with {c} in {took}")),
             Some(c) => {
-                let last = String::from_utf8_lossy(&stderr)
+                let last = hidden
+                    .redact(&String::from_utf8_lossy(&stderr))
                     .lines()
                     .rev()
                     .find(|l| !l.trim().is_empty())
@@ -232,10 +297,10 @@ impl Probe for CommandProbe {
             obs = obs.with_evidence("exit_code", c.to_string());
         }
         if stdout_total > 0 {
-            obs = obs.with_evidence("stdout", tail_text(&stdout, stdout_total));
+            obs = obs.with_evidence("stdout", hidden.redact(&tail_text(&stdout, stdout_total)));
         }
         if stderr_total > 0 {
-            obs = obs.with_evidence("stderr", tail_text(&stderr, stderr_total));
+            obs = obs.with_evidence("stderr", hidden.redact(&tail_text(&stderr, stderr_total)));
         }
         Ok(obs)
     }
@@ -267,6 +332,10 @@ fn default_command_timeout() -> Duration {
     Duration::from_secs(60)
 }
 
+fn default_inherit_env() -> Vec<String> {
+    DEFAULT_INHERIT_ENV.iter().map(|s| (*s).to_string()).collect()
+}
+
 fn default_capture() -> usize {
     DEFAULT_CAPTURE
 }
@@ -278,6 +347,7 @@ fn default_capture() -> usize {
 /// program = "./scripts/smoke.sh"
 /// args = ["--base-url", "https://api.example.com"]
 /// env = { API_TOKEN = "${env:SMOKE_TOKEN}" }
+/// inherit_env = ["PATH", "HOME", "KUBECONFIG"]
 /// timeout = "2m"
 /// ```
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -291,6 +361,11 @@ pub struct CommandSpec {
     /// Extra environment variables; values are secrets (use `${env:NAME}`).
     #[serde(default)]
     pub env: BTreeMap<String, Secret>,
+    /// Variables inherited from the environment of the process running the probes; every
+    /// other one is cleared (default: `PATH`, `HOME`, `LANG`, `LC_ALL`, `LC_CTYPE`, `TZ`,
+    /// `TMPDIR`). Values of variables beyond those defaults are never shown in the output.
+    #[serde(default = "default_inherit_env")]
+    pub inherit_env: Vec<String>,
     /// Working directory (default: the current one).
     #[serde(default)]
     pub cwd: Option<PathBuf>,
@@ -301,7 +376,7 @@ pub struct CommandSpec {
     /// Exit codes that pass (default `[0]`).
     #[serde(default = "default_expect")]
     pub expect_exit: Vec<i32>,
-    /// Trailing bytes of stdout and stderr kept as evidence (default 4096).
+    /// Trailing bytes of stdout and stderr kept as evidence (default 4096, at most 1 MiB).
     #[serde(default = "default_capture")]
     pub capture: usize,
 }
@@ -318,11 +393,21 @@ impl ProbeSpec for CommandSpec {
         if self.expect_exit.is_empty() {
             return Err(ProbeError::misconfigured("command: expect_exit lists no exit code"));
         }
+        if self.capture > MAX_CAPTURE {
+            return Err(ProbeError::misconfigured(format!(
+                "command: capture = {} is more than the {MAX_CAPTURE}-byte limit",
+                self.capture
+            )));
+        }
+        if let Some(bad) = self.inherit_env.iter().find(|n| n.is_empty() || n.contains(['=', '\0'])) {
+            return Err(ProbeError::misconfigured(format!("command: inherit_env: `{bad}` is not a variable name")));
+        }
         let mut p = CommandProbe::new(&self.program)
             .args(self.args.iter().cloned())
             .timeout(self.timeout)
             .expect_exit(self.expect_exit.iter().copied())
-            .capture(self.capture);
+            .capture(self.capture)
+            .inherit_env(self.inherit_env.iter().cloned());
         for (k, v) in &self.env {
             p = p.env(k, v.clone());
         }

@@ -295,7 +295,7 @@ impl Probe for DockerfileProbe {
     }
 
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
-        let text = super::read_text(&self.path, cx).await?;
+        let text = super::read_text(&self.path, super::MAX_DOCKERFILE, cx).await?;
         Ok(self.evaluate(&self.path.display().to_string(), &text))
     }
 }

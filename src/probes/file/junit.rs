@@ -142,7 +142,7 @@ impl Probe for JunitProbe {
     }
 
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
-        let text = super::read_text(&self.path, cx).await?;
+        let text = super::read_text(&self.path, super::MAX_FILE, cx).await?;
         self.evaluate(&self.path.display().to_string(), &text)
     }
 }

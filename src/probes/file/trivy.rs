@@ -159,8 +159,13 @@ impl TrivyProbe {
         } else {
             let (sev, _, v) = &all[0];
             Observation::fail(format!(
-                "{artifact}: {blocking} vulnerabilities at or above {} ({count_text}); worst: {} {} in {} {}",
-                self.fail_on, sev, v.id, v.pkg, v.installed
+                "{artifact}: {blocking} {} at or above {} ({count_text}); worst: {} {} in {} {}",
+                if blocking == 1 { "vulnerability" } else { "vulnerabilities" },
+                self.fail_on,
+                sev,
+                v.id,
+                v.pkg,
+                v.installed
             ))
         };
         for s in ScanSeverity::ALL {
@@ -193,7 +198,7 @@ impl Probe for TrivyProbe {
     }
 
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
-        let text = super::read_text(&self.path, cx).await?;
+        let text = super::read_text(&self.path, super::MAX_FILE, cx).await?;
         self.evaluate(&self.path.display().to_string(), &text)
     }
 }

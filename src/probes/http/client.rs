@@ -33,7 +33,9 @@ pub struct ClientOptions {
     #[serde(default = "default_timeout", with = "crate::model::duration::human")]
     #[schemars(with = "String")]
     pub timeout: Duration,
-    /// Redirects to follow (0: none, a 3xx answer is then the answer). A loop is reported as such.
+    /// Redirects to follow (0: none, a 3xx answer is then the answer). A loop is reported as
+    /// such; a redirect from https to http is refused; `secret_headers` and credentials are
+    /// sent to the first origin only, never across a redirect to another scheme, host or port.
     #[serde(default = "default_redirects")]
     pub follow_redirects: u32,
     /// Most body bytes read per response; the rest is not downloaded and the result says so.
@@ -88,9 +90,9 @@ impl ClientOptions {
     /// # Errors
     /// `Misconfigured` for an unreadable CA file, a bad header, or a sensitive header under `headers`.
     pub(crate) fn build(&self) -> Result<HttpClient, ProbeError> {
-        let headers = self.header_map()?;
-        let mut b =
-            reqwest::Client::builder().redirect(redirect_policy(self.follow_redirects)).default_headers(headers);
+        let (headers, secret_headers) = self.header_maps()?;
+        // Redirects are followed by `HttpClient::send`, which decides what each hop may carry.
+        let mut b = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).default_headers(headers);
         if let Some(path) = &self.ca_file {
             let pem = std::fs::read(path).map_err(|e| {
                 ProbeError::misconfigured(format!("cannot read client.ca_file {}", path.display())).with_source(&e)
@@ -120,10 +122,14 @@ impl ClientOptions {
             max_body: self.max_body_bytes,
             insecure: self.insecure,
             follow_redirects: self.follow_redirects,
+            secret_headers,
+            credentials: !self.secret_headers.is_empty(),
         })
     }
 
-    fn header_map(&self) -> Result<HeaderMap, ProbeError> {
+    /// The plain headers (sent on every request) and the secret ones (added per request, so
+    /// that a redirect to another origin can leave them out).
+    fn header_maps(&self) -> Result<(HeaderMap, HeaderMap), ProbeError> {
         let mut map = HeaderMap::new();
         for (k, v) in &self.headers {
             if is_sensitive_key(k) {
@@ -135,10 +141,11 @@ impl ClientOptions {
                 .map_err(|_| ProbeError::misconfigured(format!("header {k} has a value that is not valid in http")))?;
             map.insert(header_name(k)?, value);
         }
+        let mut secret = HeaderMap::new();
         for (k, v) in &self.secret_headers {
-            map.insert(header_name(k)?, secret_header_value(k, v)?);
+            secret.insert(header_name(k)?, secret_header_value(k, v)?);
         }
-        Ok(map)
+        Ok((map, secret))
     }
 }
 
@@ -156,56 +163,34 @@ pub(crate) fn secret_header_value(name: &str, v: &Secret) -> Result<HeaderValue,
     Ok(value)
 }
 
-/// Why a redirect chain was refused: a loop or too many hops.
-#[derive(Debug)]
-struct RedirectRefused(String);
+/// Whether two URLs share an origin (scheme, host, port): headers that carry credentials
+/// are sent only within the first origin.
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme() && a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default()
+}
 
-impl fmt::Display for RedirectRefused {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+/// Headers that carry credentials and never follow a redirect to another origin: every value
+/// marked sensitive (secret headers, credential headers, bearer and basic authorization) and
+/// the usual names.
+fn strip_credentials(headers: &mut HeaderMap) {
+    let names: Vec<HeaderName> = headers
+        .iter()
+        .filter(|(k, v)| {
+            v.is_sensitive()
+                || is_sensitive_key(k.as_str())
+                || matches!(k.as_str(), "authorization" | "proxy-authorization" | "cookie" | "www-authenticate")
+        })
+        .map(|(k, _)| k.clone())
+        .collect();
+    for n in names {
+        headers.remove(n);
     }
 }
 
-impl std::error::Error for RedirectRefused {}
-
-fn redirect_policy(max: u32) -> reqwest::redirect::Policy {
-    if max == 0 {
-        return reqwest::redirect::Policy::none();
-    }
-    let max = max as usize;
-    reqwest::redirect::Policy::custom(move |attempt| {
-        let next = attempt.url().clone();
-        let chain = || {
-            attempt.previous().iter().chain(std::iter::once(&next)).map(display_url).collect::<Vec<_>>().join(" -> ")
-        };
-        if attempt.previous().contains(&next) {
-            let msg = format!("redirect loop: {}", chain());
-            return attempt.error(RedirectRefused(msg));
-        }
-        if attempt.previous().len() > max {
-            let msg = format!("more than {max} redirects: {}", chain());
-            return attempt.error(RedirectRefused(msg));
-        }
-        attempt.follow()
-    })
-}
-
-/// A URL for messages: without user name, password, or the values of sensitive query parameters.
+/// A URL for messages: without user name, password, or the values of sensitive query
+/// parameters ([`scrub_urls`](crate::probe::scrub_urls), the one scrubber every backend uses).
 pub fn display_url(url: &Url) -> String {
-    let mut u = url.clone();
-    let _ = u.set_username("");
-    let _ = u.set_password(None);
-    if u.query().is_some() && u.query_pairs().any(|(k, _)| is_sensitive_key(&k)) {
-        let pairs: Vec<(String, String)> = u
-            .query_pairs()
-            .map(|(k, v)| {
-                let v = if is_sensitive_key(&k) { "redacted".to_string() } else { v.into_owned() };
-                (k.into_owned(), v)
-            })
-            .collect();
-        u.query_pairs_mut().clear().extend_pairs(pairs);
-    }
-    u.to_string()
+    crate::probe::scrub_urls(url.as_str())
 }
 
 /// A URL whose Debug output is [`display_url`]: no credentials in probe Debug output.
@@ -236,16 +221,7 @@ impl<T: fmt::Debug> fmt::Debug for Scrubbed<'_, T> {
 
 /// Removes `user:password@` after any `scheme://` and the values of sensitive query parameters.
 pub(crate) fn scrub_text(text: &str) -> String {
-    static USERINFO: std::sync::LazyLock<regex::Regex> =
-        std::sync::LazyLock::new(|| regex::Regex::new(r#"://[^/?#@\s"]*@"#).expect("valid regex"));
-    static QUERY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(
-            r#"(?i)([?&][^=&\s"]*(?:token|key|password|passwd|secret|credential|auth|signature)[^=&\s"]*=)[^&#\s"]*"#,
-        )
-        .expect("valid regex")
-    });
-    let out = USERINFO.replace_all(text, "://");
-    QUERY.replace_all(&out, "${1}redacted").into_owned()
+    crate::probe::scrub_urls(text)
 }
 
 /// `host:port` of a URL, for messages.
@@ -284,6 +260,10 @@ pub(crate) struct HttpClient {
     pub(crate) max_body: u64,
     pub(crate) insecure: bool,
     pub(crate) follow_redirects: u32,
+    /// Secret headers of the options, added to each request's first hop.
+    secret_headers: HeaderMap,
+    /// Whether every request carries credentials (secret headers).
+    pub(crate) credentials: bool,
 }
 
 impl fmt::Debug for HttpClient {
@@ -373,9 +353,69 @@ impl Fetched {
 }
 
 impl HttpClient {
-    /// A request builder on the shared client.
+    /// A request builder on the shared client, with the options' secret headers.
     pub(crate) fn request(&self, method: Method, url: &Url) -> reqwest::RequestBuilder {
-        self.inner.request(method, url.clone())
+        self.inner.request(method, url.clone()).headers(self.secret_headers.clone())
+    }
+
+    /// Sends `req`, following up to `follow_redirects` redirects: a loop, too many hops or
+    /// a redirect from https to http is refused; credentials stay with the first origin.
+    async fn execute(
+        &self,
+        mut req: reqwest::Request,
+        url: &Url,
+        budget: Duration,
+    ) -> Result<reqwest::Response, SendError> {
+        let mut chain: Vec<Url> = vec![req.url().clone()];
+        let max = self.follow_redirects as usize;
+        loop {
+            let replay = req.try_clone();
+            let method = req.method().clone();
+            let resp = self.inner.execute(req).await.map_err(|e| classify(e, url, budget))?;
+            if max == 0 || !resp.status().is_redirection() {
+                return Ok(resp);
+            }
+            let Some(next) = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|loc| resp.url().join(loc).ok())
+            else {
+                return Ok(resp);
+            };
+            let Some(mut r) = replay else { return Ok(resp) };
+            let shown = || chain.iter().chain(std::iter::once(&next)).map(display_url).collect::<Vec<_>>().join(" -> ");
+            if chain.contains(&next) {
+                return Err(SendError::Redirect(format!("redirect loop: {}", shown())));
+            }
+            if chain.len() > max {
+                return Err(SendError::Redirect(format!("more than {max} redirects: {}", shown())));
+            }
+            let from = resp.url();
+            if from.scheme() == "https" && next.scheme() != "https" {
+                return Err(SendError::Redirect(format!(
+                    "redirect from https to {} refused (a downgrade): {}",
+                    next.scheme(),
+                    shown()
+                )));
+            }
+            if !matches!(next.scheme(), "http" | "https") {
+                return Err(SendError::Redirect(format!("redirect to a {} url refused: {}", next.scheme(), shown())));
+            }
+            if !same_origin(from, &next) {
+                strip_credentials(r.headers_mut());
+            }
+            let status = resp.status().as_u16();
+            if (status == 303 && method != Method::HEAD) || (matches!(status, 301 | 302) && method == Method::POST) {
+                *r.method_mut() = Method::GET;
+                *r.body_mut() = None;
+                r.headers_mut().remove(reqwest::header::CONTENT_TYPE);
+                r.headers_mut().remove(reqwest::header::CONTENT_LENGTH);
+            }
+            *r.url_mut() = next.clone();
+            chain.push(next);
+            req = r;
+        }
     }
 
     /// Sends a request within `cx.budget(timeout)`, reading the body in chunks up to the cap.
@@ -395,7 +435,8 @@ impl HttpClient {
         }
         let started = Instant::now();
         let fut = async {
-            let mut resp = rb.timeout(budget).send().await.map_err(|e| classify(e, url, budget))?;
+            let req = rb.timeout(budget).build().map_err(|e| classify(e, url, budget))?;
+            let mut resp = self.execute(req, url, budget).await?;
             let status = resp.status();
             let headers = resp.headers().clone();
             let final_url = resp.url().clone();
@@ -449,9 +490,6 @@ fn classify(e: reqwest::Error, url: &Url, budget: Duration) -> SendError {
     let mut chain_text = String::new();
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(&e);
     while let Some(err) = cur {
-        if let Some(r) = err.downcast_ref::<RedirectRefused>() {
-            return SendError::Redirect(r.0.clone());
-        }
         if let Some(io) = err.downcast_ref::<std::io::Error>()
             && io.kind() == std::io::ErrorKind::ConnectionRefused
         {
@@ -469,6 +507,9 @@ fn classify(e: reqwest::Error, url: &Url, budget: Duration) -> SendError {
     } else if chain_text.contains("dns error") || chain_text.contains("failed to lookup address") {
         ProbeError::unreachable(format!("dns lookup failed for {} ({shown})", url.host_str().unwrap_or_default()))
             .with_source(&e)
+    } else if let Some(why) = crate::probes::tls_explain::explain_chain(&e, url.host_str().unwrap_or_default()) {
+        // The TLS backend's words, not rustls's `verification time 1795995495 (UNIX)`.
+        ProbeError::protocol(format!("tls handshake with {} failed ({shown}): {why}", host_port(url)))
     } else if chain_text.contains("certificate") || chain_text.contains("tls") || chain_text.contains("handshake") {
         ProbeError::protocol(format!("tls handshake with {} failed ({shown})", host_port(url))).with_source(&e)
     } else if e.is_connect() {
@@ -517,7 +558,8 @@ impl StatusSet {
                 StatusPattern::Pattern(s) => {
                     let s = s.trim().to_ascii_lowercase();
                     let range = if let Some(d) = s.strip_suffix("xx") {
-                        let d: u16 = d.parse().map_err(|_| bad(&s))?;
+                        // One digit, 1 to 5: `700xx` or `65535xx` must not overflow.
+                        let d: u16 = d.parse().ok().filter(|d| (1..=5).contains(d)).ok_or_else(|| bad(&s))?;
                         (d * 100, d * 100 + 99)
                     } else if let Some((a, b)) = s.split_once('-') {
                         (a.trim().parse().map_err(|_| bad(&s))?, b.trim().parse().map_err(|_| bad(&s))?)
@@ -602,7 +644,7 @@ mod tests {
         assert!(set.contains(StatusCode::NOT_FOUND) && set.contains(StatusCode::FOUND));
         assert!(!set.contains(StatusCode::OK));
         assert_eq!(StatusSet::parse("x", &[], StatusSet::two_xx()).unwrap().to_string(), "2xx");
-        for bad in ["abc", "6xx", "500-400", "99"] {
+        for bad in ["abc", "6xx", "500-400", "99", "700xx", "65535xx", "0xx", "-1xx", "99999999999-1"] {
             let e = StatusSet::parse("x", &[StatusPattern::Pattern(bad.into())], StatusSet::two_xx()).unwrap_err();
             assert_eq!(e.message, format!("x: `{bad}` is not a status code, `2xx` or `200-299`"));
         }

@@ -8,9 +8,8 @@ use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
 use serde::Deserialize;
 
-use super::client::{
-    ClientOptions, HttpClient, INSECURE_NOTE, SafeUrl, SendError, StatusPattern, StatusSet, display_url, json_eq,
-};
+use super::client::{ClientOptions, HttpClient, SafeUrl, SendError, StatusPattern, StatusSet, display_url, json_eq};
+use super::verdict::{Blockers, blocked, is_login_url, login_redirect, unverified};
 use crate::model::{Threshold, Unit};
 use crate::probe::{Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Verdict};
 
@@ -239,14 +238,29 @@ impl Probe for HttpProbe {
         let resp = match self.client.send(cx, self.request(), &self.url).await {
             Ok(r) => r,
             Err(SendError::Redirect(m)) => {
-                let mut obs = Observation::fail(format!("{} {shown}: {m}", self.method)).with_evidence("url", &shown);
-                if self.client.insecure {
-                    obs = obs.with_evidence("tls_verification", INSECURE_NOTE);
-                }
-                return Ok(obs);
+                let obs = Observation::fail(format!("{} {shown}: {m}", self.method)).with_evidence("url", &shown);
+                return Ok(unverified(obs, &self.client));
             }
             Err(SendError::Probe(e)) => return Err(e),
         };
+        // A rate limiter, an auth layer or a login page in front of the endpoint: it could not look.
+        let sent_credentials = self.client.credentials || !self.url.username().is_empty();
+        let blockers =
+            Blockers { rate_limit: true, auth: Some(sent_credentials), upstream: false, missing: false, login: true };
+        if !self.expect.contains(resp.status)
+            && let Some(e) = blocked(&resp, &self.url, blockers, "the endpoint")
+        {
+            return Err(e);
+        }
+        if resp.url != *self.url
+            && !is_login_url(&self.url)
+            && let Some(page) = login_redirect(&resp, &self.url)
+        {
+            return Err(ProbeError::permission_denied(format!(
+                "{} {shown} was redirected to the login page {page}, so it could not look at the endpoint",
+                self.method
+            )));
+        }
         let mut problems = Vec::new();
         if !self.expect.contains(resp.status) {
             let mut p = format!("answered {}, expected {}", resp.status.as_u16(), self.expect);
@@ -289,9 +303,6 @@ impl Probe for HttpProbe {
         if resp.truncated {
             obs = obs.with_evidence("body_truncated", format!("stopped at the {} byte cap", resp.body.len()));
         }
-        if self.client.insecure {
-            obs = obs.with_evidence("tls_verification", INSECURE_NOTE);
-        }
-        Ok(obs)
+        Ok(unverified(obs, &self.client))
     }
 }

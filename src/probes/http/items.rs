@@ -12,10 +12,11 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap};
 use serde::Deserialize;
 
 use super::client::{
-    ClientOptions, Fetched, HttpClient, INSECURE_NOTE, SafeUrl, StatusPattern, StatusSet, display_url, header_name,
-    parse_method, parse_url, secret_header_value,
+    ClientOptions, Fetched, HttpClient, SafeUrl, StatusPattern, StatusSet, display_url, header_name, parse_method,
+    parse_url, secret_header_value,
 };
 use super::endpoint::{HttpProbe, HttpSpec};
+use super::verdict::{Blockers, blocked, login_redirect, unverified};
 use crate::model::Unit;
 use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Secret, Verdict};
 
@@ -37,10 +38,6 @@ fn post() -> String {
 
 fn json_type() -> String {
     "application/json".into()
-}
-
-fn insecure(obs: Observation, client: &HttpClient) -> Observation {
-    if client.insecure { obs.with_evidence("tls_verification", INSECURE_NOTE) } else { obs }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -139,11 +136,17 @@ impl Probe for HealthProbe {
         let total = observations.len();
         let failing: Vec<&Observation> = observations.iter().filter(|o| o.verdict != Verdict::Pass).collect();
         let worst = observations.iter().map(|o| o.verdict).max().unwrap_or(Verdict::Fail);
+        let noun = if total == 1 { "health endpoint" } else { "health endpoints" };
         let mut obs = if failing.is_empty() {
-            let noun = if total == 1 { "health endpoint" } else { "health endpoints" };
             Observation::pass(format!(
                 "{total} {noun} passing: {}",
                 observations.iter().map(|o| o.summary.as_str()).collect::<Vec<_>>().join("; ")
+            ))
+        } else if worst == Verdict::Warn {
+            Observation::warn(format!(
+                "{total} {noun} answering, {} with a warning: {}",
+                failing.len(),
+                failing.iter().map(|o| o.summary.as_str()).collect::<Vec<_>>().join("; ")
             ))
         } else {
             Observation::new(
@@ -161,7 +164,9 @@ impl Probe for HealthProbe {
                 obs.measurements.push(m.clone().label("url", url.clone()));
             }
             for (k, v) in o.evidence.iter() {
-                if k != "url" {
+                if k == "tls_verification" {
+                    obs.evidence.insert(k, v);
+                } else if k != "url" {
                     obs.evidence.insert(format!("{url} {k}"), v);
                 }
             }
@@ -174,7 +179,11 @@ impl Probe for HealthProbe {
 // authentication enforced
 
 /// API authentication enforced (kind `http-auth`): without credentials the endpoint answers
-/// 401/403, with them 2xx.
+/// 401/403 (or redirects to a login page), with them 2xx.
+///
+/// A 429 or a 5xx says nothing about authentication, nor does a 401/403 to the configured
+/// credentials (they are wrong): these make the check an Error naming the status, unless the
+/// other request already shows authentication is not enforced (a Fail).
 #[derive(Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -293,23 +302,61 @@ impl Probe for AuthProbe {
         let authed = self.client.send(cx, rb, &self.url).await?;
         let (a, b) = (anon.status.as_u16(), authed.status.as_u16());
         let mut problems = Vec::new();
+        let mut blocked_by = Vec::new();
+        // Without credentials: a 401/403 (or a login redirect) is the verdict; a rate limiter or
+        // a failing backend in front says nothing.
+        let anon_blockers = Blockers { rate_limit: true, auth: None, upstream: true, missing: false, login: false };
         if !self.denied.contains(anon.status) {
-            problems.push(format!(
-                "without credentials it answered {a}, expected {} (authentication not enforced)",
-                self.denied
-            ));
+            if let Some(e) = blocked(&anon, &self.url, anon_blockers, "the authentication check") {
+                blocked_by.push(e.context("without credentials"));
+            } else if login_redirect(&anon, &self.url).is_none() {
+                problems.push(format!(
+                    "without credentials it answered {a}, expected {} (authentication not enforced)",
+                    self.denied
+                ));
+            }
         }
+        // With credentials: a 5xx is the service failing, a 401/403 means the configured
+        // credentials are wrong: neither shows whether authentication works.
         if !self.allowed.contains(authed.status) {
-            problems
-                .push(format!("with credentials it answered {b}, expected {} (credentials rejected)", self.allowed));
+            let mut authed_blockers = Blockers::standard(true);
+            authed_blockers.upstream = false;
+            if authed.status.is_server_error() {
+                blocked_by.push(
+                    ProbeError::new(
+                        crate::probe::ProbeErrorKind::Unreachable,
+                        format!(
+                            "{shown} answered {b}: the service is failing, so whether valid credentials are accepted could not be seen"
+                        ),
+                    )
+                    .context("with credentials"),
+                );
+            } else if let Some(e) = blocked(&authed, &self.url, authed_blockers, "the protected endpoint") {
+                blocked_by.push(e.context("with credentials"));
+            } else {
+                problems.push(format!("with credentials it answered {b}, expected {}", self.allowed));
+            }
         }
         let mut obs = if problems.is_empty() {
+            if let Some(first) = blocked_by.first() {
+                let mut e = first.clone();
+                e.message = format!(
+                    "{} {shown}: {}",
+                    self.method,
+                    blocked_by.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ")
+                );
+                return Err(e);
+            }
             Observation::pass(format!(
                 "{} {shown} answered {a} without credentials and {b} with credentials",
                 self.method
             ))
         } else {
-            Observation::fail(format!("{} {shown}: {}", self.method, problems.join("; ")))
+            let mut text = problems.join("; ");
+            for e in &blocked_by {
+                text.push_str(&format!("; could not look {e}"));
+            }
+            Observation::fail(format!("{} {shown}: {text}", self.method))
         };
         for m in anon.measurements(Some(("credentials", "without"))) {
             obs.push_measurement(m);
@@ -321,7 +368,7 @@ impl Probe for AuthProbe {
             .with_evidence("url", &shown)
             .with_evidence("status_without_credentials", a.to_string())
             .with_evidence("status_with_credentials", b.to_string());
-        Ok(insecure(obs, &self.client))
+        Ok(unverified(obs, &self.client))
     }
 }
 
@@ -459,6 +506,12 @@ impl Probe for RateLimitProbe {
         display_url(&self.url)
     }
 
+    /// The burst consumes the service's real rate limiter: other probes running meanwhile
+    /// would see 429s, so the runner runs this one alone, after the others.
+    fn has_side_effects(&self) -> bool {
+        true
+    }
+
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
         let shown = display_url(&self.url);
         let started = Instant::now();
@@ -466,6 +519,7 @@ impl Probe for RateLimitProbe {
         let mut server_errors = 0u32;
         let mut statuses: BTreeMap<u16, u32> = BTreeMap::new();
         let mut found: Option<String> = None;
+        let mut last_login: Option<String> = None;
         while sent < self.requests && started.elapsed() < self.within {
             let resp = self
                 .client
@@ -476,6 +530,9 @@ impl Probe for RateLimitProbe {
             *statuses.entry(resp.status.as_u16()).or_default() += 1;
             if resp.status.is_server_error() {
                 server_errors += 1;
+            }
+            if let Some(page) = login_redirect(&resp, &self.url) {
+                last_login = Some(page);
             }
             if resp.status.as_u16() == 429 {
                 let retry = resp.header("retry-after").map(|r| format!(", Retry-After: {r}")).unwrap_or_default();
@@ -489,6 +546,37 @@ impl Probe for RateLimitProbe {
         }
         let elapsed = started.elapsed();
         let secs = format!("{:.1}s", elapsed.as_secs_f64());
+        if found.is_none() {
+            // No limit seen, but answers from something in front (credentials refused, a
+            // failing backend, a login page): the burst never reached the limiter's service.
+            let blockers: Vec<String> = statuses
+                .keys()
+                .filter(|c| matches!(**c, 401 | 403 | 407 | 502..=504))
+                .map(|c| format!("{c}×{}", statuses[c]))
+                .collect();
+            if !blockers.is_empty() {
+                let kind = if statuses.keys().any(|c| matches!(*c, 401 | 403 | 407)) {
+                    crate::probe::ProbeErrorKind::PermissionDenied
+                } else {
+                    crate::probe::ProbeErrorKind::Unreachable
+                };
+                return Err(ProbeError::new(
+                    kind,
+                    format!(
+                        "{} {shown}: {sent} requests without a 429 or rate-limit header, but answered {}: \
+                         an auth layer or a failing backend answered, so whether a rate limit exists could not be seen",
+                        self.method,
+                        blockers.join(", ")
+                    ),
+                ));
+            }
+            if let Some(page) = last_login {
+                return Err(ProbeError::permission_denied(format!(
+                    "{} {shown} redirected to the login page {page}, so the rate limit could not be seen",
+                    self.method
+                )));
+            }
+        }
         let mut obs = match found {
             Some(what) => Observation::pass(format!("{} {shown} {what}", self.method)),
             None => Observation::fail(format!(
@@ -506,7 +594,7 @@ impl Probe for RateLimitProbe {
         if server_errors > 0 {
             obs = obs.with_evidence("server_errors", format!("{server_errors} answers were 5xx during the burst"));
         }
-        Ok(insecure(obs, &self.client))
+        Ok(unverified(obs, &self.client))
     }
 }
 
@@ -518,6 +606,11 @@ pub const MAX_PAYLOADS: usize = 100;
 
 /// Input validation (kind `http-input-validation`): every configured malformed payload gets a
 /// 4xx, never a 5xx (nor a 2xx, which means it was accepted).
+///
+/// Answers from something in front of the validator are not verdicts: a 429 (rate limiter),
+/// 401/403 (credentials missing or wrong), 404/405 (wrong url or method), 502/503/504 (backend
+/// down) or a redirect to a login page make the check an Error that names the status, and the
+/// remaining payloads are not sent.
 #[derive(Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -613,6 +706,7 @@ impl Probe for InputValidationProbe {
         let shown = display_url(&self.url);
         let mut all = Vec::new();
         let mut bad = Vec::new();
+        let mut blocked_by: Option<ProbeError> = None;
         let mut evidence = Vec::new();
         let mut measurements = Vec::new();
         for (i, p) in self.payloads.iter().enumerate() {
@@ -631,6 +725,17 @@ impl Probe for InputValidationProbe {
             all.push(format!("#{n} {code}"));
             evidence.push((format!("payload_{n}"), format!("{code} for {}", snippet(p))));
             measurements.extend(resp.measurements(Some(("payload", &n.to_string()))));
+            // A 429, 401/403, 404/405, a failing gateway or a login page answered instead of
+            // the validator: this payload was never validated, and the rest would fare alike.
+            let blockers = Blockers {
+                auth: Some(self.client.credentials || !self.url.username().is_empty()),
+                missing: true,
+                ..Blockers::standard(false)
+            };
+            if let Some(e) = blocked(&resp, &self.url, blockers, "the validator") {
+                blocked_by = Some(e.context(format!("payload #{n}")));
+                break;
+            }
             if resp.status.is_server_error() {
                 bad.push(format!("#{n} got {code} (server error)"));
             } else if !resp.status.is_client_error() {
@@ -638,6 +743,20 @@ impl Probe for InputValidationProbe {
             }
         }
         let total = self.payloads.len();
+        if let Some(e) = blocked_by {
+            if bad.is_empty() {
+                let sent = all.len();
+                let rest = if sent < total {
+                    format!(" ({} of {total} payloads not sent)", total - sent)
+                } else {
+                    String::new()
+                };
+                let mut e = e.context(format!("{} {shown}", self.method));
+                e.message.push_str(&rest);
+                return Err(e);
+            }
+            bad.push(format!("then could not look: {e}"));
+        }
         let mut obs = if bad.is_empty() {
             Observation::pass(format!(
                 "{} {shown}: all {total} malformed payloads rejected with 4xx ({})",
@@ -659,7 +778,7 @@ impl Probe for InputValidationProbe {
         for (k, v) in evidence {
             obs.evidence.insert(k, v);
         }
-        Ok(insecure(obs.with_evidence("url", &shown), &self.client))
+        Ok(unverified(obs.with_evidence("url", &shown), &self.client))
     }
 }
 
@@ -746,6 +865,10 @@ impl Probe for CdnProbe {
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
         let shown = display_url(&self.url);
         let resp = self.client.send(cx, self.client.request(Method::GET, &self.url), &self.url).await?;
+        let sent_credentials = self.client.credentials || !self.url.username().is_empty();
+        if let Some(e) = blocked(&resp, &self.url, Blockers::standard(sent_credentials), "the asset") {
+            return Err(e);
+        }
         let cc = resp.header("cache-control");
         let cdn: Vec<String> = CDN_HEADERS.iter().filter_map(|h| resp.header(h).map(|v| format!("{h}: {v}"))).collect();
         let mut obs = if !resp.status.is_success() {
@@ -771,7 +894,7 @@ impl Probe for CdnProbe {
         if !cdn.is_empty() {
             obs = obs.with_evidence("cdn_headers", cdn.join(", "));
         }
-        Ok(insecure(obs, &self.client))
+        Ok(unverified(obs, &self.client))
     }
 }
 
@@ -794,8 +917,10 @@ fn default_debug_paths() -> Vec<String> {
 }
 
 /// Debug endpoints not exposed (kind `http-debug-endpoints`): each path under `base_url`
-/// answers 401, 403 or 404. Redirects are not followed: a 3xx counts as exposed unless listed
-/// in `allowed_status`.
+/// answers 401, 403 or 404. Redirects are not followed: a redirect to a login page counts as
+/// protected, any other 3xx as exposed unless listed in `allowed_status`. A 429 or a failing
+/// gateway (502/503/504) answering for a path means that path could not be checked: an Error
+/// unless another path is exposed.
 #[derive(Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -889,16 +1014,38 @@ impl Probe for DebugEndpointsProbe {
         let mut exposed = Vec::new();
         let mut all = Vec::new();
         let mut measurements = Vec::new();
-        for ((path, _), r) in self.urls.iter().zip(results) {
+        let mut blocked_by = Vec::new();
+        for ((path, url), r) in self.urls.iter().zip(results) {
             let resp = r.map_err(ProbeError::from)?;
             let code = resp.status.as_u16();
             all.push(format!("{path} {code}"));
             measurements.extend(resp.measurements(Some(("path", path))));
-            if !self.allowed.contains(resp.status) {
-                exposed.push(format!("{path} ({code})"));
+            if self.allowed.contains(resp.status) {
+                continue;
             }
+            // A redirect to a login page protects the path; a rate limiter or a failing gateway
+            // answering instead says nothing about it.
+            if login_redirect(&resp, url).is_some() {
+                continue;
+            }
+            let blockers = Blockers { login: false, ..Blockers::standard(false) };
+            if let Some(e) = blocked(&resp, url, blockers, "the path") {
+                blocked_by.push(e.message);
+                continue;
+            }
+            exposed.push(format!("{path} ({code})"));
         }
         let total = self.urls.len();
+        if exposed.is_empty() && !blocked_by.is_empty() {
+            return Err(ProbeError::new(
+                crate::probe::ProbeErrorKind::Unreachable,
+                format!(
+                    "{} of {total} debug endpoints could not be checked: {}",
+                    blocked_by.len(),
+                    blocked_by.join("; ")
+                ),
+            ));
+        }
         let mut obs = if exposed.is_empty() {
             Observation::pass(format!("none of {total} debug endpoints exposed on {shown} ({})", all.join(", ")))
         } else {
@@ -913,7 +1060,7 @@ impl Probe for DebugEndpointsProbe {
             obs.push_measurement(m);
         }
         obs = obs.with_evidence("base_url", &shown).with_evidence("statuses", all.join(", "));
-        Ok(insecure(obs, &self.client))
+        Ok(unverified(obs, &self.client))
     }
 }
 

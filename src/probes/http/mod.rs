@@ -54,6 +54,7 @@ mod endpoint;
 mod items;
 mod observability;
 mod oci;
+mod verdict;
 
 pub use client::{ClientOptions, StatusPattern, display_url};
 pub use endpoint::{HttpProbe, HttpSpec};
@@ -66,4 +67,5 @@ pub use observability::{
     LogAggregationProbe, LogAggregationSpec, LogsAppearingProbe, LogsAppearingSpec, MonitoringProbe, MonitoringSpec,
     TimeFormat,
 };
+pub(crate) use oci::parse_challenge;
 pub use oci::{OciImageProbe, OciImageSpec};

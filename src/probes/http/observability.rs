@@ -9,7 +9,8 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, Url};
 use serde::Deserialize;
 
-use super::client::{ClientOptions, Fetched, HttpClient, INSECURE_NOTE, SafeUrl, display_url, parse_method, parse_url};
+use super::client::{ClientOptions, Fetched, HttpClient, SafeUrl, display_url, parse_method, parse_url};
+use super::verdict::{Blockers, blocked, unverified};
 use crate::model::Unit;
 use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Verdict};
 
@@ -32,6 +33,12 @@ fn body_snippet(r: &Fetched) -> String {
     if t.is_empty() { String::new() } else { format!(": {t}") }
 }
 
+/// What stands in front of a component's readiness answer: a rate limiter, an auth layer, a
+/// login page (a 503 is the component's own "not ready", a verdict).
+fn front(client: &HttpClient) -> Blockers {
+    Blockers { rate_limit: true, auth: Some(client.credentials), upstream: false, missing: false, login: true }
+}
+
 /// One component's result.
 struct Part {
     verdict: Verdict,
@@ -49,7 +56,7 @@ fn combine(what: &str, parts: Vec<Part>, client: &HttpClient, measurements: Vec<
     for m in measurements {
         obs.push_measurement(m);
     }
-    if client.insecure { obs.with_evidence("tls_verification", INSECURE_NOTE) } else { obs }
+    unverified(obs, client)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -131,6 +138,9 @@ impl Probe for MonitoringProbe {
         if let Some(u) = &self.prometheus {
             let r = self.client.send(cx, self.client.request(Method::GET, u), u).await?;
             ms.extend(r.measurements(Some(("component", "prometheus"))));
+            if let Some(e) = blocked(&r, u, front(&self.client), "prometheus") {
+                return Err(e);
+            }
             parts.push(if r.status.is_success() {
                 Part {
                     verdict: Verdict::Pass,
@@ -146,6 +156,9 @@ impl Probe for MonitoringProbe {
         if let Some(u) = &self.grafana {
             let r = self.client.send(cx, self.client.request(Method::GET, u), u).await?;
             ms.extend(r.measurements(Some(("component", "grafana"))));
+            if let Some(e) = blocked(&r, u, front(&self.client), "grafana") {
+                return Err(e);
+            }
             let shown = display_url(u);
             let part = if !r.status.is_success() {
                 Part {
@@ -259,6 +272,9 @@ impl Probe for LogAggregationProbe {
         if let Some(u) = &self.loki {
             let r = self.client.send(cx, self.client.request(Method::GET, u), u).await?;
             ms.extend(r.measurements(Some(("component", "loki"))));
+            if let Some(e) = blocked(&r, u, front(&self.client), "loki") {
+                return Err(e);
+            }
             let shown = display_url(u);
             parts.push(if r.status.is_success() {
                 Part { verdict: Verdict::Pass, text: format!("loki {shown} answered {}", r.status.as_u16()) }
@@ -272,6 +288,9 @@ impl Probe for LogAggregationProbe {
         if let Some(u) = &self.elasticsearch {
             let r = self.client.send(cx, self.client.request(Method::GET, u), u).await?;
             ms.extend(r.measurements(Some(("component", "elasticsearch"))));
+            if let Some(e) = blocked(&r, u, front(&self.client), "elasticsearch") {
+                return Err(e);
+            }
             let shown = display_url(u);
             // Elasticsearch answers 503 with a JSON body when the cluster is red and wait params are set.
             let json = match r.json() {
@@ -510,10 +529,7 @@ impl Probe for LogsAppearingProbe {
             obs.push_measurement(m);
         }
         obs = obs.with_evidence("query_url", &shown).with_evidence("start", s).with_evidence("end", e);
-        if self.client.insecure {
-            obs = obs.with_evidence("tls_verification", INSECURE_NOTE);
-        }
-        Ok(obs)
+        Ok(unverified(obs, &self.client))
     }
 }
 

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::client::{
     ClientOptions, Fetched, HttpClient, INSECURE_NOTE, SafeUrl, display_url, parse_url, secret_header_value,
 };
+use super::verdict::{Blockers, at_best_warn, blocked};
 use crate::probe::{Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Secret};
 
 scrubbed_debug!(OciImageSpec: registry, repository, tag, username, password, client);
@@ -117,7 +118,7 @@ pub struct OciImageProbe {
 }
 
 /// A parsed `WWW-Authenticate` challenge: scheme and parameters.
-fn parse_challenge(h: &str) -> (String, Vec<(String, String)>) {
+pub(crate) fn parse_challenge(h: &str) -> (String, Vec<(String, String)>) {
     let h = h.trim();
     let (scheme, rest) = h.split_once(' ').unwrap_or((h, ""));
     let mut params = Vec::new();
@@ -162,6 +163,20 @@ impl OciImageProbe {
         })?;
         let mut url = parse_url("realm", realm)
             .map_err(|e| ProbeError::protocol(format!("registry token realm is not an http(s) url: {e}")))?;
+        // Credentials (and the token request itself) travel only over https, wherever the
+        // registry points: an http realm could be read by anyone on the path. A plain-http
+        // realm is accepted only on the registry's own origin (no worse than the registry
+        // itself) or with `insecure`.
+        let same_origin = url.scheme() == self.manifest.scheme()
+            && url.host_str() == self.manifest.host_str()
+            && url.port_or_known_default() == self.manifest.port_or_known_default();
+        if url.scheme() != "https" && !same_origin && !self.client.insecure {
+            return Err(ProbeError::protocol(format!(
+                "{} names the token realm {}, which is not https: refused (set client.insecure = true to allow it)",
+                display_url(&self.manifest),
+                display_url(&url)
+            )));
+        }
         let default_scope = format!("repository:{}:pull", self.repository);
         {
             let mut q = url.query_pairs_mut();
@@ -249,6 +264,10 @@ impl Probe for OciImageProbe {
             auth = how;
         }
         let code = resp.status.as_u16();
+        let front = Blockers { rate_limit: true, auth: None, upstream: true, missing: false, login: false };
+        if let Some(e) = blocked(&resp, &self.manifest, front, &format!("manifest {image}")) {
+            return Err(e);
+        }
         let mut obs = match resp.status {
             s if s.is_success() => {
                 let digest = resp.header("docker-content-digest").map(str::to_string);
@@ -276,10 +295,21 @@ impl Probe for OciImageProbe {
             obs.push_measurement(m);
         }
         obs = obs.with_evidence("manifest_url", &shown).with_evidence("auth", auth);
-        if self.client.insecure {
+        // Unverified trust is at best Warn: a registry reached over plain http, or without
+        // verifying its certificate, may not be the registry the cluster pulls from.
+        let unverified = if self.client.insecure {
             obs = obs.with_evidence("tls_verification", INSECURE_NOTE);
-        }
-        Ok(obs)
+            Some("registry certificate not verified: insecure = true")
+        } else if self.manifest.scheme() == "http" {
+            obs = obs.with_evidence("tls_verification", "none: the registry was reached over plain http");
+            Some("registry reached over plain http: its identity and the digest were not verified")
+        } else {
+            None
+        };
+        Ok(match unverified {
+            Some(why) => at_best_warn(obs, why),
+            None => obs,
+        })
     }
 }
 

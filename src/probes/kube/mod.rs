@@ -43,7 +43,7 @@ use serde::Deserialize;
 
 pub use checks::{Check, CheckConfig, CheckOutcome, Evaluator, Finding, FindingSeverity, WorkloadSelector, evaluate};
 pub use manifest::ManifestError;
-pub use rollback::{RollbackPlan, rollback};
+pub use rollback::{RollbackPlan, RollbackTrigger, rollback};
 pub use source::{Origin, ResourceKind, Snapshot, Workload, WorkloadKind};
 
 use crate::probe::{Observation, Probe, ProbeContext, ProbeError, ProbeSpec};

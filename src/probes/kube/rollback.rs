@@ -1,6 +1,18 @@
 //! Rolling a Deployment back to its previous revision, as `kubectl rollout undo` does: find
 //! the ReplicaSet of the previous revision (`deployment.kubernetes.io/revision`) and patch the
 //! Deployment's pod template to that ReplicaSet's template.
+//!
+//! Safe by construction:
+//! - the patch carries the Deployment's `metadata.resourceVersion` as a precondition: when
+//!   the Deployment changed between planning and patching (another rollout, an operator's
+//!   edit), the API server answers 409 Conflict and nothing is mixed; [`apply`] reports it as
+//!   "changed since the rollback was planned";
+//! - a gate rolls back on a *Fail* only by default ([`RollbackTrigger`]): a denied or
+//!   timed-out API call (an Error) is reported, not acted on;
+//! - give the rollback its own deadline (a fresh [`ProbeContext`] with its own timeout), not
+//!   what the checks left;
+//! - applying (not a dry run) needs an explicit namespace and kube context: see the
+//!   `kube_gate` example.
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use kube::Client;
@@ -27,6 +39,8 @@ pub struct RollbackPlan {
     pub deployment: String,
     /// The Deployment's current revision.
     pub current_revision: Option<i64>,
+    /// The Deployment's `resourceVersion` the plan was made from: the patch's precondition.
+    pub resource_version: String,
     /// The revision rolled back to.
     pub target_revision: i64,
     /// The ReplicaSet holding the target revision's template.
@@ -72,6 +86,11 @@ pub async fn plan(cx: &ProbeContext, client: &Client, namespace: &str, name: &st
 pub fn plan_from(d: &Deployment, replica_sets: &[ReplicaSet]) -> Result<RollbackPlan, ProbeError> {
     let namespace = d.metadata.namespace.clone().unwrap_or_else(|| "default".into());
     let name = d.metadata.name.clone().unwrap_or_default();
+    let Some(resource_version) = d.metadata.resource_version.clone().filter(|v| !v.is_empty()) else {
+        return Err(ProbeError::protocol(format!(
+            "Deployment {namespace}/{name} has no resourceVersion: refusing a rollback without a precondition"
+        )));
+    };
     let owned: Vec<&ReplicaSet> = owned_replica_sets(replica_sets, d).collect();
     let current = revision(&d.metadata).or_else(|| owned.iter().filter_map(|r| revision(&r.metadata)).max());
     let target = owned
@@ -100,11 +119,15 @@ pub fn plan_from(d: &Deployment, replica_sets: &[ReplicaSet]) -> Result<Rollback
     let current_v = current_template.map(serde_json::to_value).transpose().ok().flatten().unwrap_or(Value::Null);
     let diff = merge_diff(&current_v, &target_v);
     let already_current = diff.is_none();
-    let patch = serde_json::json!({ "spec": { "template": diff.unwrap_or(Value::Object(Default::default())) } });
+    let patch = serde_json::json!({
+        "metadata": { "resourceVersion": resource_version },
+        "spec": { "template": diff.unwrap_or(Value::Object(Default::default())) }
+    });
     Ok(RollbackPlan {
         namespace,
         deployment: name,
         current_revision: current,
+        resource_version,
         target_revision,
         target_replica_set: rs.metadata.name.clone().unwrap_or_default(),
         patch,
@@ -144,12 +167,12 @@ pub fn merge_diff(from: &Value, to: &Value) -> Option<Value> {
     }
 }
 
-/// Rolls Deployment `namespace/name` back to its previous revision. With `dry_run` (the safe
-/// default for gates) the patch is sent with `dryRun=All`: the API server validates and
-/// admits it without persisting anything.
+/// Rolls Deployment `namespace/name` back to its previous revision: [`plan`] then [`apply`].
+/// With `dry_run` (the safe default for gates) the patch is sent with `dryRun=All`: the API
+/// server validates and admits it without persisting anything.
 ///
 /// # Errors
-/// See [`plan`]; the PATCH's API errors.
+/// See [`plan`] and [`apply`].
 pub async fn rollback(
     cx: &ProbeContext,
     client: &Client,
@@ -157,22 +180,67 @@ pub async fn rollback(
     name: &str,
     dry_run: bool,
 ) -> Result<RollbackPlan, ProbeError> {
-    let mut plan = plan(cx, client, namespace, name).await?;
+    let plan = plan(cx, client, namespace, name).await?;
+    apply(cx, client, plan, dry_run).await
+}
+
+/// Sends a planned rollback. The patch carries the `resourceVersion` the plan was made from:
+/// if the Deployment changed since, the API server refuses it (409 Conflict) and this returns
+/// an error saying so, without retrying on the new state.
+///
+/// # Errors
+/// A conflict when the Deployment changed since the plan; the PATCH's other API errors.
+pub async fn apply(
+    cx: &ProbeContext,
+    client: &Client,
+    mut plan: RollbackPlan,
+    dry_run: bool,
+) -> Result<RollbackPlan, ProbeError> {
     plan.dry_run = dry_run;
     if plan.already_current {
         return Ok(plan);
     }
-    let api: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+    let (namespace, name) = (plan.namespace.clone(), plan.deployment.clone());
+    let api: Api<Deployment> = Api::namespaced(client.clone(), &namespace);
     let mut pp = PatchParams::default();
     if dry_run {
         pp = pp.dry_run();
     }
-    cx.run(api.patch(name, &pp, &Patch::Merge(&plan.patch)))
+    cx.run(api.patch(&name, &pp, &Patch::Merge(&plan.patch)))
         .await
         .map_err(|e| e.context(format!("patch deployment {namespace}/{name}")))?
-        .map_err(|e| api_error(&e, "patch", &format!("deployments.apps/{name}"), Some(namespace)))?;
+        .map_err(|e| match &e {
+            kube::Error::Api(s) if s.code == 409 => ProbeError::protocol(format!(
+                "Deployment {namespace}/{name} changed since the rollback was planned (resourceVersion {} is no longer current): refusing to mix templates; plan the rollback again",
+                plan.resource_version
+            )),
+            _ => api_error(&e, "patch", &format!("deployments.apps/{name}"), Some(&namespace)),
+        })?;
     plan.sent = true;
     Ok(plan)
+}
+
+/// When a gate rolls back.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum RollbackTrigger {
+    /// Only when a check *failed*: it looked and the deployment is bad. An error (the API
+    /// denied a call, timed out) is reported, not acted on. The default.
+    #[default]
+    OnFail,
+    /// When a check failed or could not decide.
+    OnFailOrError,
+}
+
+impl RollbackTrigger {
+    /// Whether to roll back, given whether any check failed and whether any errored.
+    pub fn should_roll_back(self, failed: bool, errored: bool) -> bool {
+        match self {
+            RollbackTrigger::OnFail => failed,
+            RollbackTrigger::OnFailOrError => failed || errored,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -189,5 +257,14 @@ mod tests {
             json!({"metadata": {"labels": {"v": null}}, "spec": {"containers": [{"name": "a", "image": "i:1"}]}})
         );
         assert_eq!(merge_diff(&a, &a), None);
+    }
+
+    #[test]
+    fn a_gate_rolls_back_on_fail_only_by_default() {
+        let t = RollbackTrigger::default();
+        assert!(t.should_roll_back(true, false));
+        assert!(!t.should_roll_back(false, true), "an error is reported, not acted on");
+        assert!(RollbackTrigger::OnFailOrError.should_roll_back(false, true));
+        assert!(!RollbackTrigger::OnFailOrError.should_roll_back(false, false));
     }
 }

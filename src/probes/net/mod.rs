@@ -23,6 +23,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use tokio::net::TcpStream;
 
+pub(crate) use redis::read_replies;
 pub use redis::{RedisProbe, RedisSpec};
 
 use crate::model::{Threshold, Unit};
@@ -159,7 +160,11 @@ pub struct TcpSpec {
 
 /// The misconfiguration error of a spec whose `address` is not `host:port`.
 pub(crate) fn require_host_port(kind: &str, address: &str) -> Result<(), ProbeError> {
-    if address.trim().is_empty() || !address.contains(':') {
+    let valid = address
+        .trim()
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p != 0));
+    if !valid {
         return Err(ProbeError::misconfigured(format!("{kind}: address `{address}` is not host:port")));
     }
     Ok(())

@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
 use crate::model::{Threshold, Unit};
 use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeErrorKind, ProbeSpec, Secret};
@@ -242,12 +241,12 @@ fn clip(s: &str, n: usize) -> String {
     if line.chars().count() > n { format!("{}...", line.chars().take(n).collect::<String>()) } else { line.to_string() }
 }
 
-struct Conn<'a> {
-    io: BufReader<TcpStream>,
+struct Conn<'a, S> {
+    io: BufReader<S>,
     address: &'a str,
 }
 
-impl Conn<'_> {
+impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
     async fn command(&mut self, args: &[&str]) -> Result<Reply, ProbeError> {
         let mut buf = format!("*{}\r\n", args.len()).into_bytes();
         for a in args {
@@ -258,7 +257,9 @@ impl Conn<'_> {
         self.io.get_mut().write_all(&buf).await.map_err(|e| super::io_error(self.address, &e))?;
         self.read_reply().await
     }
+}
 
+impl<S: AsyncRead + Unpin> Conn<'_, S> {
     async fn read_line(&mut self) -> Result<String, ProbeError> {
         let mut line = Vec::new();
         let n = (&mut self.io)
@@ -311,6 +312,30 @@ impl Conn<'_> {
             _ => Err(self.garbage(line.as_bytes())),
         }
     }
+}
+
+/// Reads RESP replies from `bytes` until the end or the first error, as the probe reads a
+/// server's answers: each reply described (`status `PONG``), or the error message. For the fuzz
+/// targets and property tests ([`crate::__fuzz`]).
+pub(crate) fn read_replies(bytes: &[u8]) -> Vec<Result<String, String>> {
+    use futures_util::FutureExt as _;
+    let mut conn = Conn { io: BufReader::new(bytes), address: "fuzz:6379" };
+    let mut out = Vec::new();
+    loop {
+        // Reading from a slice never waits, so the future is ready at its first poll.
+        match conn.read_reply().now_or_never() {
+            Some(Ok(r)) => out.push(Ok(r.describe())),
+            Some(Err(e)) => {
+                out.push(Err(e.message));
+                break;
+            }
+            None => {
+                out.push(Err("the reader waited on a slice".into()));
+                break;
+            }
+        }
+    }
+    out
 }
 
 /// `key:value` lines of an `INFO` reply.

@@ -104,6 +104,9 @@ pub struct Target {
 /// A Prometheus HTTP API client (instant and range queries, rules, targets, readiness).
 #[derive(Clone)]
 pub struct PrometheusClient {
+    /// The base URL as configured, for requests.
+    endpoint: String,
+    /// `endpoint` without credentials ([`scrub_urls`](crate::probe::scrub_urls)), for messages.
     base: String,
     http: reqwest::Client,
     bearer: Option<Secret>,
@@ -132,16 +135,17 @@ impl PrometheusClient {
     /// # Errors
     /// Misconfigured when the URL is not http(s) or the HTTP client cannot be built.
     pub fn new(base: &str, timeout: Duration) -> Result<Self, ProbeError> {
+        let shown = crate::probe::scrub_urls(base.trim_end_matches('/'));
         let url = url::Url::parse(base)
-            .map_err(|e| ProbeError::misconfigured(format!("invalid prometheus url `{base}`: {e}")))?;
+            .map_err(|e| ProbeError::misconfigured(format!("invalid prometheus url `{shown}`: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(ProbeError::misconfigured(format!("prometheus url `{base}` must be http or https")));
+            return Err(ProbeError::misconfigured(format!("prometheus url `{shown}` must be http or https")));
         }
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .build()
             .map_err(|e| ProbeError::misconfigured("cannot build the http client").with_source(&e))?;
-        Ok(PrometheusClient { base: base.trim_end_matches('/').to_string(), http, bearer: None })
+        Ok(PrometheusClient { endpoint: base.trim_end_matches('/').to_string(), base: shown, http, bearer: None })
     }
 
     /// Sends `Authorization: Bearer <token>` with each request.
@@ -150,13 +154,13 @@ impl PrometheusClient {
         self
     }
 
-    /// The server's base URL.
+    /// The server's base URL, without credentials (user info, sensitive query values).
     pub fn base(&self) -> &str {
         &self.base
     }
 
     async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Value, ProbeError> {
-        let url = format!("{}{path}", self.base);
+        let url = format!("{}{path}", self.endpoint);
         let mut req = self.http.get(&url).query(query);
         if let Some(t) = &self.bearer {
             req = req.bearer_auth(t.expose());
@@ -195,13 +199,16 @@ impl PrometheusClient {
 
     fn transport_error(&self, path: &str, e: &reqwest::Error) -> ProbeError {
         let base = format!("prometheus at {} ({path})", self.base);
-        if e.is_timeout() {
+        let mut err = if e.is_timeout() {
             ProbeError::new(crate::probe::ProbeErrorKind::Timeout, format!("{base} timed out"))
         } else if e.is_connect() {
             ProbeError::unreachable(format!("cannot connect to {base}")).with_source(e)
         } else {
             ProbeError::unreachable(format!("request to {base} failed")).with_source(e)
-        }
+        };
+        // reqwest's error text names the full URL.
+        err.message = crate::probe::scrub_urls(&err.message);
+        err
     }
 
     /// `GET /-/ready`: whether the server is ready to serve queries.
@@ -209,7 +216,7 @@ impl PrometheusClient {
     /// # Errors
     /// Unreachable when the server cannot be reached.
     pub async fn ready(&self) -> Result<bool, ProbeError> {
-        let mut req = self.http.get(format!("{}/-/ready", self.base));
+        let mut req = self.http.get(format!("{}/-/ready", self.endpoint));
         if let Some(t) = &self.bearer {
             req = req.bearer_auth(t.expose());
         }

@@ -1,5 +1,6 @@
 //! The Prometheus probes.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -107,7 +108,8 @@ pub struct ExpectedRule {
 }
 
 /// Alerting rules defined: every expected rule exists, matched by name or by an equivalent
-/// expression, with the expected `for` duration; what is missing is listed.
+/// expression, with the expected `for` duration when the checklist gives the rule a window (a
+/// rule without a window accepts any `for`); what is missing is listed.
 #[derive(Debug, Clone)]
 pub struct AlertRulesProbe {
     client: PrometheusClient,
@@ -157,8 +159,11 @@ impl Probe for AlertRulesProbe {
             match by_name.or_else(by_expr) {
                 None => missing.push(format!("{} ({})", want.alert, want.rule.display())),
                 Some(r) => {
-                    let want_for = want.rule.window.map_or(0.0, |w| w.as_secs_f64());
-                    if (r.duration - want_for).abs() > 0.5 {
+                    // No window in the checklist means any `for` (including none) is right.
+                    let want_for = want.rule.window.map(|w| w.as_secs_f64());
+                    if let Some(want_for) = want_for
+                        && (r.duration - want_for).abs() > 0.5
+                    {
                         wrong.push(format!(
                             "{} has for {}, want {}",
                             r.name,
@@ -231,38 +236,31 @@ impl Probe for CapacityProbe {
     }
 
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
-        let values: Vec<(std::collections::BTreeMap<String, String>, f64)> = match self.sustain {
-            None => self
-                .client
-                .query(&self.expr, None)
-                .await?
-                .into_samples()
-                .into_iter()
-                .map(|s| (s.labels, s.value))
-                .collect(),
-            Some(window) => {
-                let end = cx.now();
-                let start = end - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::zero());
-                match self.client.query_range(&self.expr, start, end, self.step).await? {
-                    QueryResult::Matrix(series) => series
-                        .into_iter()
-                        .filter(|s| !s.points.is_empty())
-                        .map(|s| {
-                            let vals = s.points.iter().map(|p| p.1);
-                            let best = match self.threshold.direction {
-                                Direction::Ceiling => vals.fold(f64::INFINITY, f64::min),
-                                Direction::Floor => vals.fold(f64::NEG_INFINITY, f64::max),
-                            };
-                            (s.labels, best)
-                        })
-                        .collect(),
-                    other => other.into_samples().into_iter().map(|s| (s.labels, s.value)).collect(),
-                }
+        let mut values = self.values(cx, &self.expr).await?;
+        let mut note = None;
+        if values.is_empty()
+            && let Some((numerator, denominator)) = split_ratio(&self.expr)
+        {
+            // `errors / requests` with no error series at all: Prometheus returns nothing, yet
+            // the ratio over zero errors is 0 wherever the denominator has series.
+            let denominators = self.values(cx, denominator).await?;
+            if !denominators.is_empty() {
+                values = denominators.into_iter().map(|(labels, _)| (labels, 0.0)).collect();
+                note = Some(format!("no series matched the numerator `{numerator}`: counted as 0"));
             }
-        };
+        }
         if values.is_empty() {
             return Err(ProbeError::not_found(format!(
                 "`{}` returned no series: the metric is not in prometheus at {}",
+                self.expr,
+                self.client.base()
+            )));
+        }
+        let undefined = values.iter().filter(|(_, v)| v.is_nan()).count();
+        values.retain(|(_, v)| !v.is_nan());
+        if values.is_empty() {
+            return Err(ProbeError::not_found(format!(
+                "`{}` is NaN on all {undefined} series (0/0: nothing to divide by, e.g. no requests in the window) at {}",
                 self.expr,
                 self.client.base()
             )));
@@ -293,11 +291,102 @@ impl Probe for CapacityProbe {
         } else {
             format!("worst of {} series{window}: {text}", values.len())
         };
+        if undefined > 0 {
+            obs.summary.push_str(&format!(" ({undefined} series NaN, left out)"));
+        }
+        if let Some(n) = &note {
+            obs.summary.push_str(&format!(" ({n})"));
+        }
         if level == Level::Ok {
             obs.verdict = Verdict::Pass;
         }
-        Ok(obs.with_evidence("expr", &self.expr))
+        let mut obs = obs.with_evidence("expr", &self.expr);
+        if let Some(n) = note {
+            obs = obs.with_evidence("numerator", n);
+        }
+        Ok(obs)
     }
+}
+
+impl CapacityProbe {
+    /// The values of `expr` per series: the instant value, or over the sustain window the best
+    /// value (so a breach counts only when it lasted the whole window).
+    async fn values(&self, cx: &ProbeContext, expr: &str) -> Result<Vec<(BTreeMap<String, String>, f64)>, ProbeError> {
+        Ok(match self.sustain {
+            None => {
+                self.client.query(expr, None).await?.into_samples().into_iter().map(|s| (s.labels, s.value)).collect()
+            }
+            Some(window) => {
+                let end = cx.now();
+                let start = end - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::zero());
+                match self.client.query_range(expr, start, end, self.step).await? {
+                    QueryResult::Matrix(series) => series
+                        .into_iter()
+                        .filter(|s| !s.points.is_empty())
+                        .map(|s| {
+                            let vals = s.points.iter().map(|p| p.1).filter(|v| !v.is_nan());
+                            let best = match self.threshold.direction {
+                                Direction::Ceiling => vals.fold(f64::INFINITY, f64::min),
+                                Direction::Floor => vals.fold(f64::NEG_INFINITY, f64::max),
+                            };
+                            (s.labels, if best.is_infinite() { f64::NAN } else { best })
+                        })
+                        .collect(),
+                    other => other.into_samples().into_iter().map(|s| (s.labels, s.value)).collect(),
+                }
+            }
+        })
+    }
+}
+
+/// `(numerator, denominator)` of a PromQL expression that is a plain ratio `A / B` at its top
+/// level: one division, no other operator, comparison, set operator or vector matching there
+/// (anything inside parentheses, braces, brackets or quotes is left alone). `None` otherwise.
+pub(crate) fn split_ratio(expr: &str) -> Option<(&str, &str)> {
+    let bytes = expr.as_bytes();
+    let mut depth = 0usize;
+    let mut quote: Option<u8> = None;
+    let mut escaped = false;
+    let mut division = None;
+    let mut top = String::with_capacity(expr.len());
+    for (i, &c) in bytes.iter().enumerate() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == b'\\' && q != b'`' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            top.push(' ');
+            continue;
+        }
+        match c {
+            b'"' | b'\'' | b'`' => quote = Some(c),
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.checked_sub(1)?,
+            b'#' => return None,
+            b'/' if depth == 0 => {
+                if division.is_some() {
+                    return None;
+                }
+                division = Some(i);
+            }
+            b'*' | b'+' | b'-' | b'%' | b'^' | b'<' | b'>' | b'=' | b'!' if depth == 0 => return None,
+            _ => {}
+        }
+        top.push(if depth == 0 && quote.is_none() { c as char } else { ' ' });
+    }
+    if depth != 0 || quote.is_some() {
+        return None;
+    }
+    let words = ["or", "and", "unless", "on", "ignoring", "group_left", "group_right", "bool", "offset", "atan2"];
+    if top.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).any(|w| words.contains(&w)) {
+        return None;
+    }
+    let at = division?;
+    let (numerator, denominator) = (expr[..at].trim(), expr[at + 1..].trim());
+    (!numerator.is_empty() && !denominator.is_empty()).then_some((numerator, denominator))
 }
 
 /// Dashboard series present: each selector has at least one series in Prometheus.

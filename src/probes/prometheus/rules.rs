@@ -36,9 +36,11 @@ pub fn default_capacity_expr(metric: &str) -> Option<(&'static str, Unit)> {
         "request-latency" => {
             ("histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))", Unit::Seconds)
         }
-        "error-rate" => {
-            ("sum(rate(http_requests_total{code=~\"5..\"}[5m])) / sum(rate(http_requests_total[5m]))", Unit::Ratio)
-        }
+        // `or vector(0)`: with no 5xx series at all the ratio is 0, not "no series".
+        "error-rate" => (
+            "(sum(rate(http_requests_total{code=~\"5..\"}[5m])) or vector(0)) / sum(rate(http_requests_total[5m]))",
+            Unit::Ratio,
+        ),
         _ => return None,
     })
 }
@@ -142,4 +144,37 @@ pub fn render_rule_file(rules: &[ExpectedRule], group: &str) -> String {
         }],
     };
     serde_norway::to_string(&file).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::probes::split_ratio;
+
+    #[test]
+    fn ratios_split_at_the_top_level_only() {
+        let e = super::default_capacity_expr("Error Rate").unwrap().0;
+        assert_eq!(
+            split_ratio(e),
+            Some((
+                "(sum(rate(http_requests_total{code=~\"5..\"}[5m])) or vector(0))",
+                "sum(rate(http_requests_total[5m]))"
+            ))
+        );
+        assert_eq!(split_ratio("a{path=\"/x/y\"} / b"), Some(("a{path=\"/x/y\"}", "b")));
+        assert_eq!(split_ratio("sum(a) / sum(b)"), Some(("sum(a)", "sum(b)")));
+        for not_plain in [
+            "a",
+            "a / b / c",
+            "a / b > 0.01",
+            "100 * a / b",
+            "a / on(job) b",
+            "a / ignoring(code) b",
+            "a or b / c",
+            "a / (b",
+            "rate(x[5m]) / 1e-3",
+            "/ b",
+        ] {
+            assert_eq!(split_ratio(not_plain), None, "{not_plain}");
+        }
+    }
 }

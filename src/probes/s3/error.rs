@@ -110,11 +110,8 @@ pub(crate) fn describe_body(bytes: &[u8]) -> String {
     if trimmed.is_empty() {
         return "empty body".into();
     }
-    let excerpt: String = trimmed
-        .chars()
-        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { ' ' })
-        .take(BODY_EXCERPT)
-        .collect();
+    let excerpt: String =
+        trimmed.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { ' ' }).take(BODY_EXCERPT).collect();
     let ellipsis = if trimmed.chars().count() > BODY_EXCERPT { "..." } else { "" };
     match root_element(trimmed) {
         Some(root) => format!("root element <{root}>, body starts \"{excerpt}{ellipsis}\""),
@@ -193,7 +190,11 @@ mod tests {
         assert_eq!(describe_body(b"  \n"), "empty body");
         assert_eq!(describe_body(b"<!-- c --><Error/>"), "root element <Error>, body starts \"<!-- c --><Error/>\"");
         assert_eq!(describe_body(b"not xml\x01"), "body starts \"not xml \"");
-        let f = ServiceFault { status: 500, code: None, message: None, body: Some(describe_body(b"<html>oops</html>")) };
-        assert_eq!(f.describe(), "HTTP 500 with a body the SDK cannot read: root element <html>, body starts \"<html>oops</html>\"");
+        let f =
+            ServiceFault { status: 500, code: None, message: None, body: Some(describe_body(b"<html>oops</html>")) };
+        assert_eq!(
+            f.describe(),
+            "HTTP 500 with a body the SDK cannot read: root element <html>, body starts \"<html>oops</html>\""
+        );
     }
 }

@@ -13,6 +13,7 @@
 //! | `object-lock` | GetObjectLockConfiguration | object lock has a default retention |
 //! | `logging` | GetBucketLogging | server access logging is enabled |
 //! | `freshness` | ListObjectsV2 (+ HeadObject) | the newest object under the prefix is younger than the RPO |
+//! | `backup` | all of `reachable`, `versioning`, `encryption`, `freshness` | the backup storage item: a bucket that only exists is no backup |
 //!
 //! The client comes from the standard AWS chain (environment, profile, web identity, IMDS),
 //! with explicit overrides for S3-compatible stores: endpoint URL, path-style addressing,
@@ -80,6 +81,10 @@ pub enum S3Check {
     Logging,
     /// The newest object under the prefix is younger than the RPO thresholds.
     Freshness,
+    /// The backup storage as a whole: reachable, versioning enabled, default encryption, and the
+    /// newest backup under the prefix against the RPO (read back with `verify_newest`). The
+    /// worst part decides; each part's reason is in the summary.
+    Backup,
 }
 
 impl S3Check {
@@ -93,6 +98,7 @@ impl S3Check {
             S3Check::ObjectLock => "object-lock",
             S3Check::Logging => "logging",
             S3Check::Freshness => "freshness",
+            S3Check::Backup => "backup",
         }
     }
 }
@@ -633,6 +639,64 @@ impl S3Probe {
         Ok(self.base(obs))
     }
 
+    /// Reachable, versioning, encryption and freshness, in that order; a bucket that does not
+    /// exist stops there. A Fail anywhere makes the whole a Fail (parts that could not look are
+    /// named in it); otherwise a part that could not look makes the whole an Error.
+    async fn backup(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+        let reach = self.reachable(cx).await?;
+        if reach.verdict == Verdict::Fail {
+            return Ok(reach);
+        }
+        let parts = [
+            ("versioning", self.versioning(cx).await),
+            ("encryption", self.encryption(cx).await),
+            ("newest backup", self.freshness(cx).await),
+        ];
+        let mut obs = Observation::pass(String::new());
+        let mut texts = Vec::new();
+        let mut errors: Vec<(&str, ProbeError)> = Vec::new();
+        for (name, part) in parts {
+            match part {
+                Ok(o) => {
+                    obs.verdict = obs.verdict.worst(o.verdict);
+                    texts.push((o.verdict, o.summary));
+                    obs.measurements.extend(o.measurements);
+                    for (k, v) in o.evidence.iter() {
+                        obs.evidence.insert(k, v);
+                    }
+                }
+                Err(e) => errors.push((name, e)),
+            }
+        }
+        let b = &self.bucket;
+        let failing: Vec<&str> = texts.iter().filter(|(v, _)| *v != Verdict::Pass).map(|(_, t)| t.as_str()).collect();
+        let could_not = errors.iter().map(|(n, e)| format!("{n} could not be checked: {e}")).collect::<Vec<_>>();
+        if obs.verdict != Verdict::Fail
+            && let Some((_, first)) = errors.first()
+        {
+            let mut e = first.clone();
+            e.message = format!("backup storage of bucket {b}: {}", could_not.join("; "));
+            return Err(e);
+        }
+        obs.summary = if obs.verdict == Verdict::Pass {
+            format!(
+                "backup storage of bucket {b}: reachable; {}",
+                texts.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join("; ")
+            )
+        } else {
+            let mut all: Vec<String> = failing.iter().map(|t| (*t).to_string()).collect();
+            all.extend(could_not);
+            let passing: Vec<&str> =
+                texts.iter().filter(|(v, _)| *v == Verdict::Pass).map(|(_, t)| t.as_str()).collect();
+            let ok = if passing.is_empty() { String::new() } else { format!(" (ok: {})", passing.join("; ")) };
+            format!("backup storage of bucket {b}: {}{ok}", all.join("; "))
+        };
+        for (k, v) in reach.evidence.iter() {
+            obs.evidence.insert(k, v);
+        }
+        Ok(self.base(obs))
+    }
+
     /// HeadObject on the newest key: size > 0 and an ETag or checksum present.
     async fn read_back(
         &self,
@@ -735,6 +799,9 @@ impl S3Probe {
 
 /// `https://user:pass@host/` → `https://host/`: an endpoint in a message never carries credentials.
 fn strip_userinfo(url: &str) -> String {
+    // The one URL scrubber (user info, signatures and tokens in the query), plus user info
+    // in an endpoint written without a scheme.
+    let url = &crate::probe::scrub_urls(url);
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
     let authority_end = rest.find('/').unwrap_or(rest.len());
     match rest[..authority_end].rfind('@') {
@@ -834,6 +901,7 @@ impl Probe for S3Probe {
             S3Check::ObjectLock => self.object_lock(cx).await,
             S3Check::Logging => self.logging(cx).await,
             S3Check::Freshness => self.freshness(cx).await,
+            S3Check::Backup => self.backup(cx).await,
         }
     }
 }

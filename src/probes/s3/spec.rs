@@ -48,7 +48,8 @@ pub struct S3Spec {
     /// The bucket to look at.
     pub bucket: String,
     /// What to check: `reachable`, `versioning`, `encryption`, `lifecycle`, `object-lock`,
-    /// `logging` or `freshness`.
+    /// `logging`, `freshness`, or `backup` (reachable, versioning, encryption and freshness
+    /// together).
     pub check: S3Check,
     /// Key prefix the backups live under (freshness); empty for the whole bucket.
     #[serde(default)]

@@ -88,19 +88,10 @@ fn ip_text(b: &[u8]) -> Option<String> {
     }
 }
 
-/// `2026-01-01` for a unix timestamp.
-pub(crate) fn date(secs: i64) -> String {
-    DateTime::<Utc>::from_timestamp(secs, 0).map_or_else(|| format!("@{secs}"), |d| d.format("%Y-%m-%d").to_string())
-}
+pub(crate) use crate::probes::tls_explain::{date, days};
 
 /// `2026-01-01T00:00:00Z` for a unix timestamp.
 pub(crate) fn datetime(secs: i64) -> String {
     DateTime::<Utc>::from_timestamp(secs, 0)
         .map_or_else(|| format!("@{secs}"), |d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-}
-
-/// Whole days in `secs` (rounded toward zero), as "1 day" / "5 days".
-pub(crate) fn days(secs: i64) -> String {
-    let d = secs.abs() / 86_400;
-    if d == 1 { "1 day".into() } else { format!("{d} days") }
 }

@@ -528,12 +528,7 @@ impl TlsProbe {
         };
         match cert_err {
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-                let names = leaf.names();
-                if names.is_empty() {
-                    format!("certificate names no host (no SAN, no CN), not {}", self.sni)
-                } else {
-                    format!("issued for {}, not {}", names.join(", "), self.sni)
-                }
+                crate::probes::tls_explain::issued_for(leaf.names(), &self.sni)
             }
             CertificateError::UnknownIssuer => {
                 let top = infos.last().unwrap_or(leaf);
@@ -572,7 +567,7 @@ impl TlsProbe {
             CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
                 "the certificate is not valid for tls server authentication (extended key usage)".into()
             }
-            other => format!("certificate verification failed: {}", rustls::Error::InvalidCertificate(other.clone())),
+            other => crate::probes::tls_explain::certificate_error(other, &self.sni),
         }
     }
 }
@@ -613,6 +608,12 @@ impl Probe for TlsProbe {
         format!("tls://{}", self.endpoint())
     }
 
+    /// With a pinned `ip` the handshake resolves no name: a failed DNS dependency does not
+    /// make its result meaningless.
+    fn independent(&self) -> bool {
+        self.ip.is_some()
+    }
+
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
         let hs = self.handshake(cx).await?;
         self.judge(&hs, cx)
@@ -643,6 +644,10 @@ impl Probe for TlsEndpoints {
     fn target(&self) -> String {
         let eps: Vec<String> = self.probes.iter().map(TlsProbe::endpoint).collect();
         format!("tls://{}", eps.join(","))
+    }
+
+    fn independent(&self) -> bool {
+        !self.probes.is_empty() && self.probes.iter().all(Probe::independent)
     }
 
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
