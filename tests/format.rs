@@ -681,3 +681,12 @@ fn a_lone_checkbox_is_an_item_without_a_title() {
         assert_eq!(message, "checklist item has no title", "{doc:?}");
     }
 }
+
+/// Found by fuzzing: a paragraph's indented continuation line kept its indentation, or it would
+/// read as a list after the round trip.
+#[test]
+fn indented_continuation_lines_of_a_passage_stay_indented() {
+    let c = format::parse_markdown("# \n\n   `cks:\n     - [ ```\n").unwrap();
+    assert_eq!(c.description.as_deref(), None);
+    assert_eq!(format::parse_markdown(&format::render_markdown(&c)).unwrap(), c);
+}

@@ -276,7 +276,9 @@ impl Lexer<'_> {
     /// meaningful).
     fn top_strip(&self, node: &Node) -> usize {
         match node.kind {
-            Kind::Code { fenced: false, .. } => 0,
+            // A paragraph's continuation lines keep their indentation: with less of it, a line
+            // could start a list or a heading instead of continuing the paragraph.
+            Kind::Code { fenced: false, .. } | Kind::Paragraph => 0,
             _ => self.indent_at(node.range.start),
         }
     }
@@ -345,6 +347,7 @@ impl Lexer<'_> {
             }
             Kind::Paragraph | Kind::Html => {
                 let text = self.verbatim(&node.range, self.top_strip(node));
+                let text = if node.kind == Kind::Paragraph { text.trim_start_matches(' ').to_string() } else { text };
                 if let Some(name) = label(&text) {
                     self.out.push(Block::Label { name: name.to_string(), pos });
                 } else if node.kind == Kind::Paragraph {
