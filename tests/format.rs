@@ -601,7 +601,7 @@ fn structured_parts_need_a_marker() {
     let doc = "# T\n\n## Notes\n\n- Disk space > 80%\n\n1. Scale down\n2. Restore\n";
     let c = format::parse_markdown(doc).unwrap();
     assert!(c.alert_rules.is_empty() && c.rollback.is_empty());
-    assert_eq!(c.sections[0].passages.len(), 2);
+    assert_eq!(c.sections[0].passages[0].text, "- Disk space > 80%\n\n1. Scale down\n2. Restore");
     assert_round_trip(&c);
     // The Nexus document's exact form needs no heading.
     let doc = "# T\n\n## Plan\n\n1. **Immediate:**\n\n   - Roll back\n";

@@ -114,8 +114,18 @@ impl Assembler<'_> {
         }
     }
 
+    /// Keeps content verbatim. Passages that follow each other become one, as they read back
+    /// once rendered (an indented block after another reads as its continuation in rST).
     fn passage(&mut self, syntax: Syntax, text: String) {
         let s = self.current();
+        if let Some(Part::Passage(k)) = s.layout.last()
+            && let Some(last) = s.passages.get_mut(*k)
+            && last.syntax == syntax
+        {
+            last.text.push_str("\n\n");
+            last.text.push_str(&text);
+            return;
+        }
         s.passages.push(Passage::new(syntax, text));
         let k = s.passages.len() - 1;
         s.layout.push(Part::Passage(k));
