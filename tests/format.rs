@@ -601,7 +601,7 @@ fn structured_parts_need_a_marker() {
     let doc = "# T\n\n## Notes\n\n- Disk space > 80%\n\n1. Scale down\n2. Restore\n";
     let c = format::parse_markdown(doc).unwrap();
     assert!(c.alert_rules.is_empty() && c.rollback.is_empty());
-    assert_eq!(c.sections[0].passages.len(), 2);
+    assert_eq!(c.sections[0].passages[0].text, "- Disk space > 80%\n\n1. Scale down\n2. Restore");
     assert_round_trip(&c);
     // The Nexus document's exact form needs no heading.
     let doc = "# T\n\n## Plan\n\n1. **Immediate:**\n\n   - Roll back\n";
@@ -670,4 +670,23 @@ fn rst_items_with_numbers_and_wide_markers() {
         ]
     );
     assert_round_trip(&c);
+}
+
+/// Found by fuzzing: `- [ ]` with nothing after it is a task or plain text depending on whether a
+/// newline follows; either way it has no title, and both are the same error.
+#[test]
+fn a_lone_checkbox_is_an_item_without_a_title() {
+    for doc in ["# T\n\n- [ ] A\n- [ ]", "# T\n\n- [ ] A\n- [ ]\n", "# T\n\n- one\n- [x]\n"] {
+        let (_, _, message) = md_error(doc);
+        assert_eq!(message, "checklist item has no title", "{doc:?}");
+    }
+}
+
+/// Found by fuzzing: a paragraph's indented continuation line kept its indentation, or it would
+/// read as a list after the round trip.
+#[test]
+fn indented_continuation_lines_of_a_passage_stay_indented() {
+    let c = format::parse_markdown("# \n\n   `cks:\n     - [ ```\n").unwrap();
+    assert_eq!(c.description.as_deref(), None);
+    assert_eq!(format::parse_markdown(&format::render_markdown(&c)).unwrap(), c);
 }

@@ -483,6 +483,24 @@ async fn phases_not_selected_are_skipped() {
 }
 
 #[tokio::test]
+async fn an_items_own_phase_wins_over_its_sections() {
+    let doc = "# Service\n\n## Checks\n\n- [ ] Config reviewed {#checks.reviewed phase=pre-deployment severity=blocker}\n- [ ] Smoke tests pass {#checks.smoke phase=post-deployment severity=blocker}\n";
+    let checklist = nexus_readiness::format::parse(doc, nexus_readiness::format::Syntax::Markdown).unwrap();
+    let mut plan = Plan::new(checklist);
+    plan.bind("checks.reviewed", pass("reviewed")).unwrap();
+    plan.bind("checks.smoke", FnProbe::new("smoke", |_cx| async move { Ok(Observation::fail("smoke tests failed")) }))
+        .unwrap();
+    let report = Runner::builder().phases([Phase::PreDeployment]).build().run(&plan).await;
+    assert_eq!(report.item("checks.reviewed").unwrap().status, Status::Pass);
+    let smoke = report.item("checks.smoke").unwrap();
+    assert_eq!((smoke.status, smoke.skip), (Status::Skipped, Some(SkipKind::PhaseNotRun)), "{}", smoke.reason);
+    assert!(report.ready(), "{}", report.headline());
+    let report = Runner::builder().phases([Phase::PostDeployment]).build().run(&plan).await;
+    assert_eq!(report.item("checks.smoke").unwrap().status, Status::Fail);
+    assert_eq!(report.item("checks.reviewed").unwrap().skip, Some(SkipKind::PhaseNotRun));
+}
+
+#[tokio::test]
 async fn events_report_progress() {
     let mut plan = Plan::new(flat(&["A", "B", "C"]));
     plan.bind("checks.a", pass("a")).unwrap();

@@ -114,8 +114,18 @@ impl Assembler<'_> {
         }
     }
 
+    /// Keeps content verbatim. Passages that follow each other become one, as they read back
+    /// once rendered (an indented block after another reads as its continuation in rST).
     fn passage(&mut self, syntax: Syntax, text: String) {
         let s = self.current();
+        if let Some(Part::Passage(k)) = s.layout.last()
+            && let Some(last) = s.passages.get_mut(*k)
+            && last.syntax == syntax
+        {
+            last.text.push_str("\n\n");
+            last.text.push_str(&text);
+            return;
+        }
         s.passages.push(Passage::new(syntax, text));
         let k = s.passages.len() - 1;
         s.layout.push(Part::Passage(k));
@@ -278,15 +288,16 @@ impl Assembler<'_> {
         let id = match attrs.id {
             Some((id, _)) => id,
             None => {
-                if slugify(&item.title).is_empty() {
+                // `Item::new` gave the item its title's slug as id.
+                if item.id.as_str().is_empty() {
                     return Err(pos.error(format!(
                         "checklist item `{}` has no letters or digits to make an id from: give it one with `{{#my-id}}`",
                         item.title
                     )));
                 }
                 match &parent {
-                    Some(p) => p.child(&item.title),
-                    None => self.current().id.child(&item.title),
+                    Some(p) => p.join(item.id.as_str()),
+                    None => self.current().id.join(item.id.as_str()),
                 }
             }
         };

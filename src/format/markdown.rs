@@ -276,7 +276,9 @@ impl Lexer<'_> {
     /// meaningful).
     fn top_strip(&self, node: &Node) -> usize {
         match node.kind {
-            Kind::Code { fenced: false, .. } => 0,
+            // A paragraph's continuation lines keep their indentation: with less of it, a line
+            // could start a list or a heading instead of continuing the paragraph.
+            Kind::Code { fenced: false, .. } | Kind::Paragraph => 0,
             _ => self.indent_at(node.range.start),
         }
     }
@@ -345,6 +347,7 @@ impl Lexer<'_> {
             }
             Kind::Paragraph | Kind::Html => {
                 let text = self.verbatim(&node.range, self.top_strip(node));
+                let text = if node.kind == Kind::Paragraph { text.trim_start_matches(' ').to_string() } else { text };
                 if let Some(name) = label(&text) {
                     self.out.push(Block::Label { name: name.to_string(), pos });
                 } else if node.kind == Kind::Paragraph {
@@ -362,6 +365,11 @@ impl Lexer<'_> {
                 self.out.push(Block::Opaque { syntax: Syntax::Rst, text });
             }
             Kind::List { ordered } => {
+                // `- [ ]` with nothing after it reads as a task or not depending on what follows:
+                // either way it has no title to make an item of.
+                if let Some(at) = self.empty_box(node) {
+                    return Err(self.pos(at).error("checklist item has no title"));
+                }
                 if node.has_task() {
                     let pieces = self.task_list(node, 0, 0)?;
                     let mut text: Option<Range<usize>> = None;
@@ -438,6 +446,24 @@ impl Lexer<'_> {
             _ => self.opaque(node),
         }
         Ok(())
+    }
+
+    /// The start of a list item, at any depth, whose text is a lone checkbox.
+    fn empty_box(&self, node: &Node) -> Option<usize> {
+        if node.kind == Kind::Item {
+            let lone = match (&node.task, node.children.first()) {
+                (Some(_), None) => true,
+                (Some((_, marker)), Some(p)) => self.inline_text(p, Some(marker.end)).text.is_empty(),
+                (None, Some(p)) if p.kind == Kind::Paragraph => {
+                    matches!(self.inline_text(p, None).text.as_str(), "[ ]" | "[x]" | "[X]")
+                }
+                _ => false,
+            };
+            if lone {
+                return Some(node.range.start);
+            }
+        }
+        node.children.iter().find_map(|c| self.empty_box(c))
     }
 
     fn text_piece(&mut self, r: &Range<usize>) {
@@ -637,6 +663,10 @@ pub(crate) fn escape_paragraph(p: &str) -> std::borrow::Cow<'_, str> {
 /// same description of an item followed by a child (an unclosed fence or HTML block would take
 /// the children in) gets the starts of its lines escaped.
 pub(crate) fn escape_description(d: &str, children: bool) -> std::borrow::Cow<'_, str> {
+    // Only a fence, an HTML block or a link definition can reach past the description.
+    if !d.lines().any(|l| l.trim_start().starts_with(['`', '~', '<', '['])) {
+        return d.into();
+    }
     let body = |d: &str| {
         d.lines()
             .map(|l| if l.trim().is_empty() { String::new() } else { format!("  {l}") })

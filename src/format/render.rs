@@ -37,6 +37,28 @@ pub(crate) fn render(checklist: &Checklist, syntax: Syntax) -> String {
     r.out
 }
 
+/// Which items of a body are roots and which are each item's children (a child names an earlier
+/// item of the same body; one that names no such item renders as a root).
+struct Tree {
+    root: Vec<bool>,
+    children: Vec<Vec<usize>>,
+}
+
+impl Tree {
+    fn of(items: &[Item]) -> Tree {
+        let mut index: std::collections::HashMap<&ItemId, usize> = std::collections::HashMap::new();
+        let mut tree = Tree { root: vec![true; items.len()], children: vec![Vec::new(); items.len()] };
+        for (k, item) in items.iter().enumerate() {
+            if let Some(&p) = item.parent.as_ref().and_then(|p| index.get(p)) {
+                tree.root[k] = false;
+                tree.children[p].push(k);
+            }
+            index.entry(&item.id).or_insert(k);
+        }
+        tree
+    }
+}
+
 /// The content of a section, or of the document outside any section.
 struct Body<'a> {
     id: ItemId,
@@ -181,15 +203,8 @@ impl Renderer<'_> {
     }
 
     /// The parts of a body in order: its layout, then what the layout does not name.
-    fn parts(&self, b: &Body<'_>) -> Vec<Part> {
-        let roots = |items: &[Item]| -> Vec<usize> {
-            (0..items.len())
-                .filter(|&k| match &items[k].parent {
-                    None => true,
-                    Some(p) => !items[..k].iter().any(|i| &i.id == p),
-                })
-                .collect()
-        };
+    fn parts(&self, b: &Body<'_>, tree: &Tree) -> Vec<Part> {
+        let roots = || -> Vec<usize> { (0..tree.root.len()).filter(|&k| tree.root[k]).collect() };
         let mut parts: Vec<Part> = Vec::new();
         let titled = b.top && !self.checklist.title.trim().is_empty();
         if b.layout.is_empty() {
@@ -199,7 +214,7 @@ impl Renderer<'_> {
             if b.description.is_some() {
                 parts.push(Part::Description);
             }
-            parts.extend(roots(b.items).into_iter().map(Part::Item));
+            parts.extend(roots().into_iter().map(Part::Item));
             parts.extend(b.blocks.iter().map(|x| Part::Block(*x)));
             parts.extend((0..b.passages.len()).map(Part::Passage));
             return parts;
@@ -207,16 +222,17 @@ impl Renderer<'_> {
         if titled && !b.layout.contains(&Part::Title) {
             parts.push(Part::Title);
         }
-        let root_list = roots(b.items);
+        let root_list = roots();
+        let mut seen: std::collections::HashSet<Part> = parts.iter().copied().collect();
         for p in b.layout {
             let valid = match p {
                 Part::Title => titled,
                 Part::Description => b.description.is_some(),
-                Part::Item(k) => root_list.contains(k),
+                Part::Item(k) => tree.root.get(*k).copied().unwrap_or(false),
                 Part::Passage(k) => *k < b.passages.len(),
                 Part::Block(_) => true,
             };
-            if valid && !parts.contains(p) {
+            if valid && seen.insert(*p) {
                 parts.push(*p);
             }
         }
@@ -228,7 +244,7 @@ impl Renderer<'_> {
         rest.extend(b.blocks.iter().map(|x| Part::Block(*x)));
         rest.extend((0..b.passages.len()).map(Part::Passage));
         for p in rest {
-            if !parts.contains(&p) {
+            if seen.insert(p) {
                 parts.push(p);
             }
         }
@@ -236,7 +252,8 @@ impl Renderer<'_> {
     }
 
     fn body(&mut self, b: &Body<'_>) {
-        let parts = self.parts(b);
+        let tree = Tree::of(b.items);
+        let parts = self.parts(b, &tree);
         let mut in_run = false;
         for (k, &part) in parts.iter().enumerate() {
             self.dash_follows = match parts.get(k + 1) {
@@ -260,7 +277,7 @@ impl Renderer<'_> {
                         self.ensure_blank();
                     }
                     in_run = true;
-                    self.item(b, k, 0);
+                    self.item(b, &tree, k, 0);
                 }
                 Part::Block(x) => self.block(x),
                 Part::Passage(k) => self.passage(&b.passages[k]),
@@ -271,15 +288,14 @@ impl Renderer<'_> {
         }
     }
 
-    fn item(&mut self, b: &Body<'_>, k: usize, depth: usize) {
+    fn item(&mut self, b: &Body<'_>, tree: &Tree, k: usize, depth: usize) {
         let item = &b.items[k];
         let derived = match &item.parent {
             Some(p) => p.child(&item.title),
             None => b.id.child(&item.title),
         };
         let attrs = attrs::written(item, &derived);
-        let children: Vec<usize> =
-            (k + 1..b.items.len()).filter(|&c| b.items[c].parent.as_ref() == Some(&item.id)).collect();
+        let children = &tree.children[k];
         let indent = "  ".repeat(depth);
         let inner = "  ".repeat(depth + 1);
         let mark = if item.checked { "x" } else { " " };
@@ -323,8 +339,8 @@ impl Renderer<'_> {
         }
         if !children.is_empty() {
             self.blank();
-            for c in children {
-                self.item(b, c, depth + 1);
+            for &c in children {
+                self.item(b, tree, c, depth + 1);
             }
         }
         if has_body {

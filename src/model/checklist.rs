@@ -442,9 +442,12 @@ impl Checklist {
                 }
             }
         }
-        // Cycle check (iterative DFS with colours).
-        let deps: HashMap<&str, Vec<&str>> =
-            self.items().map(|i| (i.id.as_str(), i.after.iter().map(ItemId::as_str).collect())).collect();
+        // Cycle check (iterative DFS with colours), from the items that have dependencies.
+        let deps: HashMap<&str, Vec<&str>> = self
+            .items()
+            .filter(|i| !i.after.is_empty())
+            .map(|i| (i.id.as_str(), i.after.iter().map(ItemId::as_str).collect()))
+            .collect();
         let mut done: HashSet<&str> = HashSet::new();
         for start in deps.keys() {
             let mut on_path: HashSet<&str> = HashSet::new();

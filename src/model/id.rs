@@ -48,6 +48,11 @@ impl ItemId {
         if self.0.is_empty() { Self(slug) } else { Self(format!("{}.{}", self.0, slug)) }
     }
 
+    /// A child id from an already slugified segment.
+    pub(crate) fn join(&self, slug: &str) -> Self {
+        if self.0.is_empty() { Self(slug.to_string()) } else { Self(format!("{}.{}", self.0, slug)) }
+    }
+
     /// The id as a string.
     pub fn as_str(&self) -> &str {
         &self.0

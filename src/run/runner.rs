@@ -213,6 +213,8 @@ pub(crate) fn entries(plan: &Plan) -> Vec<Entry<'_>> {
             let binding = plan.binding(item.id.as_str());
             let gating =
                 binding.and_then(|b| b.gating).unwrap_or_else(|| plan.gating_severities().contains(&item.severity));
+            // An item's own phase (a `phase=` attribute in the document) wins over its section's.
+            let phase = item.phase.or(phase);
             out.push(Entry { item, phase, section: section.clone(), binding, gating, deps: Vec::new() });
         }
         for c in &s.sections {
