@@ -71,13 +71,13 @@ fn nested() -> Checklist {
 
 fn decorate(mut item: Item, n: &mut usize) -> Item {
     *n += 1;
-    if (*n).is_multiple_of(5) {
+    if n.is_multiple_of(5) {
         item = item.severity(Severity::Critical).tag("generated").tag("bench");
     }
-    if (*n).is_multiple_of(7) {
+    if n.is_multiple_of(7) {
         item = item.description("Checked by the platform team on every release.");
     }
-    item.checked((*n).is_multiple_of(3))
+    item.checked(n.is_multiple_of(3))
 }
 
 fn bench(c: &mut Criterion) {

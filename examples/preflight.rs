@@ -165,7 +165,7 @@ async fn main() -> anyhow::Result<()> {
     }
     if args.format.is_some() || args.output.is_some() {
         // The machine-readable report went to stdout or a file: a short verdict for people.
-        eprintln!("{}: {}", report.headline(), report.summary());
+        eprintln!("{} — {}", report.headline(), report.summary());
     }
     std::process::exit(report.exit_code());
 }

@@ -175,7 +175,9 @@ fn doc(file: &str) -> Checklist {
 fn items_under_the_title_and_without_a_title() {
     let c = doc("01-task-list-under-title.md");
     assert_eq!(c.title, "Launch checklist");
-    assert_eq!(c.unsectioned.len(), 5);
+    assert!(c.sections[0].implicit);
+    assert_eq!(c.sections[0].items.len(), 5);
+    assert_eq!(c.section_path("support-team-briefed"), Vec::<&str>::new());
     assert_eq!(c.description.as_deref(), Some("A short list we run before every launch."));
     assert!(c.item("support-team-briefed").unwrap().checked);
     let c = doc("02-no-title.md");
@@ -345,4 +347,18 @@ fn restructuredtext_with_directives_fields_and_nesting() {
         c.item("paging.test-page-received-within-five-minutes").unwrap().title,
         "Test page received within five minutes"
     );
+}
+
+/// Every item of every document reaches a run: items directly under the title (the implicit
+/// first section) and child items included.
+#[tokio::test]
+async fn the_runner_reports_every_item_of_every_document() {
+    use nexus_readiness::run::{Plan, Runner};
+    for (path, text) in documents() {
+        let c = parse(&text, Syntax::from_path(&path).unwrap());
+        let ids: Vec<String> = c.items().map(|i| i.id.to_string()).collect();
+        let report = Runner::builder().build().run(&Plan::new(c)).await;
+        let reported: Vec<String> = report.items.iter().map(|i| i.id.to_string()).collect();
+        assert_eq!(reported, ids, "{}", name(&path));
+    }
 }

@@ -1362,3 +1362,45 @@ async fn fault_expired_certificate_under_an_http_probe_reads_like_the_tls_backen
     let e = err(check(&HttpSpec::new(url).build_probe().unwrap()).await);
     assert!(e.message.starts_with(&prefix), "{e}");
 }
+
+/// The same faulty servers through the TLS backend and through an HTTP probe: the same words.
+#[cfg(feature = "tls")]
+#[tokio::test]
+async fn http_and_tls_backends_explain_certificate_faults_alike() {
+    use nexus_readiness::probes::tls::TlsProbe;
+    type Edit = fn(&mut rcgen::CertificateParams);
+    let faults: [(&str, Edit); 2] = [
+        ("expired", |p| {
+            p.not_before = rcgen::date_time_ymd(2024, 1, 1);
+            p.not_after = rcgen::date_time_ymd(2025, 1, 1);
+        }),
+        ("wrong host", |p| {
+            p.subject_alt_names = vec![rcgen::SanType::DnsName("other.test".try_into().unwrap())];
+        }),
+    ];
+    for (fault, edit) in faults {
+        let (ca_pem, listener) = tls::listener_with(edit).await;
+        let port = axum::serve::Listener::local_addr(&listener).unwrap().port();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, Router::new().route("/healthz", get(|| async { "ok" }))).await;
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let ca_file = dir.path().join("ca.pem");
+        std::fs::write(&ca_file, &ca_pem).unwrap();
+        let tls = TlsProbe::builder("localhost", port)
+            .ip(std::net::Ipv4Addr::LOCALHOST.into())
+            .ca_file(ca_file.clone())
+            .build()
+            .unwrap();
+        let obs = ok(check(&tls).await);
+        assert_eq!(obs.verdict, Verdict::Fail, "{fault}: {}", obs.summary);
+        let mut spec = HttpSpec::new(format!("https://localhost:{port}/healthz"));
+        spec.client.ca_file = Some(ca_file);
+        let e = err(check(&spec.build_probe().unwrap()).await);
+        assert!(
+            e.message.ends_with(&format!("): {}", obs.summary)),
+            "{fault}: tls said `{}`, http said `{e}`",
+            obs.summary
+        );
+    }
+}

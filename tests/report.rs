@@ -342,9 +342,9 @@ async fn markdown_reads_like_the_checklist() {
     assert!(md.contains("period 30s is long \\# slow"), "markup in reasons is escaped");
     assert!(md.contains("\\<proxy\\>"), "html in reasons is escaped");
     assert!(md.contains(
-        "## Blocking readiness\n\n- `pre-deployment.infrastructure.dns-records-configured` — **fail**: api.nexus.example answered NXDOMAIN"
-    ));
-    assert!(md.contains("— *gating item failed*\n"), "each blocker names its rule: {md}");
+        "## Blocking readiness\n\n**gating item failed** (1):\n\n- `pre-deployment.infrastructure.dns-records-configured` — **fail**: api.nexus.example answered NXDOMAIN"
+    ), "each blocker under its rule: {md}");
+    assert!(md.contains("**gating item could not be checked (an error is never a pass)** (1):\n\n- `pre-deployment.security.api-authentication-enabled` — **error**: "), "{md}");
     assert!(md.contains("*(blocks readiness: errored)*"), "{md}");
     assert!(md.contains(
         "## Sign-off\n\n| Role | Name | Date | Signature |\n|---|---|---|---|\n| ☑ Engineering Lead | Ada | 2026-01-14 | ada |\n| ☐ Security Lead |  |  |  |\n"

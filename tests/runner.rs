@@ -804,6 +804,9 @@ async fn an_attestations_only_config_is_not_ready() {
     assert_eq!(toml.matches("[attestations.").count(), 12);
     let report = run_config(&toml).await;
     assert_eq!(report.summary().attested, 12);
+    let md = report.render(Format::Markdown);
+    assert!(md.contains("**gating item not verified: no probe looked at it** (36):\n\n"), "{md}");
+    assert!(md.contains("\n- set `targets.tls`: `pre-deployment.infrastructure.load-balancer-ssl-certificates-installed`, `post-deployment.verification.ssl-certificates-valid`\n"), "{md}");
     assert_eq!(report.summary().to_string(), "58 items: 46 skipped, 12 attested (36 gating items not verified)");
     assert!(!report.ready());
     assert_eq!(report.exit_code(), 1);
@@ -1031,6 +1034,8 @@ async fn gating_policy_comes_from_severities_and_per_item_overrides() {
         .plan(flat(&["Yes"]))
         .unwrap_err();
     assert!(err.to_string().starts_with("g.toml:1:8: items.\"checks.nope\": unknown item id `checks.nope`"), "{err}");
+    let err = Config::from_str_named("[items.\"checks.nope\"]\n", "g.toml").unwrap().plan(flat(&["Yes"])).unwrap_err();
+    assert!(err.to_string().contains("unknown item id `checks.nope`"), "an empty entry is checked too: {err}");
     let err = Config::from_str_named("[runner]\ngating = [\"blockr\"]\n", "g.toml").unwrap_err();
     assert!(err.to_string().starts_with("g.toml:2:"), "{err}");
 }
@@ -1179,4 +1184,29 @@ async fn sign_off_rows_are_ticked_from_the_config() {
         ),
         "{err}"
     );
+}
+
+#[cfg(feature = "http")]
+#[test]
+fn the_rate_limit_burst_is_marked_as_having_side_effects() {
+    let toml = "[targets.http.rate_limit]\nurl = \"http://127.0.0.1:9/v1/infer\"\nrequests = 50\n\n[targets.http.health]\nurls = [\"http://127.0.0.1:9/healthz\"]\n";
+    let plan = Config::from_str_named(toml, "h.toml").unwrap().plan(builtin::nexus()).unwrap();
+    let burst = plan.binding("pre-deployment.security.rate-limiting-configured").unwrap();
+    assert!(burst.probes.iter().all(|p| p.has_side_effects()), "the burst consumes the real limiter");
+    let health = plan.binding("deployment.health-checks.health-check-endpoints-tested").unwrap();
+    assert!(health.probes.iter().all(|p| !p.has_side_effects()));
+}
+
+#[cfg(feature = "tls")]
+#[test]
+fn a_tls_probe_with_a_pinned_ip_does_not_depend_on_dns() {
+    let plan = |extra: &str| {
+        let toml = format!("[targets.tls]\nendpoints = [\"api.example.com:443\"]\n{extra}");
+        Config::from_str_named(&toml, "t.toml").unwrap().plan(builtin::nexus()).unwrap()
+    };
+    let id = "post-deployment.verification.ssl-certificates-valid";
+    let pinned = plan("ip = \"127.0.0.1\"\n");
+    assert!(pinned.binding(id).unwrap().probes.iter().all(|p| p.independent()));
+    let resolved = plan("");
+    assert!(resolved.binding(id).unwrap().probes.iter().all(|p| !p.independent()));
 }

@@ -262,7 +262,10 @@ async fn serve_hung(blocking: bool, config: ServerConfig) -> std::net::SocketAdd
         "checks.hangs",
         FnProbe::new("http://svc/hang", move |_cx| async move {
             if blocking {
-                std::thread::sleep(Duration::from_secs(6));
+                // Stuck in a blocking call that cannot be cancelled (announced to the runtime, as
+                // blocking code must be: a probe that blocks a worker silently can starve any
+                // async runtime, this server's included).
+                tokio::task::block_in_place(|| std::thread::sleep(Duration::from_secs(6)));
             } else {
                 std::future::pending::<()>().await;
             }

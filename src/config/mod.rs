@@ -433,6 +433,10 @@ impl Config {
             plan.mark_not_applicable(&e.item, e.value.clone()).map_err(|err| plan_err(err, &e.loc))?;
         }
         for e in &self.items {
+            if plan.is_gating(&e.item).is_none() {
+                let closest = plan.checklist().closest_ids(&e.item, 3).into_iter().map(ToString::to_string).collect();
+                return Err(plan_err(PlanError::UnknownItem { id: e.item.clone(), closest }, &e.loc));
+            }
             if let Some(g) = e.value.gating {
                 plan.gating(&e.item, g).map_err(|err| plan_err(err, &e.loc))?;
             }

@@ -142,9 +142,24 @@ pub fn schema() -> Value {
     let mut targets = Map::new();
     for (key, kind) in crate::builtin::bindings::target_keys() {
         let path: Vec<&str> = key.split('.').skip(1).collect();
+        // Fields each item fills in itself (the `check` of a shared Kubernetes or S3 target)
+        // are not required in the target.
+        let filled: Vec<&str> = crate::builtin::bindings::default_bindings()
+            .iter()
+            .filter(|b| b.key == key)
+            .flat_map(|b| b.set.iter().map(|(field, _)| *field))
+            .collect();
         let spec = match spec_schema(kind, &mut generator) {
             Some(s) => {
                 let mut v = s.to_value();
+                if let Some(req) = v.get_mut("required").and_then(Value::as_array_mut) {
+                    req.retain(|r| !r.as_str().is_some_and(|r| filled.contains(&r)));
+                    if req.is_empty()
+                        && let Some(o) = v.as_object_mut()
+                    {
+                        o.remove("required");
+                    }
+                }
                 if let Some(o) = v.as_object_mut() {
                     o.insert(
                         "description".into(),
@@ -198,5 +213,13 @@ mod tests {
         assert!(redis.is_some(), "{}", serde_json::to_string_pretty(&s).unwrap());
         let junit = s.pointer("/properties/targets/properties/junit/properties/integration/anyOf/0/properties/path");
         assert!(junit.is_some());
+    }
+
+    #[cfg(feature = "s3")]
+    #[test]
+    fn fields_the_items_fill_in_are_not_required_in_targets() {
+        let s = super::schema();
+        let required = s.pointer("/properties/targets/properties/backup/anyOf/0/required").cloned();
+        assert_eq!(required, Some(serde_json::json!(["bucket"])));
     }
 }

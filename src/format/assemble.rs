@@ -406,10 +406,18 @@ impl Assembler<'_> {
         let title = self.title.unwrap_or_default();
         let id = self.id.unwrap_or_else(|| super::render::default_id(&title));
         normalize(&mut self.top, Some(self.title_block.is_some()));
-        let mut builder = Checklist::builder(id, title).keep_ids();
-        let top = self.top;
-        if let Some(d) = top.description {
+        let mut top = self.top;
+        let mut builder = Checklist::builder(id, title.clone()).keep_ids();
+        if let Some(d) = top.description.take() {
             builder = builder.description(d);
+        }
+        if !top.items.is_empty() {
+            // Items directly under the title: the implicit first section.
+            let mut s = Section::new(if title.trim().is_empty() { "Checklist" } else { title.as_str() });
+            s.implicit = true;
+            s.id = top.id.clone();
+            s.items = std::mem::take(&mut top.items);
+            builder = builder.section(s);
         }
         for s in self.done {
             builder = builder.section(s);
@@ -428,9 +436,6 @@ impl Assembler<'_> {
         }
         for s in self.sign_off {
             builder = builder.sign_off(s);
-        }
-        for i in top.items {
-            builder = builder.item(i);
         }
         for p in top.passages {
             builder = builder.passage(p);

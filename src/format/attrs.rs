@@ -150,13 +150,15 @@ pub(crate) fn split(spanned: &Spanned) -> Result<(String, Vec<Field>), FormatErr
             return Ok((head[..open].trim_end().to_string(), fields));
         }
     }
-    if let Some(head) = t.strip_suffix('}')
-        && let Some(open) = head.rfind('{')
-        && (open == 0 || head[..open].ends_with(char::is_whitespace))
-        && !head[..open].ends_with('\\')
-        && let Some(fields) = fields_of(&head[open + 1..], open + 1, spanned)?
-    {
-        return Ok((head[..open].trim_end().to_string(), fields));
+    if let Some(head) = t.strip_suffix('}') {
+        // The opening brace is the rightmost one after a space whose inside reads as attributes
+        // (a quoted value may hold braces of its own).
+        let opens = head.match_indices('{').map(|(k, _)| k).rev();
+        for open in opens.filter(|&k| k == 0 || head[..k].ends_with(char::is_whitespace)) {
+            if let Some(fields) = fields_of(&head[open + 1..], open + 1, spanned)? {
+                return Ok((head[..open].trim_end().to_string(), fields));
+            }
+        }
     }
     Ok((t.to_string(), Vec::new()))
 }

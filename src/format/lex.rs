@@ -315,6 +315,11 @@ fn item_marker(body: &str) -> Option<(bool, usize)> {
     Some((checked, t[..marker].chars().count()))
 }
 
+/// Whether a reStructuredText text holds checklist items.
+pub(crate) fn has_item(text: &str) -> bool {
+    lex(text).map_or(true, |blocks| blocks.iter().any(|b| matches!(b, Block::Item { .. })))
+}
+
 /// Whether a line reads as plain text in reStructuredText (so it can be a section title).
 pub(crate) fn rst_plain_line(line: &str) -> bool {
     let t = line.trim();
@@ -418,8 +423,8 @@ impl<'a> Lexer<'a> {
                         // The renderer indents by 3; more indentation is the passage's own.
                         let cut = body.iter().filter(|l| !is_blank(l)).map(|l| indent(l)).min().unwrap_or(0).min(3);
                         let text = code_text(body.iter().map(|l| if is_blank(l) { "" } else { skip_chars(l, cut) }));
-                        if let Some(k) = text.lines().position(checkbox_line) {
-                            return Err(Pos::at(i + 1 + k, 1)
+                        if super::markdown::has_task(&text) {
+                            return Err(Pos::at(i, 1)
                                 .error("checklist item inside a raw Markdown block: it would not be read as an item"));
                         }
                         self.out.push(Block::Opaque { syntax: Syntax::Markdown, text });
@@ -436,7 +441,7 @@ impl<'a> Lexer<'a> {
                     let end = self.block_end(i);
                     if line.trim() == UNTITLED {
                         self.out.push(Block::Untitled);
-                        end
+                        i + 1
                     } else {
                         let text = self.raw(i, end);
                         self.out.push(Block::Opaque { syntax: Syntax::Rst, text });
@@ -899,15 +904,12 @@ impl<'a> Lexer<'a> {
         let n = self.lines.len();
         let header = split_pipe(self.lines[start], start);
         if start + 1 >= n || !self.lines[start + 1].starts_with('|') || !is_pipe_separator(self.lines[start + 1]) {
-            // A line block, or a paragraph that starts with `|`: text up to the next blank line.
+            // A line block: kept as it is, up to the next blank line.
             let mut j = start;
-            let mut text = Vec::new();
             while j < n && !is_blank(self.lines[j]) {
-                text.push(self.lines[j].trim());
                 j += 1;
             }
-            self.out.push(Block::Paragraph { text: text.join("\n"), pos: Pos::at(start, 1) });
-            return Ok(j);
+            return self.opaque(start, j, "a line block");
         }
         let sep = split_pipe(self.lines[start + 1], start + 1);
         if sep.len() != header.len() {

@@ -7,7 +7,7 @@ use std::ops::Range;
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
 use super::attrs::Spanned;
-use super::lex::{Block, Cell, Code, Pos, Step, Table, checkbox_line, code_text, step_title};
+use super::lex::{Block, Cell, Code, Pos, Step, Table, code_text, step_title};
 use super::{FormatError, Syntax};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -272,8 +272,43 @@ impl Lexer<'_> {
         Ok(())
     }
 
+    /// The indentation of a top-level block (none for indented code, whose indentation is
+    /// meaningful).
+    fn top_strip(&self, node: &Node) -> usize {
+        match node.kind {
+            Kind::Code { fenced: false, .. } => 0,
+            _ => self.indent_at(node.range.start),
+        }
+    }
+
+    /// The indentation of the block starting at `offset`: its column, or the leading spaces of
+    /// its line when the range starts before them.
+    fn indent_at(&self, offset: usize) -> usize {
+        let ls = self.line_start(offset);
+        let lead = self.slice(ls, self.src.len()).chars().take_while(|&c| c == ' ').count();
+        if self.slice(ls, offset).chars().all(|c| c == ' ') {
+            lead.max(self.column(offset)).min(lead)
+        } else {
+            self.column(offset)
+        }
+    }
+
+    /// A top-level block kept verbatim, without its own indentation (up to 3 spaces, which
+    /// CommonMark ignores) so that it cannot read as part of an item rendered before it.
+    ///
+    /// An indented code block, or an indented fence, becomes a fence at the margin: rendered after
+    /// an item, its indentation would make it part of the item.
     fn opaque(&mut self, node: &Node) {
-        let text = self.verbatim(&node.range, 0);
+        let text = match &node.kind {
+            Kind::Code { fenced, lang } if !fenced || self.indent_at(node.range.start) > 0 => {
+                let code = node.text.trim_end_matches('\n');
+                let c = if lang.contains('`') { '~' } else { '`' };
+                let longest = code.lines().map(|l| l.trim_start().chars().take_while(|&x| x == c).count()).max();
+                let fence = c.to_string().repeat(longest.unwrap_or(0).max(2) + 1);
+                format!("{fence}{}\n{code}\n{fence}", lang.trim())
+            }
+            _ => self.verbatim(&node.range, self.top_strip(node)),
+        };
         self.out.push(Block::Opaque { syntax: Syntax::Markdown, text });
     }
 
@@ -309,7 +344,7 @@ impl Lexer<'_> {
                 }
             }
             Kind::Paragraph | Kind::Html => {
-                let text = self.verbatim(&node.range, 0);
+                let text = self.verbatim(&node.range, self.top_strip(node));
                 if let Some(name) = label(&text) {
                     self.out.push(Block::Label { name: name.to_string(), pos });
                 } else if node.kind == Kind::Paragraph {
@@ -320,8 +355,8 @@ impl Lexer<'_> {
             }
             Kind::Code { fenced: true, lang } if lang.trim() == "{=rst}" => {
                 let text = code_text(node.text.split('\n'));
-                if let Some(line) = text.lines().position(checkbox_line) {
-                    return Err(Pos { line: pos.line + line + 1, column: 1 }
+                if super::lex::has_item(&text) {
+                    return Err(pos
                         .error("checklist item inside a raw reStructuredText block: it would not be read as an item"));
                 }
                 self.out.push(Block::Opaque { syntax: Syntax::Rst, text });
@@ -350,7 +385,7 @@ impl Lexer<'_> {
                 } else if *ordered {
                     match self.steps(node) {
                         Some(steps) => {
-                            let raw = self.verbatim(&node.range, 0);
+                            let raw = self.verbatim(&node.range, self.top_strip(node));
                             self.out.push(Block::Steps { steps: steps.0, nexus_form: steps.1, raw });
                         }
                         None => self.opaque(node),
@@ -358,7 +393,7 @@ impl Lexer<'_> {
                 } else {
                     match self.bullets(node) {
                         Some(items) => {
-                            let raw = self.verbatim(&node.range, 0);
+                            let raw = self.verbatim(&node.range, self.top_strip(node));
                             self.out.push(Block::Bullets { items, raw, pos });
                         }
                         None => self.opaque(node),
@@ -391,7 +426,7 @@ impl Lexer<'_> {
                         let at = row.last().map_or(pos, |c| c.pos);
                         row.resize_with(header.len(), || Cell { text: String::new(), pos: at });
                     }
-                    let raw = self.verbatim(&node.range, 0);
+                    let raw = self.verbatim(&node.range, self.top_strip(node));
                     self.out.push(Block::Table(Table { header, rows, raw }));
                 }
             }
@@ -406,7 +441,7 @@ impl Lexer<'_> {
     }
 
     fn text_piece(&mut self, r: &Range<usize>) {
-        let text = self.verbatim(r, 0);
+        let text = self.verbatim(r, self.indent_at(r.start));
         if !text.trim().is_empty() {
             self.out.push(Block::Opaque { syntax: Syntax::Markdown, text });
         }
@@ -511,8 +546,12 @@ impl Lexer<'_> {
         let mut steps = Vec::new();
         let mut nexus_form = true;
         for item in &list.children {
-            let digits: String =
-                self.slice(item.range.start, self.src.len()).chars().take_while(char::is_ascii_digit).collect();
+            let digits: String = self
+                .slice(item.range.start, self.src.len())
+                .trim_start()
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
             let number: u32 = digits.parse().ok()?;
             let first = item.children.first().filter(|p| p.kind == Kind::Paragraph)?;
             let raw = self.inline_text(first, None).text;
@@ -562,6 +601,70 @@ impl Kind {
     fn is_list(&self) -> bool {
         matches!(self, Kind::List { .. })
     }
+}
+
+/// Whether a Markdown text holds task list items.
+pub(crate) fn has_task(text: &str) -> bool {
+    tree(text).iter().any(Node::has_task)
+}
+
+/// A paragraph (written in reStructuredText, say) that would not read back as the same one
+/// Markdown paragraph gets the starts of its lines escaped (`\#`, `\-`, `1\.`).
+pub(crate) fn escape_paragraph(p: &str) -> std::borrow::Cow<'_, str> {
+    let one_paragraph =
+        |text: &str| matches!(lex(text).as_deref(), Ok([Block::Paragraph { text: t, .. }]) if t == text);
+    if one_paragraph(p) {
+        return p.into();
+    }
+    let escaped: Vec<String> = p
+        .lines()
+        .map(|l| {
+            let t = l.trim();
+            let digits = t.chars().take_while(char::is_ascii_digit).count();
+            match t.chars().next() {
+                Some(c) if c.is_ascii_punctuation() => format!("\\{t}"),
+                Some(_) if digits > 0 && t[digits..].starts_with(['.', ')']) => {
+                    format!("{}\\{}", &t[..digits], &t[digits..])
+                }
+                _ => t.to_string(),
+            }
+        })
+        .collect();
+    escaped.join("\n").into()
+}
+
+/// An item description (written in reStructuredText, say) that would not read back as the
+/// same description of an item followed by a child (an unclosed fence or HTML block would take
+/// the children in) gets the starts of its lines escaped.
+pub(crate) fn escape_description(d: &str, children: bool) -> std::borrow::Cow<'_, str> {
+    let body = |d: &str| {
+        d.lines()
+            .map(|l| if l.trim().is_empty() { String::new() } else { format!("  {l}") })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let child = if children { "\n\n  - [ ] y\n" } else { "\n" };
+    let probe = format!("- [ ] x\n\n{}{child}", body(d));
+    let reads_back = match lex(&probe).as_deref() {
+        Ok([Block::Item { description: Some(got), .. }]) => !children && got == d,
+        Ok([Block::Item { description: Some(got), .. }, Block::Item { depth: 1, .. }]) => children && got == d,
+        _ => false,
+    };
+    if reads_back {
+        return d.into();
+    }
+    d.lines()
+        .map(|l| {
+            let t = l.trim_start();
+            let lead = &l[..l.len() - t.len()];
+            match t.chars().next() {
+                Some(c) if c.is_ascii_punctuation() => format!("{lead}\\{t}"),
+                _ => l.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        .into()
 }
 
 /// `<a id="name"></a>`: the checklist id.

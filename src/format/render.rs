@@ -25,13 +25,14 @@ struct Renderer<'a> {
     /// Markdown heading levels to add (an untitled document with one top-level section renders
     /// it as `##` so that it does not read back as the title).
     shift: usize,
-    /// Whether the part being rendered is followed by items.
-    items_follow: bool,
+    /// Whether the part being rendered is followed by a `-` list (items, or a passage), which
+    /// a `-` list right before it would merge with in Markdown.
+    dash_follows: bool,
 }
 
 /// Renders the whole document.
 pub(crate) fn render(checklist: &Checklist, syntax: Syntax) -> String {
-    let mut r = Renderer { checklist, syntax, out: String::new(), shift: 0, items_follow: false };
+    let mut r = Renderer { checklist, syntax, out: String::new(), shift: 0, dash_follows: false };
     r.document();
     r.out
 }
@@ -50,7 +51,12 @@ struct Body<'a> {
 impl Renderer<'_> {
     fn document(&mut self) {
         let c = self.checklist;
-        if c.id != default_id(&c.title) {
+        // A passage that reads as a label would take the id's place unless the id comes first.
+        let label_passage = c.passages.iter().any(|p| {
+            let t = p.text.trim();
+            (t.starts_with(".. _") && t.ends_with(':')) || t.starts_with("<a ")
+        });
+        if c.id != default_id(&c.title) || label_passage {
             match self.syntax {
                 Syntax::Rst => self.line(&format!(".. _{}:", c.id)),
                 _ => self.line(&format!("<a id=\"{}\"></a>", c.id)),
@@ -58,26 +64,28 @@ impl Renderer<'_> {
             self.blank();
         }
         let untitled = c.title.trim().is_empty();
-        if untitled && !c.sections.is_empty() {
+        let implicit = c.sections.first().filter(|s| s.implicit);
+        let headed = &c.sections[usize::from(implicit.is_some())..];
+        if untitled && !headed.is_empty() {
             match self.syntax {
                 Syntax::Rst => {
                     self.line(super::lex::UNTITLED);
                     self.blank();
                 }
-                _ => self.shift = usize::from(c.sections.len() < 2),
+                _ => self.shift = usize::from(headed.len() < 2),
             }
         }
         let body = Body {
             id: ItemId::from_path::<&str>(&[]),
             description: c.description.as_deref(),
-            items: &c.unsectioned,
+            items: implicit.map_or(&[][..], |s| &s.items[..]),
             passages: &c.passages,
             blocks: &[],
             layout: &c.layout,
             top: true,
         };
         self.body(&body);
-        for s in &c.sections {
+        for s in headed {
             self.section(s, 1, &ItemId::from_path::<&str>(&[]));
         }
         // Blocks that no section shows (a checklist built in code) get a section of their own.
@@ -143,7 +151,11 @@ impl Renderer<'_> {
 
     fn paragraphs(&mut self, text: &str) {
         for p in text.split("\n\n") {
-            self.line(p);
+            let p = match self.syntax {
+                Syntax::Rst => escape_rst_paragraph(p),
+                _ => super::markdown::escape_paragraph(p),
+            };
+            self.line(&p);
             self.blank();
         }
     }
@@ -227,7 +239,11 @@ impl Renderer<'_> {
         let parts = self.parts(b);
         let mut in_run = false;
         for (k, &part) in parts.iter().enumerate() {
-            self.items_follow = matches!(parts.get(k + 1), Some(Part::Item(_)));
+            self.dash_follows = match parts.get(k + 1) {
+                Some(Part::Item(_)) => true,
+                Some(Part::Passage(p)) => b.passages.get(*p).is_some_and(|p| p.text.starts_with('-')),
+                _ => false,
+            };
             if in_run && !matches!(part, Part::Item(_)) {
                 self.ensure_blank();
                 in_run = false;
@@ -287,6 +303,10 @@ impl Renderer<'_> {
         }
         if let Some(d) = &item.description {
             self.blank();
+            let d = match self.syntax {
+                Syntax::Rst => d.into(),
+                _ => super::markdown::escape_description(d, !children.is_empty()),
+            };
             for l in d.split('\n') {
                 let t = l.trim_start();
                 if t.is_empty() {
@@ -392,7 +412,7 @@ impl Renderer<'_> {
         // In Markdown a `-` list right before the items would read as the same list.
         let mark = match self.syntax {
             Syntax::Rst => '*',
-            Syntax::Markdown if self.items_follow => '*',
+            Syntax::Markdown if self.dash_follows => '*',
             Syntax::Markdown => '-',
         };
         for item in items {
@@ -506,6 +526,22 @@ impl Renderer<'_> {
         }
         self.blank();
     }
+}
+
+/// A paragraph (written in Markdown, say) whose lines would read as lists, tables, directives or
+/// section adornments in rST gets those lines escaped, so that it reads back as one paragraph.
+fn escape_rst_paragraph(p: &str) -> std::borrow::Cow<'_, str> {
+    if matches!(super::lex::lex(p).as_deref(), Ok([super::lex::Block::Paragraph { text, .. }]) if text == p) {
+        return p.into();
+    }
+    p.lines()
+        .map(|l| {
+            let t = l.trim();
+            if super::lex::rst_plain_line(t) { t.to_string() } else { format!("\\{t}") }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        .into()
 }
 
 /// Whether a line of an item's body reads as a child item or an attribute field in rST.

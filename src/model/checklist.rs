@@ -243,9 +243,6 @@ pub struct Checklist {
     /// Introductory text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Items outside any section: directly under the title, or in a document without headings.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub unsectioned: Vec<Item>,
     /// Top-level sections in document order.
     #[serde(default)]
     pub sections: Vec<Section>,
@@ -268,8 +265,9 @@ pub struct Checklist {
     /// line, a comment before the title, ...), kept verbatim.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub passages: Vec<Passage>,
-    /// The order of the content before the first section ([`Part::Title`], description,
-    /// unsectioned items, passages); empty for the default order.
+    /// The order of the content before the first headed section ([`Part::Title`], description,
+    /// the items of the [implicit](Section::implicit) first section, passages); empty for the
+    /// default order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub layout: Vec<Part>,
 }
@@ -282,7 +280,6 @@ impl Checklist {
                 id: id.into(),
                 title: title.into(),
                 description: None,
-                unsectioned: Vec::new(),
                 sections: Vec::new(),
                 thresholds: Vec::new(),
                 key_metrics: Vec::new(),
@@ -296,9 +293,9 @@ impl Checklist {
         }
     }
 
-    /// Every item in document order: the unsectioned ones, then each section's.
+    /// Every item in document order.
     pub fn items(&self) -> impl Iterator<Item = &Item> + '_ {
-        self.unsectioned.iter().chain(self.sections.iter().flat_map(|s| s.all_items()))
+        self.sections.iter().flat_map(|s| s.all_items())
     }
 
     /// Every item in document order with its effective phase: its own, else its section's
@@ -311,7 +308,7 @@ impl Checklist {
                 walk(c, phase, out);
             }
         }
-        let mut out: Vec<(&Item, Option<Phase>)> = self.unsectioned.iter().map(|i| (i, i.phase)).collect();
+        let mut out = Vec::new();
         for s in &self.sections {
             walk(s, None, &mut out);
         }
@@ -361,11 +358,15 @@ impl Checklist {
     /// The section path of an item: its ancestors' titles, outermost first.
     pub fn section_path(&self, id: &str) -> Vec<&str> {
         fn walk<'a>(s: &'a Section, id: &str, path: &mut Vec<&'a str>) -> bool {
-            path.push(&s.title);
+            if !s.implicit {
+                path.push(&s.title);
+            }
             if s.items.iter().any(|i| i.id.as_str() == id) || s.sections.iter().any(|c| walk(c, id, path)) {
                 return true;
             }
-            path.pop();
+            if !s.implicit {
+                path.pop();
+            }
             false
         }
         let mut path = Vec::new();
@@ -404,7 +405,7 @@ impl Checklist {
     pub fn validate(&self) -> Result<(), ModelError> {
         let mut seen: HashMap<&str, &str> = HashMap::new();
         for s in self.all_sections() {
-            if s.title.trim().is_empty() {
+            if s.title.trim().is_empty() && !s.implicit {
                 return Err(ModelError::EmptyTitle { location: format!("section `{}`", s.id) });
             }
         }
@@ -431,7 +432,6 @@ impl Checklist {
             }
             Ok(())
         };
-        check_parents(&self.unsectioned)?;
         for s in self.all_sections() {
             check_parents(&s.items)?;
         }
@@ -491,9 +491,18 @@ impl ChecklistBuilder {
         self
     }
 
-    /// Adds an item outside any section (directly under the title).
+    /// Adds an item directly under the title, outside any headed section: it goes to the
+    /// [implicit](Section::implicit) first section, made when needed.
     pub fn item(mut self, item: Item) -> Self {
-        self.checklist.unsectioned.push(item);
+        if !self.checklist.sections.first().is_some_and(|s| s.implicit) {
+            let title =
+                if self.checklist.title.trim().is_empty() { "Checklist" } else { self.checklist.title.as_str() };
+            let mut s = Section::new(title);
+            s.implicit = true;
+            s.id = ItemId::from_path::<&str>(&[]);
+            self.checklist.sections.insert(0, s);
+        }
+        self.checklist.sections[0].items.push(item);
         self
     }
 
@@ -551,7 +560,6 @@ impl ChecklistBuilder {
     /// The first validation problem ([`Checklist::validate`]).
     pub fn build(mut self) -> Result<Checklist, ModelError> {
         if self.assign_ids {
-            super::item::assign_item_ids(&mut self.checklist.unsectioned, None);
             for s in &mut self.checklist.sections {
                 s.assign_ids(None);
             }

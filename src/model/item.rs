@@ -290,7 +290,7 @@ pub(crate) fn assign_item_ids(items: &mut [Item], prefix: Option<&ItemId>) {
             item.parent.clone_from(&parent);
         }
         if !item.id.as_str().contains('.') {
-            let base = parent.as_ref().or(prefix);
+            let base = parent.as_ref().or(prefix).filter(|b| !b.as_str().is_empty());
             let new = match base {
                 Some(b) => ItemId::new(format!("{b}.{}", item.id)).unwrap_or_else(|_| b.child(&item.title)),
                 None => item.id.clone(),
@@ -346,6 +346,13 @@ pub struct Section {
     /// (description, items, blocks). See [`Part`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub layout: Vec<Part>,
+    /// A section the document does not head: the items directly under the title (or in a
+    /// document without headings). It is the first section, its id is empty (its items' ids have
+    /// no section prefix), its title is the document's (or "Checklist"), and renderers write its
+    /// items without a heading, where the [checklist's layout](super::Checklist::layout) puts
+    /// them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub implicit: bool,
 }
 
 /// A checklist-wide block of a document, recorded on the [`Section`] that shows it so that a
@@ -380,6 +387,7 @@ impl Section {
             blocks: Vec::new(),
             passages: Vec::new(),
             layout: Vec::new(),
+            implicit: false,
         }
     }
 
@@ -419,6 +427,7 @@ impl Section {
     /// with a one-segment id get the section id as prefix.
     pub(crate) fn assign_ids(&mut self, parent: Option<&ItemId>) {
         self.id = match parent {
+            _ if self.implicit => parent.cloned().unwrap_or_else(|| ItemId::from_path::<&str>(&[])),
             Some(p) => p.child(&self.title),
             None => ItemId::from_path(&[self.title.as_str()]),
         };

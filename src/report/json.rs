@@ -13,6 +13,11 @@
 //!   "duration_seconds": 2.01,
 //!   "fail_on_warn": false,
 //!   "cancelled": false,
+//!   "allow_unverified": false,                     // [runner] allow_unverified
+//!   "min_verified": "80%",                         // a count or a percentage; omitted when unset
+//!   "coverage": {"automatable": 46, "verified": 40, "required": 37},   // required: with min_verified
+//!   "unverified": false,    // ready only because allow_unverified let unverified gating items through
+//!   "headline": "READY",    // or "NOT READY: 2 gating items failed; ...", "READY (UNVERIFIED: ...)"
 //!   "ready": true,
 //!   "signed_off": false,
 //!   "sign_off": [{"role": "Engineering Lead", "name": null, ...}],   // omitted when empty
@@ -35,6 +40,10 @@
 //!                                 // phase-not-run | dependency | cancelled
 //!     "config_key": "targets.tls",                // not-configured only, when known
 //!     "waived_status": "fail",                    // waived only
+//!     "verification": "probe",                    // probe | attestation
+//!     "blocked_by": "failed",   // blocking items only: failed | errored | warned | not-verified |
+//!                               // attestation-missing | attestation-expired | dependency-failed | cancelled
+//!     "ran_alone": true,                          // side effects: ran after the others; omitted when false
 //!     "probes": [{
 //!       "target": "tls://api.example.com:443",
 //!       "observation": {                          // or "error": {"kind", "message", "config_key"}
@@ -46,7 +55,7 @@
 //!       "duration_seconds": 0.012,
 //!       "attempts": 1
 //!     }],
-//!     "attestation": {"by": "...", "role": "...", "at": "...", "evidence": "...", "expires": "2026-06-30"},
+//!     "attestation": {"by": "...", "role": "...", "at": "...", "evidence": "...", "expires": "2026-06-30", "max_age": "90d"},
 //!     "waiver": {"justification": "...", "approver": "...", "expires": "2026-02-01", "expired": false},
 //!     "duration_seconds": 0.012
 //!   }]

@@ -9,7 +9,12 @@
 
 use std::fmt::Write as _;
 
-use super::{Report, human, one_line, plural};
+use super::{BlockRule, Report, human, one_line, plural};
+
+/// Text for inside a single-backtick code span: no backtick, one line.
+fn code(s: &str) -> String {
+    one_line(s).replace('`', "'")
+}
 
 fn escape_plain(s: &str, out: &mut String) {
     for c in s.chars() {
@@ -75,7 +80,7 @@ pub fn render(report: &Report) -> String {
         c.verified,
         c.automatable,
         plural(c.automatable, "item", "items"),
-        report.started.to_rfc3339(),
+        report.started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         human::duration(report.duration),
         if report.cancelled { " · cancelled" } else { "" }
     );
@@ -94,17 +99,29 @@ pub fn render(report: &Report) -> String {
     let blockers: Vec<_> = report.blockers().collect();
     if !blockers.is_empty() {
         let _ = writeln!(out, "## Blocking readiness\n");
-        for i in blockers {
-            let _ = writeln!(
-                out,
-                "- `{}` — **{}**: {} — *{}*",
-                i.id.as_str().replace('`', "'"),
-                i.status,
-                escape(&i.reason),
-                escape(&i.block_explanation())
-            );
+        for rule in BlockRule::ALL {
+            let items: Vec<_> = blockers.iter().filter(|i| i.blocked_by == Some(rule)).collect();
+            if items.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "**{}** ({}):\n", escape(rule.explain()), items.len());
+            if rule == BlockRule::NotVerified {
+                // One line per key that would enable them.
+                let mut by_key: std::collections::BTreeMap<Option<&str>, Vec<String>> = Default::default();
+                for i in &items {
+                    by_key.entry(i.config_key.as_deref()).or_default().push(format!("`{}`", code(i.id.as_str())));
+                }
+                for (key, ids) in by_key {
+                    let what = key.map_or_else(|| "bind a probe".to_string(), |k| format!("set `{}`", code(k)));
+                    let _ = writeln!(out, "- {what}: {}", ids.join(", "));
+                }
+            } else {
+                for i in items {
+                    let _ = writeln!(out, "- `{}` — **{}**: {}", code(i.id.as_str()), i.status, escape(&i.reason));
+                }
+            }
+            out.push('\n');
         }
-        out.push('\n');
     }
     let mut open_list = false;
     let mut prev: &[String] = &[];

@@ -39,7 +39,7 @@ pub fn render(report: &Report) -> String {
         escape(&report.summary.to_string()),
         report.coverage.verified,
         report.coverage.automatable,
-        report.started.to_rfc3339(),
+        report.started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         super::human::duration(report.duration),
         if report.cancelled { " — cancelled" } else { "" }
     );

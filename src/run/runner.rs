@@ -687,7 +687,7 @@ impl Exec<'_, '_> {
             .collect();
         let mut r = conclude(&self.entries[i], probes, duration, self.now);
         if let Some((note, always)) = self.notes[i].take()
-            && (always || !matches!(r.status, Status::Pass | Status::Warn))
+            && (always || matches!(r.status, Status::Fail | Status::Error))
         {
             r.reason = format!("{} ({note})", r.reason);
         }

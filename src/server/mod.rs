@@ -17,7 +17,9 @@
 //! request timeout): probes still running are cut at the deadline and become errors, items not
 //! started are skipped "run deadline passed", and the report is published. Should a probe not
 //! even yield to that (a blocking call), the run is abandoned a grace period later and a
-//! not-ready report saying so is published: no request waits on a hung probe forever.
+//! not-ready report saying so is published: no request waits on a hung probe forever. (A probe
+//! that blocks a runtime worker without `spawn_blocking` or `block_in_place` can starve any
+//! async runtime, this server's included: blocking work belongs on `spawn_blocking`.)
 //!
 //! Every answer comes from a cached report no older than [`ServerConfig::cache_ttl`] (default
 //! 5 s). When the cache is stale, the first request starts a run in a background task and every

@@ -32,6 +32,17 @@ pub(crate) fn issued_for(names: &[String], host: &str) -> String {
     }
 }
 
+/// `other.test` for webpki's `DnsName("other.test")`, `10.0.0.1` for `IpAddress(10.0.0.1)`.
+fn presented_name(n: &str) -> String {
+    if let Some(inner) = n.strip_prefix("DnsName(\"").and_then(|r| r.strip_suffix("\")")) {
+        return inner.to_string();
+    }
+    if let Some(inner) = n.strip_prefix("IpAddress(").and_then(|r| r.strip_suffix(')')) {
+        return inner.to_string();
+    }
+    n.to_string()
+}
+
 /// A certificate verification error for `host`, in the TLS backend's words.
 pub(crate) fn certificate_error(e: &CertificateError, host: &str) -> String {
     match e {
@@ -45,7 +56,9 @@ pub(crate) fn certificate_error(e: &CertificateError, host: &str) -> String {
             format!("certificate for {host} is not valid until {} (in {})", date(start), days(start - now))
         }
         CertificateError::NotValidYet => format!("certificate for {host} is not valid yet"),
-        CertificateError::NotValidForNameContext { presented, .. } => issued_for(presented, host),
+        CertificateError::NotValidForNameContext { presented, .. } => {
+            issued_for(&presented.iter().map(|n| presented_name(n)).collect::<Vec<_>>(), host)
+        }
         CertificateError::NotValidForName => format!("certificate is not valid for {host}"),
         CertificateError::UnknownIssuer => format!(
             "unknown issuer: the chain of {host} does not lead to a trusted root (self-signed, a private CA \
@@ -62,6 +75,7 @@ pub(crate) fn certificate_error(e: &CertificateError, host: &str) -> String {
 
 /// The explanation of the first certificate error in an error's source chain (looking inside
 /// `io::Error`s too), if there is one.
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
 pub(crate) fn explain_chain(err: &(dyn std::error::Error + 'static), host: &str) -> Option<String> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cur {
@@ -98,5 +112,10 @@ mod tests {
         assert_eq!(text, "certificate for api.nexus.test expired on 2026-11-26 (3 days ago)");
         let io = std::io::Error::other(rustls::Error::InvalidCertificate(e));
         assert_eq!(explain_chain(&io, "api.nexus.test").as_deref(), Some(text.as_str()));
+        let e = CertificateError::NotValidForNameContext {
+            expected: rustls::pki_types::ServerName::try_from("api.test").unwrap(),
+            presented: vec!["DnsName(\"other.test\")".into(), "IpAddress(10.0.0.1)".into()],
+        };
+        assert_eq!(certificate_error(&e, "api.test"), "issued for other.test, 10.0.0.1, not api.test");
     }
 }
