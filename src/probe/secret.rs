@@ -203,8 +203,7 @@ fn scrub_userinfo(text: &str) -> String {
     while let Some(pos) = rest.find("://") {
         out.push_str(&rest[..pos + 3]);
         rest = &rest[pos + 3..];
-        let authority_end =
-            rest.find(|c: char| matches!(c, '/' | '?' | '#') || ends_url(c)).unwrap_or(rest.len());
+        let authority_end = rest.find(|c: char| matches!(c, '/' | '?' | '#') || ends_url(c)).unwrap_or(rest.len());
         if let Some(at) = rest[..authority_end].rfind('@') {
             rest = &rest[at + 1..];
         }
