@@ -182,7 +182,22 @@ pub fn scrub_urls(text: &str) -> String {
     if !text.contains("://") && !text.contains('=') {
         return text.to_string();
     }
-    // Pass 1: user info after `://`.
+    // Each pass can expose what the other hides (a redacted value that held the `/` ending an
+    // authority makes a later `@` part of it): repeat until nothing changes. Every pass only
+    // removes user info or turns values into `redacted`, so this ends within a few rounds.
+    let mut cur = text.to_string();
+    for _ in 0..16 {
+        let next = scrub_params(&scrub_userinfo(&cur));
+        if next == cur {
+            break;
+        }
+        cur = next;
+    }
+    cur
+}
+
+/// Drops `user:password@` after every `scheme://` (through the last `@` before the path).
+fn scrub_userinfo(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(pos) = rest.find("://") {
@@ -194,7 +209,11 @@ pub fn scrub_urls(text: &str) -> String {
         }
     }
     out.push_str(rest);
-    // Pass 2: values of sensitive parameters after `?`, `&`, `;` or `#`.
+    out
+}
+
+/// Replaces the values of sensitive parameters after `?`, `&`, `;` or `#` with `redacted`.
+fn scrub_params(out: &str) -> String {
     let mut result = String::with_capacity(out.len());
     let mut i = 0;
     let bytes = out.as_bytes();
@@ -358,6 +377,9 @@ mod tests {
             ("https://h/path?page=2", "https://h/path?page=2"),
             ("plain text, a = b", "plain text, a = b"),
             ("ünïcode?token=é&x", "ünïcode?token=redacted&x"),
+            // Found by the url_scrubber fuzz target: redacting a value that held the `/`
+            // ending the authority made the `@` after it user info.
+            ("redi$://νܚode&sig=Zm9.windvp/at/c?sv=2022&s@sseis06&sp=r&sig=Z", "redi$://sseis06&sp=r&sig=redacted"),
         ];
         for (input, want) in cases {
             assert_eq!(scrub_urls(input), want, "{input}");
