@@ -4,34 +4,16 @@
 //! the schema refuses too.
 #![cfg(feature = "full")]
 
+mod common;
+
 use std::path::Path;
 
 use nexus_readiness::config::Config;
 use serde_json::Value;
 
-/// Every ```toml block of the README that is a whole config file (it has a `[section]`), with
-/// its line.
+/// Every ```toml block of the README that is a whole config file, named by its line.
 fn readme_configs() -> Vec<(String, String)> {
-    let readme = include_str!("../README.md");
-    let mut blocks = Vec::new();
-    let mut current: Option<(usize, String)> = None;
-    for (n, line) in readme.lines().enumerate() {
-        match (&mut current, line.trim_start()) {
-            (None, "```toml") => current = Some((n + 2, String::new())),
-            (Some(_), "```") => {
-                let (at, text) = current.take().unwrap();
-                if text.lines().any(|l| l.trim_start().starts_with('[')) {
-                    blocks.push((format!("README.md:{at}"), text));
-                }
-            }
-            (Some((_, text)), _) => {
-                text.push_str(line);
-                text.push('\n');
-            }
-            (None, _) => {}
-        }
-    }
-    blocks
+    common::readme_config_blocks().into_iter().map(|(at, text)| (format!("README.md:{at}"), text)).collect()
 }
 
 /// Every `.toml` file under `examples/`.

@@ -40,3 +40,28 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("bind an ephemeral port")
 }
+
+/// Every ```toml block of the README that is a whole config file (it has a `[section]`), with
+/// the line its text starts on.
+pub fn readme_config_blocks() -> Vec<(usize, String)> {
+    let readme = include_str!("../../README.md");
+    let mut blocks = Vec::new();
+    let mut current: Option<(usize, String)> = None;
+    for (n, line) in readme.lines().enumerate() {
+        match (&mut current, line.trim_start()) {
+            (None, "```toml") => current = Some((n + 2, String::new())),
+            (Some(_), "```") => {
+                let (at, text) = current.take().unwrap();
+                if text.lines().any(|l| l.trim_start().starts_with('[')) {
+                    blocks.push((at, text));
+                }
+            }
+            (Some((_, text)), _) => {
+                text.push_str(line);
+                text.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    blocks
+}
