@@ -507,16 +507,21 @@ async fn freshness_across_pages_with_a_manual_clock() {
     assert_no_secret(&format!("{obs:?}"));
 }
 
+/// A client config for a loopback endpoint that is not moto: one attempt, test credentials.
+fn single_attempt_config(endpoint: &str) -> S3Config {
+    S3Config::new()
+        .endpoint_url(endpoint)
+        .path_style(true)
+        .region("us-east-1")
+        .static_credentials(Secret::new(ACCESS_KEY), Secret::new(SECRET_KEY))
+        .max_attempts(1)
+}
+
 #[tokio::test]
 async fn connection_refused_is_unreachable_with_the_endpoint() {
     let port = common::free_port();
     let endpoint = format!("http://127.0.0.1:{port}");
-    let config = S3Config::new()
-        .endpoint_url(&endpoint)
-        .path_style(true)
-        .region("us-east-1")
-        .static_credentials(Secret::new(ACCESS_KEY), Secret::new(SECRET_KEY))
-        .max_attempts(1);
+    let config = single_attempt_config(&endpoint);
     for c in [S3Check::Reachable, S3Check::Freshness] {
         let e = S3Probe::new(config.clone(), "backups", c).check(&ProbeContext::new()).await.unwrap_err();
         eprintln!("{c}: {e}");
@@ -561,12 +566,7 @@ async fn unreadable_answer_names_operation_status_and_root_element() {
         r#"<?xml version="1.0" encoding="UTF-8"?><GetBucketVersioningResponse xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></GetBucketVersioningResponse>"#,
     )
     .await;
-    let config = S3Config::new()
-        .endpoint_url(&endpoint)
-        .path_style(true)
-        .region("us-east-1")
-        .static_credentials(Secret::new(ACCESS_KEY), Secret::new(SECRET_KEY))
-        .max_attempts(1);
+    let config = single_attempt_config(&endpoint);
     let e = S3Probe::new(config, "plain", S3Check::Versioning).check(&ProbeContext::new()).await.unwrap_err();
     eprintln!("{e}");
     assert_eq!(e.kind, ProbeErrorKind::Protocol, "{e}");
