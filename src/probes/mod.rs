@@ -45,6 +45,11 @@ pub mod prometheus;
 #[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
 pub mod s3;
 
+/// The provider-neutral parts of the backup storage probes.
+#[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "s3", feature = "gcs", feature = "azure"))))]
+pub mod backup;
+
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod tls;
