@@ -45,6 +45,14 @@ pub mod prometheus;
 #[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
 pub mod s3;
 
+#[cfg(feature = "gcs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gcs")))]
+pub mod gcs;
+
+#[cfg(feature = "azure")]
+#[cfg_attr(docsrs, doc(cfg(feature = "azure")))]
+pub mod azure;
+
 /// The provider-neutral parts of the backup storage probes.
 #[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "s3", feature = "gcs", feature = "azure"))))]

@@ -2,6 +2,9 @@
 //! the recovery point objective, the newest-object search over a paginated listing, the
 //! verdict on the newest backup's age, and the combined "backup storage" judgement.
 
+#[cfg(any(feature = "gcs", feature = "azure"))]
+pub(crate) mod rest;
+
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
