@@ -1,9 +1,15 @@
 //! The provider-neutral parts of the backup storage probes (features `s3`, `gcs`, `azure`):
 //! the recovery point objective, the newest-object search over a paginated listing, the
 //! verdict on the newest backup's age, and the combined "backup storage" judgement.
+//!
+//! The `backup` config kind, [`BackupSpec`], picks a provider: `provider = "s3" | "gcs" |
+//! "azure"` (default `"s3"`), with that provider's fields.
 
 #[cfg(any(feature = "gcs", feature = "azure"))]
 pub(crate) mod rest;
+mod spec;
+
+pub use spec::{BackupProvider, BackupSpec};
 
 use std::time::Duration;
 
