@@ -394,10 +394,11 @@ fn api_error(a: &Answer) -> String {
     let code = a.header("x-ms-error-code").map(str::to_string);
     let mut message = None;
     let _ = walk_xml(&a.body, |path, text| {
-        if let (Some(t), [_, last]) = (text, path) {
-            if last == "Message" && message.is_none() {
-                message = t.lines().next().map(|l| l.trim().to_string());
-            }
+        if let (Some(t), [_, last]) = (text, path)
+            && last == "Message"
+            && message.is_none()
+        {
+            message = t.lines().next().map(|l| l.trim().to_string());
         }
     });
     match (code, message) {
