@@ -9,7 +9,7 @@ use super::{
     AzureBackup, AzureCheck, AzureConfig, AzureContainer, AzureCredentials, AzureFreshness, AzureFreshnessBuilder,
     MAX_PAGE_SIZE,
 };
-use crate::probe::{Probe, ProbeError, ProbeSpec, Secret};
+use crate::probe::{BuildContext, Probe, ProbeError, ProbeSpec, Secret};
 use crate::probes::backup::{FreshnessFields, check_endpoint, require_name};
 
 /// One Azure Blob container check in a config file (kind `"azure"`).
@@ -219,11 +219,9 @@ impl AzureSpec {
 }
 
 impl ProbeSpec for AzureSpec {
-    fn kind(&self) -> &'static str {
-        "azure"
-    }
+    const KIND: &'static str = "azure";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         self.build_probe()
     }
 }
@@ -240,28 +238,28 @@ mod tests {
     fn parses_and_builds() {
         let s = parse("account = \"a\"\ncontainer = \"c\"\ncheck = \"versioning\"\n").unwrap();
         assert_eq!(s.check, AzureCheck::SoftDelete);
-        assert_eq!(s.build().unwrap().target(), "azure://a/c/");
+        assert_eq!(s.build_probe().unwrap().target(), "azure://a/c/");
         let s = parse("container = \"c\"\ncheck = \"backup\"\nprefix = \"db/\"\nconnection_string = \"UseDevelopmentStorage=true\"\n")
             .unwrap();
-        assert_eq!(s.build().unwrap().target(), "azure://devstoreaccount1/c/db/");
+        assert_eq!(s.build_probe().unwrap().target(), "azure://devstoreaccount1/c/db/");
     }
 
     #[test]
     fn bad_values_are_named_without_secrets() {
         let mut s = AzureSpec::new("a", "c", AzureCheck::Freshness);
         s.page_size = Some(5001);
-        assert_eq!(s.build().unwrap_err().message, "azure page_size 5001 is not between 1 and 5000");
+        assert_eq!(s.build_probe().unwrap_err().message, "azure page_size 5001 is not between 1 and 5000");
         s.page_size = None;
         s.account_key = Some(Secret::new("a2V5LWNhbmFyeQ=="));
         s.sas_token = Some(Secret::new("sv=1&sig=sas-canary"));
-        let e = s.build().unwrap_err();
+        let e = s.build_probe().unwrap_err();
         assert!(e.message.starts_with("azure account_key, sas_token"), "{e}");
         assert!(!format!("{s:?} {e:?}").contains("sas-canary") && !format!("{s:?}").contains("a2V5LWNhbmFyeQ=="));
         let mut s = AzureSpec::new("a", "c", AzureCheck::Reachable);
         s.account = None;
-        assert_eq!(s.build().unwrap_err().message, "azure account is not set (nor a connection_string)");
+        assert_eq!(s.build_probe().unwrap_err().message, "azure account is not set (nor a connection_string)");
         s.account = Some("other".into());
         s.connection_string = Some(Secret::new("UseDevelopmentStorage=true"));
-        assert!(s.build().unwrap_err().message.starts_with("azure account \"other\" differs"));
+        assert!(s.build_probe().unwrap_err().message.starts_with("azure account \"other\" differs"));
     }
 }

@@ -18,6 +18,17 @@ use chrono::{DateTime, Utc};
 use crate::model::{Level, Threshold, Unit};
 use crate::probe::{Measurement, Observation, ProbeError, Verdict};
 
+/// Registers the backup kinds compiled in: `s3`, `gcs`, `azure` and `backup`.
+pub(crate) fn register(r: &mut crate::config::Registry) {
+    #[cfg(feature = "s3")]
+    r.register::<crate::probes::s3::S3Spec>();
+    #[cfg(feature = "gcs")]
+    r.register::<crate::probes::gcs::GcsSpec>();
+    #[cfg(feature = "azure")]
+    r.register::<crate::probes::azure::AzureSpec>();
+    r.register::<BackupSpec>();
+}
+
 /// The default warning age of the newest backup: 24 hours.
 pub(crate) const DEFAULT_RPO_WARN: Duration = Duration::from_secs(24 * 3600);
 /// The default recovery point objective: 48 hours.

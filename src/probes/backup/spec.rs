@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 
-use crate::probe::{Probe, ProbeError, ProbeSpec};
+use crate::probe::{BuildContext, Probe, ProbeError, ProbeSpec};
 
 /// The cloud a `backup` entry looks at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, Deserialize, schemars::JsonSchema)]
@@ -149,11 +149,9 @@ impl schemars::JsonSchema for BackupSpec {
 }
 
 impl ProbeSpec for BackupSpec {
-    fn kind(&self) -> &'static str {
-        "backup"
-    }
+    const KIND: &'static str = "backup";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         match self {
             #[cfg(feature = "s3")]
             BackupSpec::S3(s) => s.build_probe(),
@@ -178,16 +176,22 @@ mod tests {
     fn s3_is_the_default_provider() {
         let s = parse("bucket = \"b\"\ncheck = \"backup\"\nprefix = \"db/\"\n").unwrap();
         assert_eq!(s.provider(), BackupProvider::S3);
-        assert_eq!(s.build().unwrap().target(), "s3://b/db/");
+        assert_eq!(s.build(&BuildContext::detached()).unwrap().target(), "s3://b/db/");
     }
 
     #[cfg(all(feature = "gcs", feature = "azure"))]
     #[test]
     fn providers_take_their_own_fields() {
         let s = parse("provider = \"gcs\"\nbucket = \"b\"\ncheck = \"retention\"\nanonymous = true\n").unwrap();
-        assert_eq!((s.provider(), s.build().unwrap().target()), (BackupProvider::Gcs, "gs://b/".to_string()));
+        assert_eq!(
+            (s.provider(), s.build(&BuildContext::detached()).unwrap().target()),
+            (BackupProvider::Gcs, "gs://b/".to_string())
+        );
         let s = parse("provider = \"azure\"\naccount = \"a\"\ncontainer = \"c\"\ncheck = \"versioning\"\n").unwrap();
-        assert_eq!((s.provider(), s.build().unwrap().target()), (BackupProvider::Azure, "azure://a/c/".to_string()));
+        assert_eq!(
+            (s.provider(), s.build(&BuildContext::detached()).unwrap().target()),
+            (BackupProvider::Azure, "azure://a/c/".to_string())
+        );
         let e = parse("provider = \"azure\"\nbucket = \"b\"\ncheck = \"backup\"\n").unwrap_err();
         assert!(e.to_string().contains("backup provider \"azure\": unknown field `bucket`"), "{e}");
         let e = parse("provider = \"ftp\"\nbucket = \"b\"\n").unwrap_err();

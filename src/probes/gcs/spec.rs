@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::{
     GcsBackup, GcsBucket, GcsCheck, GcsConfig, GcsCredentials, GcsFreshness, GcsFreshnessBuilder, MAX_PAGE_SIZE,
 };
-use crate::probe::{Probe, ProbeError, ProbeSpec, Secret};
+use crate::probe::{BuildContext, Probe, ProbeError, ProbeSpec, Secret};
 use crate::probes::backup::{FreshnessFields, check_endpoint, require_name};
 
 /// One GCS bucket check in a config file (kind `"gcs"`).
@@ -172,11 +172,9 @@ impl GcsSpec {
 }
 
 impl ProbeSpec for GcsSpec {
-    fn kind(&self) -> &'static str {
-        "gcs"
-    }
+    const KIND: &'static str = "gcs";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         self.build_probe()
     }
 }
@@ -192,7 +190,7 @@ mod tests {
     #[test]
     fn parses_and_builds() {
         let s = parse("bucket = \"b\"\ncheck = \"backup\"\nprefix = \"db/\"\nanonymous = true\n").unwrap();
-        assert_eq!(s.build().unwrap().target(), "gs://b/db/");
+        assert_eq!(s.build_probe().unwrap().target(), "gs://b/db/");
         let e = parse("bucket = \"b\"\ncheck = \"retention\"\nrpo = \"1h\"\n").unwrap_err();
         assert!(e.to_string().contains("unknown field `rpo`"), "{e}");
     }
@@ -201,20 +199,20 @@ mod tests {
     fn bad_values_are_named() {
         let mut s = GcsSpec::new("b", GcsCheck::Freshness);
         s.page_size = Some(1001);
-        assert_eq!(s.build().unwrap_err().message, "gcs page_size 1001 is not between 1 and 1000");
+        assert_eq!(s.build_probe().unwrap_err().message, "gcs page_size 1001 is not between 1 and 1000");
         s.page_size = None;
         s.endpoint = Some("storage.internal".into());
         assert_eq!(
-            s.build().unwrap_err().message,
+            s.build_probe().unwrap_err().message,
             "gcs endpoint \"storage.internal\" must start with http:// or https://"
         );
         s.endpoint = None;
         s.anonymous = true;
         s.access_token = Some(Secret::new("ya29.spec-canary"));
-        let e = s.build().unwrap_err();
+        let e = s.build_probe().unwrap_err();
         assert!(e.message.starts_with("gcs access_token, credentials_file and anonymous exclude each other"), "{e}");
         assert!(!format!("{s:?} {e:?}").contains("ya29.spec-canary"));
-        let e = GcsSpec::new(" ", GcsCheck::Reachable).build().unwrap_err();
+        let e = GcsSpec::new(" ", GcsCheck::Reachable).build_probe().unwrap_err();
         assert_eq!(e.message, "gcs bucket is empty");
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{DEFAULT_PAGE_SIZE, S3Backup, S3Bucket, S3Check, S3Config, S3FreshnessBuilder};
-use crate::probe::{Probe, ProbeError, ProbeSpec, Secret};
+use crate::probe::{BuildContext, Probe, ProbeError, ProbeSpec, Secret};
 use crate::probes::backup::{FreshnessFields, check_endpoint, require_name};
 
 fn default_max_attempts() -> u32 {
@@ -186,11 +186,9 @@ impl S3Spec {
 }
 
 impl ProbeSpec for S3Spec {
-    fn kind(&self) -> &'static str {
-        "s3"
-    }
+    const KIND: &'static str = "s3";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         self.build_probe()
     }
 }
@@ -208,9 +206,9 @@ mod tests {
         let s = parse("bucket = \"b\"\ncheck = \"object-lock\"\n").unwrap();
         assert_eq!(s.check, S3Check::ObjectLock);
         assert_eq!(s.rpo_warn, None);
-        assert!(s.build().is_ok());
+        assert!(s.build_probe().is_ok());
         let s = parse("bucket = \"b\"\ncheck = \"backup\"\nprefix = \"db/\"\nrequire_kms = true\n").unwrap();
-        assert_eq!(s.build().unwrap().target(), "s3://b/db/");
+        assert_eq!(s.build_probe().unwrap().target(), "s3://b/db/");
     }
 
     #[test]
@@ -218,17 +216,17 @@ mod tests {
         let e = parse("bucket = \"b\"\ncheck = \"freshness\"\nrpo = \"1h\"\n").unwrap_err();
         assert!(e.to_string().contains("unknown field `rpo`"), "{e}");
         let mut s = parse("bucket = \"b\"\ncheck = \"freshness\"\nrpo_warn = \"3d\"\nrpo_critical = \"1d\"\n").unwrap();
-        assert!(s.build().unwrap_err().message.starts_with("s3 rpo thresholds:"));
+        assert!(s.build_probe().unwrap_err().message.starts_with("s3 rpo thresholds:"));
         s.rpo_warn = Some(Duration::from_secs(60));
         s.access_key_id = Some(Secret::new("AKIDONLYID"));
-        assert_eq!(s.build().unwrap_err().message, "s3 access_key_id is set but secret_access_key is not");
+        assert_eq!(s.build_probe().unwrap_err().message, "s3 access_key_id is set but secret_access_key is not");
         s.access_key_id = None;
         s.page_size = Some(0);
-        assert_eq!(s.build().unwrap_err().message, "s3 page_size 0 is not between 1 and 1000");
+        assert_eq!(s.build_probe().unwrap_err().message, "s3 page_size 0 is not between 1 and 1000");
         s.page_size = Some(2);
         s.endpoint_url = Some("127.0.0.1:9000".into());
         assert_eq!(
-            s.build().unwrap_err().message,
+            s.build_probe().unwrap_err().message,
             "s3 endpoint_url \"127.0.0.1:9000\" must start with http:// or https://"
         );
     }
@@ -236,9 +234,9 @@ mod tests {
     #[test]
     fn fields_of_other_checks_are_accepted_for_shared_targets() {
         let s = parse("bucket = \"b\"\ncheck = \"versioning\"\nprefix = \"db/\"\nrequire_kms = true\n").unwrap();
-        assert_eq!(s.build().unwrap().target(), "s3://b/");
+        assert_eq!(s.build_probe().unwrap().target(), "s3://b/");
         let s = parse("bucket = \"b\"\ncheck = \"logging\"\npage_size = 5000\n").unwrap();
-        assert_eq!(s.build().unwrap_err().message, "s3 page_size 5000 is not between 1 and 1000");
+        assert_eq!(s.build_probe().unwrap_err().message, "s3 page_size 5000 is not between 1 and 1000");
     }
 
     #[test]
@@ -246,7 +244,7 @@ mod tests {
         let mut s = S3Spec::new("b", S3Check::Reachable);
         s.access_key_id = Some(Secret::new("AKIDSPECKEYID"));
         s.secret_access_key = Some(Secret::new("spec-secret-value"));
-        let text = format!("{s:?} {:?}", s.build().unwrap());
+        let text = format!("{s:?} {:?}", s.build_probe().unwrap());
         assert!(!text.contains("AKIDSPECKEYID") && !text.contains("spec-secret-value"), "{text}");
     }
 }
