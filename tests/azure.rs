@@ -540,3 +540,30 @@ async fn newest_among_10000_blobs() {
         );
     }
 }
+
+/// Emulator-backed, through the config loader: `kind = "backup"` with `provider = "azure"` and
+/// a connection string from the environment; the account key never reaches the report.
+#[tokio::test]
+async fn config_backup_kind_with_provider_azure() {
+    use nexus_readiness::report::Status;
+    let Some(az) = Azurite::start().await else { return };
+    az.create("nexus-backups").await;
+    az.set_service_properties(Some(7), true).await;
+    az.put("nexus-backups", "postgres/2026-11-30.dump", b"pg_dump custom format").await;
+    let conn =
+        format!("DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};BlobEndpoint={};", az.endpoint());
+    let text = "[bindings.\"pre-deployment.infrastructure.backup-storage-configured\"]\nkind = \"backup\"\n\
+                provider = \"azure\"\ncheck = \"backup\"\ncontainer = \"nexus-backups\"\nprefix = \"postgres/\"\n\
+                verify_newest = true\nconnection_string = \"${env:AZURE_STORAGE_CONNECTION_STRING}\"\n";
+    let config = nexus_readiness::config::Config::loader()
+        .env_source(move |name| (name == "AZURE_STORAGE_CONNECTION_STRING").then(|| conn.clone()))
+        .from_str(text, "backup.toml")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let plan = config.plan(nexus_readiness::builtin::nexus()).unwrap();
+    let report = config.runner().phases([nexus_readiness::model::Phase::PreDeployment]).build().run(&plan).await;
+    let item = report.item("pre-deployment.infrastructure.backup-storage-configured").unwrap();
+    assert_eq!(item.status, Status::Pass, "{}", item.reason);
+    assert!(item.reason.starts_with("backup storage of azure container nexus-backups: reachable;"), "{}", item.reason);
+    let json = serde_json::to_string(&report).unwrap();
+    assert!(!json.contains(KEY) && !format!("{item:?}").contains(KEY));
+}

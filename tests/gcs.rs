@@ -514,3 +514,44 @@ async fn newest_among_10000_objects() {
         );
     }
 }
+
+/// Emulator-backed, through the config loader: `kind = "backup"` with `provider = "gcs"` bound
+/// to the backup item; the report's reason names the provider and the bucket.
+#[tokio::test]
+async fn config_backup_kind_with_provider_gcs() {
+    use nexus_readiness::report::Status;
+    let Some(gcs) = FakeGcs::start().await else { return };
+    gcs.create("nexus-backups", true).await;
+    gcs.put("nexus-backups", "postgres/2026-11-30.dump", b"pg_dump custom format").await;
+    let text = format!(
+        "[bindings.\"pre-deployment.infrastructure.backup-storage-configured\"]\nkind = \"backup\"\nprovider = \"gcs\"\n\
+         check = \"backup\"\nbucket = \"nexus-backups\"\nprefix = \"postgres/\"\nverify_newest = true\n\
+         endpoint = \"{}\"\naccess_token = \"${{env:GCS_ACCESS_TOKEN}}\"\n",
+        gcs.endpoint()
+    );
+    let run = |text: String| async move {
+        let config = nexus_readiness::config::Config::loader()
+            .env_source(|name| (name == "GCS_ACCESS_TOKEN").then(|| "ya29.config-canary-token".to_string()))
+            .from_str(&text, "backup.toml")
+            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let plan = config.plan(nexus_readiness::builtin::nexus()).unwrap();
+        let report = config.runner().phases([nexus_readiness::model::Phase::PreDeployment]).build().run(&plan).await;
+        let item = report.item("pre-deployment.infrastructure.backup-storage-configured").unwrap().clone();
+        assert!(!format!("{item:?}").contains("ya29.config-canary-token"), "{item:?}");
+        item
+    };
+    let item = run(text.clone()).await;
+    assert_eq!(item.status, Status::Pass, "{}", item.reason);
+    assert!(
+        item.reason.starts_with("backup storage of gcs bucket nexus-backups: reachable; object versioning is enabled"),
+        "{}",
+        item.reason
+    );
+    let item = run(text.replace("bucket = \"nexus-backups\"", "bucket = \"gone\"")).await;
+    assert_eq!(item.status, Status::Fail, "{}", item.reason);
+    assert!(
+        item.reason.starts_with("backup storage of gcs bucket gone: gcs bucket gone does not exist"),
+        "{}",
+        item.reason
+    );
+}

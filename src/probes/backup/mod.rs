@@ -2,7 +2,7 @@
 //! the recovery point objective, the newest-object search over a paginated listing, the
 //! verdict on the newest backup's age, and the combined "backup storage" judgement.
 //!
-//! The `backup` config kind, [`BackupSpec`], picks a provider: `provider = "s3" | "gcs" |
+//! The `backup` config kind, [`BackupSpec`](crate::probes::backup::BackupSpec), picks a provider: `provider = "s3" | "gcs" |
 //! "azure"` (default `"s3"`), with that provider's fields.
 
 #[cfg(any(feature = "gcs", feature = "azure"))]
