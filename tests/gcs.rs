@@ -457,6 +457,68 @@ async fn wire_credentials_chain() {
     assert!(!format!("{e:?} {bucket:?}").contains("ya29.explicit-canary"));
     assert_eq!(state.lock().unwrap().seen_auth.last().unwrap(), "Bearer ya29.explicit-canary");
 
+    // A service account key file: an RS256 JWT exchanged at the token endpoint, its signature
+    // checked by the real `openssl dgst -verify` against the key's public half.
+    if let Some(openssl) = common::require_binary("openssl") {
+        let key = dir.path().join("key.pem");
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new(&openssl).args(args).output().unwrap();
+            assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        let (k, p) = (key.to_str().unwrap(), dir.path().join("pub.pem"));
+        run(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", k]);
+        run(&["pkey", "-in", k, "-pubout", "-out", p.to_str().unwrap()]);
+        let pem = std::fs::read_to_string(&key).unwrap();
+        std::fs::write(
+            &adc,
+            serde_json::json!({
+                "type": "service_account", "project_id": "p", "private_key_id": "kid-1",
+                "private_key": pem, "client_email": "probe@p.iam.gserviceaccount.com",
+                "token_uri": format!("{ep}/token")
+            })
+            .to_string(),
+        )
+        .unwrap();
+        let bucket =
+            GcsBucket::new(GcsConfig::new().endpoint(&ep).credentials(GcsCredentials::File(adc.clone())), "kept");
+        let obs = check(&bucket.reachable()).await.unwrap();
+        assert_eq!(obs.verdict, Verdict::Pass);
+        let form = state.lock().unwrap().token_forms.last().unwrap().clone();
+        assert!(form.contains("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer"), "{form}");
+        let jwt = form.split('&').find_map(|kv| kv.strip_prefix("assertion=")).unwrap().to_string();
+        let parts: Vec<&str> = jwt.split('.').collect();
+        assert_eq!(parts.len(), 3, "{jwt}");
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let claims: serde_json::Value = serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+        assert_eq!(claims["iss"], "probe@p.iam.gserviceaccount.com");
+        assert_eq!(claims["aud"], format!("{ep}/token"));
+        assert_eq!(claims["scope"], "https://www.googleapis.com/auth/devstorage.read_only");
+        let header: serde_json::Value = serde_json::from_slice(&b64.decode(parts[0]).unwrap()).unwrap();
+        assert_eq!((header["alg"].as_str(), header["kid"].as_str()), (Some("RS256"), Some("kid-1")));
+        let (data, sig) = (dir.path().join("data"), dir.path().join("sig"));
+        std::fs::write(&data, format!("{}.{}", parts[0], parts[1])).unwrap();
+        std::fs::write(&sig, b64.decode(parts[2]).unwrap()).unwrap();
+        run(&[
+            "dgst",
+            "-sha256",
+            "-verify",
+            p.to_str().unwrap(),
+            "-signature",
+            sig.to_str().unwrap(),
+            data.to_str().unwrap(),
+        ]);
+        assert!(!format!("{obs:?} {bucket:?}").contains("BEGIN PRIVATE KEY"));
+        // A key file whose key is not PKCS#8: a misconfiguration that shows no key material.
+        std::fs::write(&adc, serde_json::json!({"type": "service_account", "client_email": "a@b", "private_key": "-----BEGIN RSA PRIVATE KEY-----\nMIIcanary\n-----END RSA PRIVATE KEY-----\n"}).to_string()).unwrap();
+        let bucket =
+            GcsBucket::new(GcsConfig::new().endpoint(&ep).credentials(GcsCredentials::File(adc.clone())), "kept");
+        let e = check(&bucket.reachable()).await.unwrap_err();
+        assert_eq!(e.kind, ProbeErrorKind::Misconfigured, "{e}");
+        assert!(e.message.ends_with("private_key is not a PEM \"BEGIN PRIVATE KEY\" (PKCS#8) block"), "{e}");
+        assert!(!e.message.contains("MIIcanary"));
+    }
+
     // An unsupported credentials file type is a misconfiguration naming the file.
     std::fs::write(&adc, r#"{"type": "external_account"}"#).unwrap();
     let bucket = GcsBucket::new(GcsConfig::new().endpoint(&ep).credentials(GcsCredentials::File(adc.clone())), "kept");

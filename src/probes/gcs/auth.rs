@@ -1,5 +1,6 @@
 //! Access tokens for the GCS JSON API: an explicit token, an application default credentials
-//! file (`authorized_user`), or the metadata server (GCE, GKE workload identity, Cloud Run).
+//! file (`authorized_user`, or `service_account` with an RS256 JWT), or the metadata server
+//! (GCE, GKE workload identity, Cloud Run).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,8 +24,8 @@ pub enum GcsCredentials {
     ApplicationDefault,
     /// An OAuth access token (write `${env:NAME}` in config files).
     AccessToken(Secret),
-    /// An application default credentials file of type `authorized_user` (`gcloud auth
-    /// application-default login`).
+    /// An application default credentials file: `authorized_user` (`gcloud auth
+    /// application-default login`) or `service_account` (a key file).
     File(PathBuf),
     /// The metadata server only.
     MetadataServer,
@@ -67,6 +68,12 @@ struct TokenAnswer {
 struct AdcFile {
     #[serde(rename = "type")]
     kind: String,
+    #[serde(default)]
+    client_email: Option<String>,
+    #[serde(default)]
+    private_key: Option<String>,
+    #[serde(default)]
+    private_key_id: Option<String>,
     #[serde(default)]
     client_id: Option<String>,
     #[serde(default)]
@@ -173,12 +180,66 @@ async fn from_file(cx: &ProbeContext, http: &reqwest::Client, path: &Path) -> Re
             let req = http.post(&uri).form(&form);
             token_answer(cx, "refresh token exchange", &uri, req).await
         }
+        "service_account" => {
+            let email = adc.client_email.filter(|s| !s.is_empty()).ok_or_else(|| {
+                ProbeError::misconfigured(format!("google credentials file {shown} has no client_email"))
+            })?;
+            let key = Secret::new(adc.private_key.unwrap_or_default());
+            let uri = adc.token_uri.unwrap_or_else(|| DEFAULT_TOKEN_URI.into());
+            let jwt = service_account_jwt(&email, &key, adc.private_key_id.as_deref(), &uri, Utc::now())
+                .map_err(|why| ProbeError::misconfigured(format!("google credentials file {shown}: {why}")))?;
+            let form = [("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", jwt.expose())];
+            let req = http.post(&uri).form(&form);
+            token_answer(cx, "service account token exchange", &uri, req).await
+        }
         other => Err(ProbeError::misconfigured(format!(
-            "google credentials file {shown} is of type {other:?}; this build reads \"authorized_user\" files \
-             (`gcloud auth application-default login`), an access token, or the metadata server (GKE workload \
-             identity, GCE, Cloud Run)"
+            "google credentials file {shown} is of type {other:?}; this build reads \"authorized_user\" and \
+             \"service_account\" files, an access token, or the metadata server (GKE workload identity, GCE, Cloud \
+             Run)"
         ))),
     }
+}
+
+/// The scope asked for: reading bucket metadata and listing objects.
+const SCOPE: &str = "https://www.googleapis.com/auth/devstorage.read_only";
+
+/// A signed RS256 JWT asserting `email` for the token endpoint `aud` (OAuth 2.0 JWT bearer
+/// grant), valid one hour from `now`. The error says what is wrong, never the key.
+pub(crate) fn service_account_jwt(
+    email: &str,
+    pem: &Secret,
+    key_id: Option<&str>,
+    aud: &str,
+    now: DateTime<Utc>,
+) -> Result<Secret, String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let body: String = pem
+        .expose()
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| !l.starts_with("-----BEGIN PRIVATE KEY-----"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END"))
+        .collect();
+    if body.is_empty() {
+        return Err("private_key is not a PEM \"BEGIN PRIVATE KEY\" (PKCS#8) block".into());
+    }
+    let der = STANDARD.decode(body).map_err(|_| "private_key is not valid base64 inside its PEM block".to_string())?;
+    let pair = ring::signature::RsaKeyPair::from_pkcs8(&der)
+        .map_err(|e| format!("private_key is not a usable RSA key ({e})"))?;
+    let mut header = serde_json::json!({"alg": "RS256", "typ": "JWT"});
+    if let Some(k) = key_id {
+        header["kid"] = k.into();
+    }
+    let iat = now.timestamp();
+    let claims = serde_json::json!({"iss": email, "scope": SCOPE, "aud": aud, "iat": iat, "exp": iat + 3600});
+    let signing_input =
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
+    let mut sig = vec![0u8; pair.public().modulus_len()];
+    pair.sign(&ring::signature::RSA_PKCS1_SHA256, &ring::rand::SystemRandom::new(), signing_input.as_bytes(), &mut sig)
+        .map_err(|_| "signing with private_key failed".to_string())?;
+    Ok(Secret::new(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig))))
 }
 
 async fn from_metadata(cx: &ProbeContext, http: &reqwest::Client, base: &str) -> Result<Token, ProbeError> {

@@ -64,7 +64,7 @@ pub struct GcsSpec {
     /// An OAuth access token (write `${env:NAME}`).
     #[serde(default)]
     pub access_token: Option<Secret>,
-    /// An application default credentials file of type `authorized_user`.
+    /// An application default credentials file: `authorized_user` or `service_account`.
     #[serde(default)]
     pub credentials_file: Option<PathBuf>,
     /// The metadata server's `host[:port]` (default `GCE_METADATA_HOST` or
