@@ -609,6 +609,16 @@ async fn config_backup_kind_with_provider_gcs() {
         "{}",
         item.reason
     );
+    // A mistake in a provider's fields names the file, the line, the provider and the field.
+    let bad = text.replace("bucket = ", "buckett = ");
+    let e = nexus_readiness::config::Config::loader()
+        .env_source(|_| Some("ya29.config-canary-token".to_string()))
+        .from_str(&bad, "backup.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(!e.contains("ya29.config-canary-token"), "{e}");
+    assert!(e.contains("backup.toml:") && e.contains("backup provider \"gcs\": unknown field `buckett`"), "{e}");
+
     let item = run(text.replace("bucket = \"nexus-backups\"", "bucket = \"gone\"")).await;
     assert_eq!(item.status, Status::Fail, "{}", item.reason);
     assert!(
