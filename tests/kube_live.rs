@@ -348,7 +348,11 @@ fn lb_service(name: &str, app: &str, ip: Option<&str>) -> Service {
 }
 
 fn findings(obs: &Observation) -> Vec<String> {
-    obs.evidence.iter().filter(|(k, _)| k.starts_with("finding.")).map(|(_, v)| v.to_string()).collect()
+    obs.evidence
+        .iter()
+        .filter(|(k, _)| k.starts_with("finding.") && !k.ends_with(".at"))
+        .map(|(_, v)| v.to_string())
+        .collect()
 }
 
 fn assert_finding(obs: &Observation, text: &str) {

@@ -8,8 +8,10 @@ use std::time::Duration;
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Pod, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Api, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
@@ -197,6 +199,9 @@ pub async fn fetch(
             ResourceKind::DaemonSets => snap.daemon_sets = list_ns::<DaemonSet>(cx, client, ns, kind, page).await?,
             ResourceKind::ReplicaSets => snap.replica_sets = list_ns::<ReplicaSet>(cx, client, ns, kind, page).await?,
             ResourceKind::Pods => snap.pods = list_ns::<Pod>(cx, client, ns, kind, page).await?,
+            ResourceKind::Jobs => snap.jobs = list_ns::<Job>(cx, client, ns, kind, page).await?,
+            ResourceKind::CronJobs => snap.cron_jobs = list_ns::<CronJob>(cx, client, ns, kind, page).await?,
+            ResourceKind::Pdbs => snap.pdbs = list_ns::<PodDisruptionBudget>(cx, client, ns, kind, page).await?,
             ResourceKind::Services => snap.services = list_ns::<Service>(cx, client, ns, kind, page).await?,
             ResourceKind::Hpas => snap.hpas = list_ns::<HorizontalPodAutoscaler>(cx, client, ns, kind, page).await?,
             ResourceKind::NetworkPolicies => {

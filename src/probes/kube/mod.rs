@@ -31,6 +31,7 @@
 pub mod checks;
 pub mod live;
 pub mod manifest;
+pub mod position;
 pub mod rollback;
 pub mod source;
 
@@ -41,10 +42,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Deserialize;
 
-pub use checks::{Check, CheckConfig, CheckOutcome, Evaluator, Finding, FindingSeverity, WorkloadSelector, evaluate};
+pub use checks::{
+    Check, CheckConfig, CheckOutcome, Evaluator, Finding, FindingSeverity, KubeCheck, WorkloadSelector, evaluate,
+};
 pub use manifest::ManifestError;
 pub use rollback::{RollbackPlan, RollbackTrigger, rollback};
-pub use source::{Origin, ResourceKind, Snapshot, Workload, WorkloadKind};
+pub use source::{Location, Origin, ResourceKind, Snapshot, Source, Workload, WorkloadKind, object_key};
 
 use crate::probe::{Observation, Probe, ProbeContext, ProbeError, ProbeSpec};
 
@@ -145,9 +148,7 @@ impl KubeProbe {
         let mut kinds: Vec<ResourceKind> = Vec::new();
         if self.check.uses_workloads() {
             match self.selector.kind {
-                Some(WorkloadKind::Deployment) => kinds.push(ResourceKind::Deployments),
-                Some(WorkloadKind::StatefulSet) => kinds.push(ResourceKind::StatefulSets),
-                Some(WorkloadKind::DaemonSet) => kinds.push(ResourceKind::DaemonSets),
+                Some(k) => kinds.push(k.resource()),
                 None => kinds.extend(ResourceKind::WORKLOADS),
             }
         }
@@ -190,6 +191,9 @@ impl Probe for KubeProbe {
     }
 
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+        if self.check.live_only() && matches!(self.source, KubeSource::Manifests(_)) {
+            return Err(ProbeError::not_applicable(format!("{} needs a live cluster, not manifests", self.check)));
+        }
         let snap = self.snapshot(cx).await?;
         let outcome = evaluate(&snap, &self.selector, self.check, &self.config)?;
         let mut obs = outcome.to_observation();
@@ -271,12 +275,8 @@ impl ProbeSpec for KubeSpec {
         let source = if self.manifests.is_empty() {
             KubeSource::Cluster { kubeconfig: self.kubeconfig.clone(), context: self.context.clone() }
         } else {
-            if self.check.live_only() {
-                return Err(ProbeError::misconfigured(format!(
-                    "kube.check {} needs a live cluster: remove kube.manifests",
-                    self.check
-                )));
-            }
+            // A live-only check on manifests is Skipped when it runs ("needs a live cluster"),
+            // so one `[targets.kubernetes]` table with `manifests` serves every item.
             KubeSource::Manifests(self.manifests.clone())
         };
         let mut probe = KubeProbe::new(source, selector, self.check).with_config(self.config.clone());

@@ -25,7 +25,7 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 use serde::{Deserialize, Serialize};
 
-use super::source::{Origin, ResourceKind, Snapshot, Workload, WorkloadKind, selector_matches};
+use super::source::{Location, Origin, ResourceKind, Snapshot, Workload, WorkloadKind, selector_matches};
 use crate::probe::{Observation, ProbeError};
 use util::ns_of;
 
@@ -262,7 +262,9 @@ pub struct WorkloadSelector {
     pub namespace: String,
     /// The workload's name; any name when unset.
     pub name: Option<String>,
-    /// The workload kind; any of Deployment, StatefulSet, DaemonSet when unset.
+    /// The workload kind; when unset, any of Deployment, StatefulSet, DaemonSet, Job, CronJob,
+    /// and (in manifests, or on a cluster when the kind is `Pod`) Pods that no controller
+    /// manages.
     pub kind: Option<WorkloadKind>,
     /// A label selector on the workloads' labels: `app=nexus,tier!=batch,canary,!legacy`.
     pub labels: Option<String>,
@@ -337,6 +339,7 @@ impl WorkloadSelector {
             .workloads()
             .filter(|w| w.namespace() == self.ns())
             .filter(|w| self.kind.is_none_or(|k| k == w.kind))
+            .filter(|w| w.kind != WorkloadKind::Pod || snapshot.origin == Origin::Manifests || self.kind.is_some())
             .filter(|w| self.name.as_deref().is_none_or(|n| n == w.name()))
             .filter(|w| labels.as_ref().is_none_or(|s| selector_matches(s, w.meta.labels.as_ref())))
             .collect())
@@ -421,6 +424,10 @@ pub struct Finding {
     pub field: Option<String>,
     /// What is wrong: `is not set`.
     pub message: String,
+    /// Where the offending field is, `file:line:column`, when the object came from a manifest
+    /// (the field itself, or the nearest enclosing field that is written when it is missing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
 }
 
 impl Finding {
@@ -432,6 +439,7 @@ impl Finding {
             container: None,
             field: None,
             message: message.into(),
+            location: None,
         }
     }
 
@@ -449,6 +457,12 @@ impl Finding {
     /// Names the field.
     pub fn field(mut self, path: impl Into<String>) -> Self {
         self.field = Some(path.into());
+        self
+    }
+
+    /// Sets the location (the evaluator fills it in from the manifest otherwise).
+    pub fn at(mut self, location: Location) -> Self {
+        self.location = Some(location);
         self
     }
 }
@@ -517,6 +531,9 @@ impl CheckOutcome {
                 FindingSeverity::Warn => "warn",
             };
             obs = obs.with_evidence(format!("finding.{:03}", i + 1), format!("{sev}: {f}"));
+            if let Some(at) = &f.location {
+                obs = obs.with_evidence(format!("finding.{:03}.at", i + 1), at.to_string());
+            }
         }
         obs
     }
@@ -619,7 +636,53 @@ impl<'a> Evaluator<'a> {
             };
             return Err(ProbeError::not_found(format!("no workload matches {} {source}", self.selector.describe())));
         }
-        check.run(self)
+        let mut outcome = check.run(self)?;
+        if !self.snap.sources.is_empty() {
+            for f in &mut outcome.findings {
+                self.locate(f);
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Fills in the manifest location of a finding from its object, container and field.
+    fn locate(&self, f: &mut Finding) {
+        if f.location.is_some() {
+            return;
+        }
+        let Some(src) = self.snap.sources.get(&f.object) else { return };
+        let idx = &src.index;
+        let kind = f.object.split(' ').next().unwrap_or("");
+        let pod_spec = match kind {
+            "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => Some("/spec/template/spec"),
+            "CronJob" => Some(WorkloadKind::CronJob.pod_spec_pointer()),
+            "Pod" => Some("/spec"),
+            _ => None,
+        };
+        let field = f.field.as_deref().unwrap_or("");
+        let segs: Vec<&str> = field.split('.').filter(|s| !s.is_empty()).collect();
+        let base = src.prefix.as_str();
+        let pointer = match (pod_spec, &f.container) {
+            (Some(spec), Some(c)) => {
+                let spec = format!("{base}{spec}");
+                let container = idx
+                    .named(&format!("{spec}/containers"), c)
+                    .or_else(|| idx.named(&format!("{spec}/initContainers"), c))
+                    .map(str::to_string);
+                match container {
+                    Some(cp) => idx.walk(&cp, &segs).0,
+                    None => spec,
+                }
+            }
+            (Some(spec), None)
+                if !segs.is_empty() && !matches!(segs[0], "spec" | "metadata" | "status" | "apiVersion" | "kind") =>
+            {
+                idx.walk(&format!("{base}{spec}"), &segs).0
+            }
+            _ => idx.walk(base, &segs).0,
+        };
+        let (line, column) = idx.locate(&pointer);
+        f.location = Some(Location::new(src.path.clone(), line, column));
     }
 
     /// `1 deployment and 2 daemonsets`: the selected workloads, for summaries.
@@ -655,11 +718,21 @@ impl<'a> Evaluator<'a> {
         })
     }
 
-    /// The pods of `w` (its selector in its namespace), not being deleted.
+    /// The pods of `w` (its selector in its namespace; a bare Pod itself), not being deleted.
+    /// A workload without a selector (a CronJob) has none.
     pub fn pods_of(&self, w: &Workload<'a>) -> Vec<&'a Pod> {
+        if w.kind == WorkloadKind::Pod {
+            return self
+                .snap
+                .pods
+                .iter()
+                .filter(|p| std::ptr::eq(&p.metadata, w.meta) && p.metadata.deletion_timestamp.is_none())
+                .collect();
+        }
+        let Some(selector) = w.selector else { return Vec::new() };
         let idx = self.pod_index();
         let ns = w.namespace();
-        let candidates: &[usize] = match w.selector.match_labels.as_ref().filter(|m| !m.is_empty()) {
+        let candidates: &[usize] = match selector.match_labels.as_ref().filter(|m| !m.is_empty()) {
             Some(ml) => ml
                 .iter()
                 .map(|(k, v)| idx.by_label.get(&(ns, k.as_str(), v.as_str())).map(Vec::as_slice).unwrap_or(&[]))
@@ -670,7 +743,7 @@ impl<'a> Evaluator<'a> {
         candidates
             .iter()
             .map(|&i| &self.snap.pods[i])
-            .filter(|p| selector_matches(w.selector, p.metadata.labels.as_ref()))
+            .filter(|p| selector_matches(selector, p.metadata.labels.as_ref()))
             .filter(|p| p.metadata.deletion_timestamp.is_none())
             .collect()
     }

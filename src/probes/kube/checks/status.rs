@@ -32,10 +32,17 @@ impl KubeCheck for PodsReady {
 fn pods_ready(ev: &Evaluator<'_>) -> CheckOutcome {
     let mut out = Vec::new();
     let mut total = 0;
-    for w in &ev.workloads {
+    // Jobs and CronJobs run to completion: their pods are not meant to stay ready.
+    for w in ev.workloads.iter().filter(|w| !w.kind.runs_to_completion()) {
         let pods = ev.pods_of(w);
         if pods.is_empty() {
-            out.push(Finding::error(w.object(), format!("no pods match its selector {}", selector_text(w.selector))));
+            out.push(Finding::error(
+                w.object(),
+                format!(
+                    "no pods match its selector {}",
+                    w.selector.map(selector_text).unwrap_or_else(|| "<none>".into())
+                ),
+            ));
         }
         total += pods.len();
         for p in pods {
@@ -137,13 +144,24 @@ impl KubeCheck for RolloutComplete {
     }
 
     fn run(&self, ev: &Evaluator<'_>) -> Result<CheckOutcome, ProbeError> {
-        Ok(rollout_complete(ev))
+        rollout_complete(ev)
     }
 }
 
-fn rollout_complete(ev: &Evaluator<'_>) -> CheckOutcome {
+fn rollout_complete(ev: &Evaluator<'_>) -> Result<CheckOutcome, ProbeError> {
     let mut out = Vec::new();
-    for w in &ev.workloads {
+    let rolled: Vec<&Workload<'_>> = ev
+        .workloads
+        .iter()
+        .filter(|w| matches!(w.kind, WorkloadKind::Deployment | WorkloadKind::StatefulSet | WorkloadKind::DaemonSet))
+        .collect();
+    if rolled.is_empty() {
+        return Err(ProbeError::not_applicable(format!(
+            "rollout-complete applies to Deployments, StatefulSets and DaemonSets, not {}",
+            ev.workloads_text()
+        )));
+    }
+    for w in rolled {
         let problems = match w.kind {
             WorkloadKind::Deployment => ev
                 .snap
@@ -166,12 +184,13 @@ fn rollout_complete(ev: &Evaluator<'_>) -> CheckOutcome {
                 .find(|d| std::ptr::eq(&d.metadata, w.meta))
                 .map(daemonset_rollout_problems)
                 .unwrap_or_default(),
+            _ => Vec::new(),
         };
         for (field, msg) in problems {
             out.push(Finding::error(w.object(), msg).field(field));
         }
     }
-    CheckOutcome::new(Check::RolloutComplete.as_str(), out, format!("rollout of {} complete", ev.workloads_text()))
+    Ok(CheckOutcome::new(Check::RolloutComplete.as_str(), out, format!("rollout of {} complete", ev.workloads_text())))
 }
 
 /// Live: enough Ready nodes with allocatable `nvidia.com/gpu`.
