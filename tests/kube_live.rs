@@ -265,7 +265,7 @@ fn deployment(name: &str, replicas: i32, ready: i32, revision: i64) -> Deploymen
                 "spec": {
                     "serviceAccountName": "nexus-api",
                     "containers": [{
-                        "name": "server", "image": format!("registry.example.com/{name}:{revision}.0.0"),
+                        "name": "server", "image": format!("registry.example.com/{name}:{revision}.0.0"), "imagePullPolicy": "Always",
                         "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}},
                         "env": [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "nexus-db", "key": "password"}}}]
                     }]

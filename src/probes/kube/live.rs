@@ -12,7 +12,7 @@ use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Pod, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use kube::api::{Api, ListParams};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use serde::de::DeserializeOwned;
@@ -202,6 +202,23 @@ pub async fn fetch(
             ResourceKind::Jobs => snap.jobs = list_ns::<Job>(cx, client, ns, kind, page).await?,
             ResourceKind::CronJobs => snap.cron_jobs = list_ns::<CronJob>(cx, client, ns, kind, page).await?,
             ResourceKind::Pdbs => snap.pdbs = list_ns::<PodDisruptionBudget>(cx, client, ns, kind, page).await?,
+            ResourceKind::PrometheusRules | ResourceKind::ServiceMonitors | ResourceKind::PodMonitors => {
+                let (kind_name, plural) = match kind {
+                    ResourceKind::PrometheusRules => ("PrometheusRule", "prometheusrules"),
+                    ResourceKind::ServiceMonitors => ("ServiceMonitor", "servicemonitors"),
+                    _ => ("PodMonitor", "podmonitors"),
+                };
+                let gvk = GroupVersionKind::gvk("monitoring.coreos.com", "v1", kind_name);
+                let ar = ApiResource::from_gvk_with_plural(&gvk, plural);
+                let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
+                let items = list_all(cx, &api, &ListParams::default().limit(page), kind.resource(), Some(ns)).await?;
+                for o in items {
+                    let mut v = serde_json::to_value(&o)
+                        .map_err(|e| ProbeError::protocol(format!("cannot encode a {kind_name}")).with_source(&e))?;
+                    v["kind"] = serde_json::Value::String(kind_name.into());
+                    snap.custom.push(v);
+                }
+            }
             ResourceKind::Services => snap.services = list_ns::<Service>(cx, client, ns, kind, page).await?,
             ResourceKind::Hpas => snap.hpas = list_ns::<HorizontalPodAutoscaler>(cx, client, ns, kind, page).await?,
             ResourceKind::NetworkPolicies => {

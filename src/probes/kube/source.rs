@@ -66,6 +66,12 @@ pub enum ResourceKind {
     CronJobs,
     /// policy/v1 PodDisruptionBudget.
     Pdbs,
+    /// monitoring.coreos.com/v1 PrometheusRule.
+    PrometheusRules,
+    /// monitoring.coreos.com/v1 ServiceMonitor.
+    ServiceMonitors,
+    /// monitoring.coreos.com/v1 PodMonitor.
+    PodMonitors,
 }
 
 impl ResourceKind {
@@ -88,6 +94,9 @@ impl ResourceKind {
             ResourceKind::Jobs => "jobs.batch",
             ResourceKind::CronJobs => "cronjobs.batch",
             ResourceKind::Pdbs => "poddisruptionbudgets.policy",
+            ResourceKind::PrometheusRules => "prometheusrules.monitoring.coreos.com",
+            ResourceKind::ServiceMonitors => "servicemonitors.monitoring.coreos.com",
+            ResourceKind::PodMonitors => "podmonitors.monitoring.coreos.com",
         }
     }
 

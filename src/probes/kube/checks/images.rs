@@ -7,7 +7,17 @@ use super::{Check, CheckOutcome, Evaluator, Finding, KubeCheck};
 use crate::probe::ProbeError;
 use crate::probes::kube::source::{Origin, ResourceKind};
 
-/// Images are tagged with a version or pinned by digest, with a sane pull policy.
+/// Images are tagged with a version or pinned by digest, with a pull policy that fits.
+///
+/// - untagged or `latest`: error (kube-score `container-image-tag`, Polaris `tagNotSpecified`);
+///   with `IfNotPresent` a second error: nodes keep whatever `latest` they pulled first;
+/// - a version tag with a policy other than `Always` (unset defaults to `IfNotPresent`):
+///   warning, since a re-pushed tag is not pulled again. kube-score fails every policy but
+///   `Always` (`container-image-pull-policy`); we only warn, because a version tag is usually
+///   immutable in a registry with tag immutability, and recommend digests;
+/// - a digest with `Always`: warning (a digest never changes, so `Always` only adds registry
+///   round-trips and a registry outage to every restart); digests pass with any other policy,
+///   where kube-score would still ask for `Always`.
 #[derive(Debug)]
 pub(crate) struct ImageTag;
 
@@ -45,7 +55,20 @@ fn image_tag(ev: &Evaluator<'_>) -> CheckOutcome {
                         );
                     }
                 }
-                ImageRef::Tag(tag) if tag != "latest" => {}
+                ImageRef::Tag(tag) if tag != "latest" => {
+                    if policy != Some("Always") {
+                        let now =
+                            policy.map(|p| format!("is {p}")).unwrap_or_else(|| "is not set (IfNotPresent)".into());
+                        out.push(
+                        Finding::warn(
+                            w.object(),
+                            format!("{now} with mutable tag {tag:?}: a re-pushed tag is not pulled again; pin a digest or set Always"),
+                        )
+                        .container(&c.name)
+                        .field("imagePullPolicy"),
+                    );
+                    }
+                }
                 r => {
                     let what = if matches!(r, ImageRef::Untagged) {
                         "has no tag (resolves to latest)"

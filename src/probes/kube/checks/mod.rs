@@ -8,6 +8,7 @@
 //! implement [`KubeCheck`] and run through [`Evaluator::run_check`].
 
 mod images;
+mod monitoring;
 mod network;
 mod probes;
 mod resources;
@@ -78,11 +79,33 @@ pub enum Check {
     GpuNodes,
     /// Live: a Deployment can be rolled back (history kept, a previous ReplicaSet exists).
     RollbackPossible,
+    /// No pod shares the node's network, PID or IPC namespace.
+    HostNamespaces,
+    /// Containers drop ALL capabilities and add at most NET_BIND_SERVICE.
+    CapabilitiesDropped,
+    /// A seccomp profile (RuntimeDefault or Localhost) applies to every container.
+    SeccompProfile,
+    /// The service-account token is not mounted unless the pod asks for it.
+    ServiceAccountToken,
+    /// Deployments and StatefulSets run at least `min_replicas` replicas.
+    Replicas,
+    /// Multi-replica workloads have a PodDisruptionBudget that allows evictions.
+    PodDisruptionBudget,
+    /// Workloads set a priority class.
+    PriorityClass,
+    /// Multi-replica pods spread over nodes (anti-affinity or topology spread).
+    AntiAffinity,
+    /// Every HPA of the namespace targets an existing workload.
+    HpaTarget,
+    /// PrometheusRule manifests hold the checklist's alert rules (name, expression, `for`).
+    PrometheusRules,
+    /// A ServiceMonitor or PodMonitor selects the workload's pods (metrics scraped).
+    ServiceMonitor,
 }
 
 impl Check {
     /// Every check.
-    pub const ALL: [Check; 17] = [
+    pub const ALL: [Check; 28] = [
         Check::ResourceLimits,
         Check::HealthProbes,
         Check::StartupProbe,
@@ -100,6 +123,17 @@ impl Check {
         Check::LoadBalancer,
         Check::GpuNodes,
         Check::RollbackPossible,
+        Check::HostNamespaces,
+        Check::CapabilitiesDropped,
+        Check::SeccompProfile,
+        Check::ServiceAccountToken,
+        Check::Replicas,
+        Check::PodDisruptionBudget,
+        Check::PriorityClass,
+        Check::AntiAffinity,
+        Check::HpaTarget,
+        Check::PrometheusRules,
+        Check::ServiceMonitor,
     ];
 
     /// The implementation of this check: the one table from names to check types.
@@ -122,6 +156,17 @@ impl Check {
             Check::LoadBalancer => &network::LoadBalancer,
             Check::GpuNodes => &status::GpuNodes,
             Check::RollbackPossible => &status::RollbackPossible,
+            Check::HostNamespaces => &security::HostNamespaces,
+            Check::CapabilitiesDropped => &security::Capabilities,
+            Check::SeccompProfile => &security::Seccomp,
+            Check::ServiceAccountToken => &security::TokenAutomount,
+            Check::Replicas => &scaling::Replicas,
+            Check::PodDisruptionBudget => &scaling::DisruptionBudget,
+            Check::PriorityClass => &scaling::PriorityClass,
+            Check::AntiAffinity => &scaling::Spread,
+            Check::HpaTarget => &scaling::HpaTarget,
+            Check::PrometheusRules => &monitoring::AlertRules,
+            Check::ServiceMonitor => &monitoring::Scraped,
         }
     }
 
@@ -231,6 +276,17 @@ pub struct CheckConfig {
     pub gpus_min: Option<u32>,
     /// Minimum `minReplicas` of the HPA.
     pub hpa_min_replicas: i32,
+    /// Minimum replicas of a Deployment or StatefulSet (`replicas`).
+    pub min_replicas: i32,
+    /// Allowed priority class names (`priority-class`); any when empty.
+    pub priority_classes: Vec<String>,
+    /// The alert rules PrometheusRule manifests must hold (`prometheus-rules`); filled from
+    /// the plan's checklist when empty.
+    #[schemars(skip)]
+    pub alert_rules: Vec<crate::model::AlertRule>,
+    /// Expected PromQL per alert name (`HighErrorRate = "..."`), compared with whitespace
+    /// normalised; without one, a rule's expression must contain the checklist's bound.
+    pub alert_exprs: BTreeMap<String, String>,
 }
 
 impl Default for CheckConfig {
@@ -248,6 +304,10 @@ impl Default for CheckConfig {
             gpu_nodes_min: None,
             gpus_min: None,
             hpa_min_replicas: 2,
+            min_replicas: 2,
+            priority_classes: Vec::new(),
+            alert_rules: Vec::new(),
+            alert_exprs: BTreeMap::new(),
         }
     }
 }

@@ -9,7 +9,14 @@ use super::{Check, CheckOutcome, Evaluator, Finding, KubeCheck};
 use crate::probe::ProbeError;
 use crate::probes::kube::source::{ResourceKind, selector_matches};
 
-/// A NetworkPolicy with ingress rules selects the workload's pods.
+/// NetworkPolicies cover the workload's pods for both ingress and egress.
+///
+/// As kube-score's `pod-networkpolicy`: a policy selecting the pods must have `Ingress` in its
+/// policy types, and one must have `Egress` (with `policyTypes` unset, a policy is an ingress
+/// policy, and an egress one too when it has `egress` rules, as the API server defaults it).
+/// Polaris has no network policy check. A missing egress policy is an error like a missing
+/// ingress one: an inference pod that can reach anything is how a compromised model server
+/// exfiltrates weights.
 #[derive(Debug)]
 pub(crate) struct NetworkPolicy;
 
@@ -32,8 +39,8 @@ fn network_policy(ev: &Evaluator<'_>) -> CheckOutcome {
     let mut used = BTreeSet::new();
     for w in &ev.workloads {
         let labels = w.pod_labels();
-        let mut selecting = Vec::new();
-        let mut without_ingress = Vec::new();
+        let mut ingress = Vec::new();
+        let mut egress = Vec::new();
         for np in &ev.snap.network_policies {
             if ns_of(&np.metadata) != w.namespace() {
                 continue;
@@ -44,41 +51,37 @@ fn network_policy(ev: &Evaluator<'_>) -> CheckOutcome {
                 continue;
             }
             let name = np.metadata.name.clone().unwrap_or_default();
-            let ingress = match &spec.policy_types {
-                Some(t) => t.iter().any(|t| t == "Ingress"),
-                None => true,
+            let (has_in, has_out) = match &spec.policy_types {
+                Some(t) => (t.iter().any(|t| t == "Ingress"), t.iter().any(|t| t == "Egress")),
+                None => (true, spec.egress.is_some()),
             };
-            if ingress { selecting.push(name) } else { without_ingress.push(name) }
+            if has_in {
+                ingress.push(name.clone());
+            }
+            if has_out {
+                egress.push(name);
+            }
         }
-        if selecting.is_empty() {
-            let pods = labels
-                .map(|l| l.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","))
-                .unwrap_or_default();
-            let extra = if without_ingress.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " ({} only {} egress)",
-                    without_ingress.join(", "),
-                    if without_ingress.len() == 1 { "covers" } else { "cover" }
-                )
-            };
-            out.push(Finding::error(
-                w.object(),
-                format!(
-                    "no NetworkPolicy with ingress in namespace {} selects its pods (labels {pods}){extra}",
-                    w.namespace()
-                ),
-            ));
-        } else {
-            used.extend(selecting.into_iter().map(|n| format!("{}/{n}", w.namespace())));
+        let pods =
+            labels.map(|l| l.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")).unwrap_or_default();
+        for (list, dir) in [(&ingress, "ingress"), (&egress, "egress")] {
+            if list.is_empty() {
+                out.push(Finding::error(
+                    w.object(),
+                    format!(
+                        "no NetworkPolicy with {dir} in namespace {} selects its pods (labels {pods})",
+                        w.namespace()
+                    ),
+                ));
+            }
         }
+        used.extend(ingress.into_iter().chain(egress).map(|n| format!("{}/{n}", w.namespace())));
     }
     CheckOutcome::new(
         Check::NetworkPolicy.as_str(),
         out,
         format!(
-            "pods of {} are selected by ingress NetworkPolicies ({})",
+            "pods of {} are selected by ingress and egress NetworkPolicies ({})",
             ev.workloads_text(),
             used.into_iter().collect::<Vec<_>>().join(", ")
         ),

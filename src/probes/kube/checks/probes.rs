@@ -2,11 +2,24 @@
 
 use k8s_openapi::api::core::v1::Container;
 
-use super::util::{is_gpu_container, plural};
+use super::util::{is_gpu_container, ns_of, plural};
 use super::{Check, CheckOutcome, Evaluator, Finding, GPU_RESOURCE, KubeCheck};
 use crate::probe::ProbeError;
+use crate::probes::kube::source::{ResourceKind, Workload};
 
-/// Every container has liveness and readiness probes.
+/// Liveness on every long-running container, readiness on the pod when a Service routes to it.
+///
+/// - `livenessProbe` is required on every container (Polaris' `livenessProbeMissing`);
+///   kube-score does not require one. We do: the checklist item asks for liveness probes, and a
+///   hung inference server is only restarted by one.
+/// - `readinessProbe` is required on at least one container of the pod, not on each
+///   (kube-score's `pod-probes`: a sidecar without one does not keep the pod out of rotation),
+///   and only when a Service selects the pod (kube-score). Unlike kube-score, a pod that no
+///   Service selects and that has no readiness probe at all is a *warning*, not silence: the
+///   Service may live in another repository.
+/// - A liveness probe identical to the readiness probe is a warning (kube-score): a slow
+///   dependency then restarts the pod instead of taking it out of rotation.
+/// - Jobs and CronJobs are skipped (they run to completion; both anchors skip them too).
 #[derive(Debug)]
 pub(crate) struct HealthProbes;
 
@@ -15,37 +28,100 @@ impl KubeCheck for HealthProbes {
         "health-probes"
     }
 
+    fn needs(&self) -> &'static [ResourceKind] {
+        &[ResourceKind::Services]
+    }
+
     fn run(&self, ev: &Evaluator<'_>) -> Result<CheckOutcome, ProbeError> {
-        Ok(health_probes(ev))
+        health_probes(ev)
     }
 }
 
-fn health_probes(ev: &Evaluator<'_>) -> CheckOutcome {
+/// The Services in `w`'s namespace whose selector matches its pod labels.
+pub(super) fn services_selecting<'a>(ev: &Evaluator<'a>, w: &Workload<'a>) -> Vec<&'a str> {
+    let labels = w.pod_labels();
+    ev.snap
+        .services
+        .iter()
+        .filter(|s| ns_of(&s.metadata) == w.namespace())
+        .filter(|s| {
+            s.spec
+                .as_ref()
+                .and_then(|sp| sp.selector.as_ref())
+                .is_some_and(|sel| !sel.is_empty() && sel.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v)))
+        })
+        .map(|s| s.metadata.name.as_deref().unwrap_or(""))
+        .collect()
+}
+
+fn health_probes(ev: &Evaluator<'_>) -> Result<CheckOutcome, ProbeError> {
     let mut out = Vec::new();
-    for w in &ev.workloads {
+    let long_running: Vec<&Workload<'_>> = ev.workloads.iter().filter(|w| !w.kind.runs_to_completion()).collect();
+    if long_running.is_empty() {
+        return Err(ProbeError::not_applicable(format!(
+            "{} run to completion: liveness and readiness probes do not apply",
+            ev.workloads_text()
+        )));
+    }
+    let mut containers = 0;
+    for w in long_running {
+        let mut any_readiness = false;
         for (c, init) in w.containers() {
             if init {
                 continue;
             }
+            containers += 1;
             if c.liveness_probe.is_none() {
                 out.push(Finding::error(w.object(), "is not configured").container(&c.name).field("livenessProbe"));
             }
-            if c.readiness_probe.is_none() {
-                out.push(Finding::error(w.object(), "is not configured").container(&c.name).field("readinessProbe"));
+            any_readiness |= c.readiness_probe.is_some();
+            if let (Some(l), Some(r)) = (&c.liveness_probe, &c.readiness_probe)
+                && l == r
+            {
+                out.push(
+                    Finding::warn(
+                        w.object(),
+                        "is identical to readinessProbe: a slow dependency restarts the pod instead of taking it out of rotation",
+                    )
+                    .container(&c.name)
+                    .field("livenessProbe"),
+                );
+            }
+        }
+        if !any_readiness {
+            let services = services_selecting(ev, w);
+            if services.is_empty() {
+                out.push(
+                    Finding::warn(
+                        w.object(),
+                        "is not configured on any container (no Service in view selects the pods, so none routes to them yet)",
+                    )
+                    .field("readinessProbe"),
+                );
+            } else {
+                out.push(
+                    Finding::error(
+                        w.object(),
+                        format!(
+                            "is not configured on any container but Service {} selects the pods",
+                            services.join(", ")
+                        ),
+                    )
+                    .field("readinessProbe"),
+                );
             }
         }
     }
-    let n = ev.container_count(false);
-    CheckOutcome::new(
+    Ok(CheckOutcome::new(
         Check::HealthProbes.as_str(),
         out,
         format!(
-            "{n} {} in {} {} liveness and readiness probes",
-            plural(n, "container", "containers"),
+            "{containers} {} in {} {} liveness probes and every pod a readiness probe",
+            plural(containers, "container", "containers"),
             ev.workloads_text(),
-            if n == 1 { "has" } else { "have" }
+            if containers == 1 { "has" } else { "have" }
         ),
-    )
+    ))
 }
 
 /// Containers that need one (long liveness initial delay, GPU) have a startup probe.
@@ -75,7 +151,7 @@ fn startup_needed(ev: &Evaluator<'_>, c: &Container) -> Option<String> {
 fn startup_probe(ev: &Evaluator<'_>) -> Result<CheckOutcome, ProbeError> {
     let mut out = Vec::new();
     let mut needing = 0;
-    for w in &ev.workloads {
+    for w in ev.workloads.iter().filter(|w| !w.kind.runs_to_completion()) {
         for (c, init) in w.containers() {
             if init {
                 continue;
