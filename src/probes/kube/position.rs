@@ -14,7 +14,7 @@ use std::collections::HashMap;
 /// Field positions of one YAML document.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct YamlIndex {
-    /// The line of the document's first line in its file, from 1.
+    /// The line of the document's first line of content in its file, from 1.
     start: usize,
     /// JSON pointer -> (line, column), both from 1.
     keys: HashMap<String, (usize, usize)>,
@@ -81,6 +81,7 @@ impl YamlIndex {
         let mut stack: Vec<Frame> = Vec::new();
         let mut counters: HashMap<String, usize> = HashMap::new();
         let mut block_scalar: Option<usize> = None;
+        let mut first = true;
         for (i, raw) in text.lines().enumerate() {
             let line_no = start + i;
             let line = raw.trim_end_matches('\r');
@@ -94,6 +95,11 @@ impl YamlIndex {
             }
             if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with("---") || trimmed == "..." {
                 continue;
+            }
+            if first {
+                // The document's position is its first line of content, not a leading comment.
+                idx.start = line_no;
+                first = false;
             }
             let mut rest = trimmed;
             // Sequence items, possibly nested on one line (`- - a`, `- name: x`).
