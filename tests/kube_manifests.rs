@@ -464,3 +464,38 @@ max_restarts = 5
     let schema = schemars::schema_for!(KubeSpec);
     assert!(serde_json::to_string(&schema).unwrap().contains("resource-limits"));
 }
+
+/// The README's manifest-mode `[targets.kubernetes]` snippet loads, plans the built-in
+/// checklist and runs: static items are judged on the manifests, live-only items are Skipped
+/// with "needs a live cluster", and nothing is a load error.
+#[tokio::test]
+async fn readme_manifest_config_loads_and_runs() {
+    use nexus_readiness::config::Config;
+    use nexus_readiness::report::Status;
+
+    let (line, text) = common::readme_config_blocks()
+        .into_iter()
+        .find(|(_, t)| t.contains("[targets.kubernetes]") && t.lines().any(|l| l.trim_start().starts_with("manifests")))
+        .expect("README has a manifest-mode [targets.kubernetes] block");
+    // The snippet's path, pointed at the fixtures (the test runs from the crate root).
+    let text = text.replace("\"deploy/k8s\"", &format!("{:?}", fixture("good").display().to_string()));
+    let config = Config::loader()
+        .from_str(&text, &format!("README.md:{line}"))
+        .unwrap_or_else(|e| panic!("README.md:{line} does not load: {e}"));
+    let plan = config.plan(nexus_readiness::builtin::nexus()).unwrap();
+    let report = config.runner().build().run(&plan).await;
+    let item = |id: &str| report.item(id).unwrap_or_else(|| panic!("no item {id}"));
+    for id in [
+        "post-deployment.verification.all-pods-running-and-ready",
+        "pre-deployment.infrastructure.gpu-nodes-provisioned-and-tested",
+        "post-deployment.testing.rollback-procedure-tested",
+    ] {
+        let it = item(id);
+        assert_eq!(it.status, Status::Skipped, "{id}: {it:?}");
+        assert!(it.reason.contains("needs a live cluster"), "{id}: {}", it.reason);
+    }
+    let limits = item("pre-deployment.performance.resource-limits-set");
+    assert_eq!(limits.status, Status::Pass, "{limits:?}");
+    let probes = item("deployment.health-checks.liveness-probe-configured");
+    assert_eq!(probes.status, Status::Pass, "{probes:?}");
+}
