@@ -76,6 +76,21 @@ pub mod server;
 
 pub use error::{Error, Result};
 
+/// The attribute a [`Probe`](probe::Probe) implementation needs
+/// (`#[nexus_readiness::async_trait]`), re-exported so that `nexus-readiness` is the only
+/// dependency a probe needs.
+pub use async_trait::async_trait;
+/// Re-exported: the date and time types in [`ProbeContext::now`](probe::ProbeContext) and in
+/// attestations.
+pub use chrono;
+/// Re-exported for a [`ProbeSpec`](probe::ProbeSpec)'s schema:
+/// `#[derive(nexus_readiness::schemars::JsonSchema)]` with
+/// `#[schemars(crate = "nexus_readiness::schemars")]`.
+pub use schemars;
+/// Re-exported for a [`ProbeSpec`](probe::ProbeSpec)'s fields:
+/// `#[derive(nexus_readiness::serde::Deserialize)]` with `#[serde(crate = "nexus_readiness::serde")]`.
+pub use serde;
+
 /// The README's code examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
@@ -83,9 +98,12 @@ pub struct ReadmeDoctests;
 
 /// The types most programs need: `use nexus_readiness::prelude::*;`.
 pub mod prelude {
+    pub use crate::config::{Config, Registry};
+    pub use crate::model::Binding;
     pub use crate::model::{Checklist, Item, ItemId, Phase, Section, Severity, Threshold, Unit};
     pub use crate::probe::{
-        Attestation, FnProbe, Observation, Probe, ProbeContext, ProbeError, ProbeExt, Verdict, Waiver,
+        Attestation, BuildContext, FnProbe, Observation, Probe, ProbeContext, ProbeError, ProbeExt, ProbeSpec, Verdict,
+        Waiver,
     };
     pub use crate::report::{Format, Report, Status};
     pub use crate::run::{Plan, Runner};

@@ -20,9 +20,16 @@ use nexus_readiness::report::{Format, Report};
 
 const CANARY: &str = "canary-7f3e9a1c-SECRET";
 
+/// Loads `text` and applies it to the built-in checklist (`[targets]` is read then).
 fn load_with_env(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    plan_with_env(text, env).map(|(c, _)| c)
+}
+
+fn plan_with_env(text: &str, env: &[(&str, &str)]) -> Result<(Config, nexus_readiness::run::Plan), ConfigError> {
     let env: HashMap<String, String> = env.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
-    Config::loader().env_source(move |n| env.get(n).cloned()).from_str(text, "nexus.toml")
+    let config = Config::loader().env_source(move |n| env.get(n).cloned()).from_str(text, "nexus.toml")?;
+    let plan = config.plan(nexus_readiness::builtin::nexus())?;
+    Ok((config, plan))
 }
 
 fn mkfifo(dir: &Path, name: &str) -> PathBuf {
@@ -261,11 +268,11 @@ program = "sh"
 args = ["-c", "echo runs as ${env:REDIS_USER}"]
 env = { TOKEN = "${env:SMOKE_TOKEN}" }
 "#;
-    let c = load_with_env(text, &[("REDIS_USER", "root"), ("REDIS_PASSWORD", CANARY), ("SMOKE_TOKEN", "tok-123456")])
-        .unwrap();
-    let mut secrets: Vec<&str> = c.secrets().iter().map(|s| s.expose()).collect();
-    secrets.sort_unstable();
-    assert_eq!(secrets, vec![CANARY, "tok-123456"]);
+    let (_, plan) =
+        plan_with_env(text, &[("REDIS_USER", "root"), ("REDIS_PASSWORD", CANARY), ("SMOKE_TOKEN", "tok-123456")])
+            .unwrap();
+    let redacted = plan.redactor().redact(&format!("root {CANARY} tok-123456"));
+    assert_eq!(redacted, "root [redacted] [redacted]");
 }
 
 /// Collects everything `tracing` prints at `trace`, while `f` runs on this thread.

@@ -254,3 +254,32 @@ async fn evidence_carries_the_location() {
     let (l, c) = find(&file, "hostNetwork: true");
     assert_eq!(obs.evidence.get("finding.001.at").map(|v| v.to_string()), Some(format!("{}:{l}:{c}", file.display())));
 }
+
+/// `prometheus-rules` judges the alert rules of the plan's checklist (through the build
+/// context), never a built-in list: detached it is not configured; against the Nexus checklist
+/// the two rules of the file hold and the three it lacks are named.
+#[tokio::test]
+async fn prometheus_rules_come_from_the_plan_checklist() {
+    use nexus_readiness::probe::{BuildContext, ProbeSpec};
+    use nexus_readiness::probes::kube::KubeSpec;
+
+    let file = dir().join("prometheus-rules/pass.yaml");
+    let text = format!(
+        "check = \"prometheus-rules\"\nnamespace = \"corpus\"\nmanifests = [{:?}]\n",
+        file.display().to_string()
+    );
+    let spec: KubeSpec = toml::from_str(&text).unwrap();
+    let err = spec.build(&BuildContext::detached()).unwrap().check(&ProbeContext::new()).await.unwrap_err();
+    assert_eq!(err.kind, ProbeErrorKind::NotConfigured, "{err}");
+    assert!(err.message.contains("kube.config.alert_rules"), "{err}");
+
+    let nexus = nexus_readiness::builtin::nexus();
+    let obs = spec.build(&BuildContext::new(&nexus)).unwrap().check(&ProbeContext::new()).await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Fail);
+    let found: Vec<String> =
+        obs.evidence.iter().filter(|(k, _)| !k.ends_with(".at")).map(|(_, v)| v.to_string()).collect();
+    assert!(found.iter().any(|f| f.contains("no rule alerts \"PodRestartLoops\"")), "{found:#?}");
+    let errors: Vec<&String> = found.iter().filter(|f| f.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 3, "{found:#?}");
+    assert!(!errors.iter().any(|f| f.contains("HighErrorRate") || f.contains("HighLatency")), "{found:#?}");
+}

@@ -4,6 +4,7 @@
 
 mod common;
 
+use nexus_readiness::probe::BuildContext;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -447,8 +448,8 @@ max_restarts = 5
         fixture("bad/workloads.yaml").display().to_string()
     );
     let spec: KubeSpec = toml::from_str(&text).unwrap();
-    assert_eq!(spec.kind(), "kube");
-    let probe: Arc<dyn Probe> = spec.build().unwrap();
+    assert_eq!(<KubeSpec as nexus_readiness::probe::ProbeSpec>::KIND, "kube");
+    let probe: Arc<dyn Probe> = spec.build(&BuildContext::detached()).unwrap();
     assert!(probe.target().ends_with("/deployment nexus/nexus-api#resource-limits"), "{}", probe.target());
     let obs = probe.check(&ProbeContext::new()).await.unwrap();
     assert_eq!(obs.verdict, Verdict::Fail);
@@ -458,7 +459,7 @@ max_restarts = 5
     // A live-only check on manifests builds, and is Skipped (not applicable) when it runs,
     // without reading the files.
     let live_only: KubeSpec = toml::from_str("check = \"pods-ready\"\nmanifests = [\"k8s\"]").unwrap();
-    let err = live_only.build().unwrap().check(&ProbeContext::new()).await.unwrap_err();
+    let err = live_only.build(&BuildContext::detached()).unwrap().check(&ProbeContext::new()).await.unwrap_err();
     assert_eq!(err.kind, ProbeErrorKind::NotApplicable);
     assert_eq!(err.message, "pods-ready needs a live cluster, not manifests");
     let schema = schemars::schema_for!(KubeSpec);

@@ -57,7 +57,7 @@ pub use observation::{Evidence, Measurement, Observation, Verdict};
 pub use retry::{ExponentialBackoff, Retry, RetryPolicy};
 pub(crate) use secret::collect_secrets;
 pub use secret::{Redactor, Secret, is_sensitive_key, scrub_urls};
-pub use spec::ProbeSpec;
+pub use spec::{BuildContext, ProbeSpec};
 pub use threshold::WithThreshold;
 pub use timeout::{Elapsed, Timeout};
 

@@ -49,7 +49,7 @@ pub use manifest::ManifestError;
 pub use rollback::{RollbackPlan, RollbackTrigger, rollback};
 pub use source::{Location, Origin, ResourceKind, Snapshot, Source, Workload, WorkloadKind, object_key};
 
-use crate::probe::{Observation, Probe, ProbeContext, ProbeError, ProbeSpec};
+use crate::probe::{BuildContext, Observation, Probe, ProbeContext, ProbeError, ProbeSpec};
 
 /// Where a [`KubeProbe`] reads objects from.
 #[derive(Clone)]
@@ -208,8 +208,8 @@ fn default_page_size() -> u32 {
     live::DEFAULT_PAGE_SIZE
 }
 
-fn default_timeout() -> String {
-    "30s".into()
+fn default_timeout() -> Duration {
+    Duration::from_secs(30)
 }
 
 /// Config-file spec of a Kubernetes check (kind `kube`).
@@ -249,20 +249,21 @@ pub struct KubeSpec {
     /// LIST page size.
     #[serde(default = "default_page_size")]
     pub page_size: u32,
-    /// Timeout of each API response (`30s`).
-    #[serde(default = "default_timeout")]
-    pub request_timeout: String,
+    /// Timeout of each API response (`"30s"`).
+    #[serde(default = "default_timeout", with = "crate::model::duration::human")]
+    #[schemars(with = "String")]
+    pub request_timeout: Duration,
     /// Check tunables.
     #[serde(default)]
     pub config: CheckConfig,
 }
 
 impl ProbeSpec for KubeSpec {
-    fn kind(&self) -> &'static str {
-        "kube"
-    }
+    const KIND: &'static str = "kube";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    /// Builds the probe; `prometheus-rules` takes the plan checklist's alert rules unless
+    /// `config.alert_rules` names its own.
+    fn build(&self, cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         let selector = WorkloadSelector {
             namespace: self.namespace.clone(),
             name: self.name.clone(),
@@ -270,8 +271,9 @@ impl ProbeSpec for KubeSpec {
             labels: self.labels.clone(),
         };
         selector.label_selector()?;
-        let timeout = crate::model::duration::parse(&self.request_timeout)
-            .map_err(|e| ProbeError::misconfigured(format!("kube.request_timeout {:?}: {e}", self.request_timeout)))?;
+        if self.request_timeout.is_zero() {
+            return Err(ProbeError::misconfigured("kube.request_timeout must be above 0s"));
+        }
         let source = if self.manifests.is_empty() {
             KubeSource::Cluster { kubeconfig: self.kubeconfig.clone(), context: self.context.clone() }
         } else {
@@ -279,9 +281,13 @@ impl ProbeSpec for KubeSpec {
             // so one `[targets.kubernetes]` table with `manifests` serves every item.
             KubeSource::Manifests(self.manifests.clone())
         };
-        let mut probe = KubeProbe::new(source, selector, self.check).with_config(self.config.clone());
+        let mut config = self.config.clone();
+        if config.alert_rules.is_empty() {
+            config.alert_rules = cx.checklist.alert_rules.clone();
+        }
+        let mut probe = KubeProbe::new(source, selector, self.check).with_config(config);
         probe.page_size = self.page_size.max(1);
-        probe.request_timeout = Some(timeout);
+        probe.request_timeout = Some(self.request_timeout);
         Ok(Arc::new(probe))
     }
 }
