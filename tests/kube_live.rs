@@ -1087,3 +1087,41 @@ async fn kubectl_agrees_with_the_fake_api_server() {
         "kubectl and rollback() restore different templates"
     );
 }
+
+/// `pods-ready` and `restart-loops` count pods page by page, keeping no page: with pages of 2
+/// and each workload's pods spread over pages, the observation is the one a whole snapshot
+/// gives.
+#[tokio::test]
+async fn paged_pod_checks_agree_with_a_whole_snapshot() {
+    use nexus_readiness::probes::kube::{Check, CheckConfig, ResourceKind, WorkloadSelector, evaluate, live};
+
+    let c = Cluster::start().await;
+    c.add(DEPLOYMENTS, &[deployment("a", 3, 3, 1), deployment("b", 2, 1, 1), deployment("idle", 1, 0, 1)]);
+    c.add(
+        PODS,
+        &[
+            pod("a", 0, true, 0, None),
+            pod("b", 0, true, 5, None),
+            pod("a", 1, true, 0, None),
+            pod("b", 1, false, 9, Some("CrashLoopBackOff")),
+            pod("a", 2, true, 4, None),
+        ],
+    );
+    let client = c.client().await;
+    let cx = ProbeContext::new().with_timeout(Duration::from_secs(10));
+    let mut kinds = ResourceKind::WORKLOADS.to_vec();
+    kinds.push(ResourceKind::Pods);
+    let snap = live::fetch(&cx, &client, "nexus", &kinds, 500).await.unwrap();
+    for (name, check) in [("pods-ready", Check::PodsReady), ("restart-loops", Check::RestartLoops)] {
+        c.clear_requests();
+        let paged = c.check(name, "page_size = 2").await.unwrap();
+        let pod_pages = c.requests().iter().filter(|r| r.path == PODS).count();
+        assert_eq!(pod_pages, 3, "{name}: 5 pods in pages of 2");
+        let whole = evaluate(&snap, &WorkloadSelector::namespace("nexus"), check, &CheckConfig::default()).unwrap();
+        assert_eq!(paged, whole.to_observation(), "{name}");
+        assert_eq!(paged.verdict, Verdict::Fail, "{name}: {paged:?}");
+    }
+    let obs = c.check("pods-ready", "page_size = 2").await.unwrap();
+    assert_finding(&obs, "error: Deployment nexus/idle: no pods match its selector app=idle");
+    assert!(obs.evidence.get("checked").is_some_and(|c| c.starts_with("5 pods of 3 deployments")), "{obs:?}");
+}

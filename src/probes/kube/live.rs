@@ -132,6 +132,27 @@ where
     K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug,
 {
     let mut items = Vec::new();
+    for_each_page(cx, api, params, resource, namespace, |page| items.extend(page)).await?;
+    Ok(items)
+}
+
+/// Lists `api` page by page (`limit` + `continue`), handing each page to `f` and keeping
+/// none: memory holds one page, whatever the number of objects.
+///
+/// # Errors
+/// See [`api_error`]; a timeout of `cx` says which request was in flight.
+pub async fn for_each_page<K, F>(
+    cx: &ProbeContext,
+    api: &Api<K>,
+    params: &ListParams,
+    resource: &str,
+    namespace: Option<&str>,
+    mut f: F,
+) -> Result<(), ProbeError>
+where
+    K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug,
+    F: FnMut(Vec<K>),
+{
     let mut token: Option<String> = None;
     loop {
         let mut lp = params.clone();
@@ -147,13 +168,14 @@ where
             .await
             .map_err(|e| e.context(what()))?
             .map_err(|e| api_error(&e, "list", resource, namespace))?;
-        items.extend(page.items);
-        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+        let next = page.metadata.continue_.filter(|c| !c.is_empty());
+        f(page.items);
+        match next {
             Some(c) => token = Some(c),
             None => break,
         }
     }
-    Ok(items)
+    Ok(())
 }
 
 async fn list_ns<K>(

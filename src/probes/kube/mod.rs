@@ -156,24 +156,51 @@ impl KubeProbe {
         kinds
     }
 
+    /// The live client, or None for a manifest probe.
+    async fn live_client(&self) -> Result<Option<kube::Client>, ProbeError> {
+        Ok(match &self.source {
+            KubeSource::Manifests(_) => None,
+            KubeSource::Client(c) => Some(c.clone()),
+            KubeSource::Cluster { kubeconfig, context } => Some(
+                self.client
+                    .get_or_try_init(|| live::client(kubeconfig.as_deref(), context.as_deref(), self.request_timeout))
+                    .await?
+                    .clone(),
+            ),
+        })
+    }
+
     async fn snapshot(&self, cx: &ProbeContext) -> Result<Snapshot, ProbeError> {
-        let client = match &self.source {
-            KubeSource::Manifests(paths) => {
-                let paths = paths.clone();
-                let ns = self.selector.ns().to_string();
-                return tokio::task::spawn_blocking(move || manifest::load(&paths, &ns))
-                    .await
-                    .map_err(|e| ProbeError::other("manifest loading panicked").with_source(&e))?
-                    .map_err(ProbeError::from);
-            }
-            KubeSource::Client(c) => c.clone(),
-            KubeSource::Cluster { kubeconfig, context } => self
-                .client
-                .get_or_try_init(|| live::client(kubeconfig.as_deref(), context.as_deref(), self.request_timeout))
-                .await?
-                .clone(),
+        let Some(client) = self.live_client().await? else {
+            let KubeSource::Manifests(paths) = &self.source else {
+                unreachable!("live_client is None for manifests only")
+            };
+            let paths = paths.clone();
+            let ns = self.selector.ns().to_string();
+            return tokio::task::spawn_blocking(move || manifest::load(&paths, &ns))
+                .await
+                .map_err(|e| ProbeError::other("manifest loading panicked").with_source(&e))?
+                .map_err(ProbeError::from);
         };
         live::fetch(cx, &client, self.selector.ns(), &self.kinds(), self.page_size).await
+    }
+
+    /// `pods-ready` and `restart-loops` on a live cluster: the workloads are listed, then the
+    /// pods page by page, each page counted and dropped (memory holds one page and the
+    /// findings kept, not every pod).
+    async fn check_pods_paged(&self, cx: &ProbeContext, client: kube::Client) -> Result<Observation, ProbeError> {
+        let ns = self.selector.ns();
+        let kinds: Vec<ResourceKind> = self.kinds().into_iter().filter(|k| *k != ResourceKind::Pods).collect();
+        let mut snap = live::fetch(cx, &client, ns, &kinds, self.page_size).await?;
+        snap.loaded.push(ResourceKind::Pods);
+        let ev = Evaluator::new(&snap, &self.selector, &self.config)?;
+        ev.precheck(self.check.imp())?;
+        let mut tally = checks::status::PodTally::new(self.check, &ev);
+        let api: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(client, ns);
+        let params = kube::api::ListParams::default().limit(self.page_size);
+        live::for_each_page(cx, &api, &params, ResourceKind::Pods.resource(), Some(ns), |page| tally.add(&ev, &page))
+            .await?;
+        Ok(tally.finish(&ev).to_observation())
     }
 }
 
@@ -193,6 +220,11 @@ impl Probe for KubeProbe {
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
         if self.check.live_only() && matches!(self.source, KubeSource::Manifests(_)) {
             return Err(ProbeError::not_applicable(format!("{} needs a live cluster, not manifests", self.check)));
+        }
+        let paged = matches!(self.check, Check::PodsReady | Check::RestartLoops)
+            && self.selector.kind != Some(WorkloadKind::Pod);
+        if paged && let Some(client) = self.live_client().await? {
+            return self.check_pods_paged(cx, client).await;
         }
         let snap = self.snapshot(cx).await?;
         let outcome = evaluate(&snap, &self.selector, self.check, &self.config)?;

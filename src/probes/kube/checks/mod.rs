@@ -18,9 +18,9 @@ mod security;
 pub(crate) mod status;
 mod util;
 
-use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::sync::OnceLock;
 
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
@@ -624,15 +624,19 @@ pub struct Evaluator<'a> {
     selector: &'a WorkloadSelector,
     cfg: &'a CheckConfig,
     workloads: Vec<Workload<'a>>,
-    pod_index: OnceCell<PodIndex<'a>>,
+    workload_index: OnceLock<WorkloadIndex>,
 }
 
-/// Pods by namespace and label, so matching 1,000 selectors against 10,000 pods does not cost
-/// ten million comparisons.
+/// Workloads by namespace and one of their selector's labels, so matching 100,000 pods
+/// against 1,000 selectors does not cost a hundred million comparisons.
 #[derive(Debug, Default)]
-struct PodIndex<'a> {
-    by_label: HashMap<(&'a str, &'a str, &'a str), Vec<usize>>,
-    by_ns: HashMap<&'a str, Vec<usize>>,
+struct WorkloadIndex {
+    /// namespace -> label key -> label value -> workloads.
+    by_label: HashMap<String, HashMap<String, HashMap<String, Vec<usize>>>>,
+    /// Workloads whose selector has no matchLabels (expressions only).
+    unkeyed: Vec<usize>,
+    /// Bare Pod workloads by namespace and name.
+    bare: HashMap<String, HashMap<String, usize>>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -642,7 +646,7 @@ impl<'a> Evaluator<'a> {
     /// A misconfigured [`ProbeError`] for a bad label selector.
     pub fn new(snap: &'a Snapshot, selector: &'a WorkloadSelector, cfg: &'a CheckConfig) -> Result<Self, ProbeError> {
         let workloads = selector.select(snap)?;
-        Ok(Evaluator { snap, selector, cfg, workloads, pod_index: OnceCell::new() })
+        Ok(Evaluator { snap, selector, cfg, workloads, workload_index: OnceLock::new() })
     }
 
     /// The selected workloads.
@@ -680,6 +684,18 @@ impl<'a> Evaluator<'a> {
     /// # Errors
     /// See [`evaluate`].
     pub fn run_check(&self, check: &dyn KubeCheck) -> Result<CheckOutcome, ProbeError> {
+        self.precheck(check)?;
+        let mut outcome = check.run(self)?;
+        if !self.snap.sources.is_empty() {
+            for f in &mut outcome.findings {
+                self.locate(f);
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// What [`run_check`](Self::run_check) verifies before running a check.
+    pub(crate) fn precheck(&self, check: &dyn KubeCheck) -> Result<(), ProbeError> {
         let name = check.name();
         if check.live_only() && self.snap.origin != Origin::Live {
             return Err(ProbeError::not_applicable(format!("{name} needs a live cluster, not manifests")));
@@ -696,13 +712,7 @@ impl<'a> Evaluator<'a> {
             };
             return Err(ProbeError::not_found(format!("no workload matches {} {source}", self.selector.describe())));
         }
-        let mut outcome = check.run(self)?;
-        if !self.snap.sources.is_empty() {
-            for f in &mut outcome.findings {
-                self.locate(f);
-            }
-        }
-        Ok(outcome)
+        Ok(())
     }
 
     /// Fills in the manifest location of a finding from its object, container and field.
@@ -764,47 +774,64 @@ impl<'a> Evaluator<'a> {
             .and_then(|c| c.data.as_ref()?.get(key).map(String::as_str))
     }
 
-    fn pod_index(&self) -> &PodIndex<'a> {
-        self.pod_index.get_or_init(|| {
-            let mut idx = PodIndex::default();
-            for (i, p) in self.snap.pods.iter().enumerate() {
-                let ns = ns_of(&p.metadata);
-                idx.by_ns.entry(ns).or_default().push(i);
-                for (k, v) in p.metadata.labels.iter().flatten() {
-                    idx.by_label.entry((ns, k.as_str(), v.as_str())).or_default().push(i);
+    fn workload_index(&self) -> &WorkloadIndex {
+        self.workload_index.get_or_init(|| {
+            let mut idx = WorkloadIndex::default();
+            for (i, w) in self.workloads.iter().enumerate() {
+                let ns = w.namespace().to_string();
+                if w.kind == WorkloadKind::Pod {
+                    idx.bare.entry(ns).or_default().insert(w.name().to_string(), i);
+                    continue;
+                }
+                let Some(selector) = w.selector else { continue };
+                match selector.match_labels.as_ref().and_then(|m| m.iter().next()) {
+                    Some((k, v)) => idx
+                        .by_label
+                        .entry(ns)
+                        .or_default()
+                        .entry(k.clone())
+                        .or_default()
+                        .entry(v.clone())
+                        .or_default()
+                        .push(i),
+                    None => idx.unkeyed.push(i),
                 }
             }
             idx
         })
     }
 
-    /// The pods of `w` (its selector in its namespace; a bare Pod itself), not being deleted.
-    /// A workload without a selector (a CronJob) has none.
-    pub fn pods_of(&self, w: &Workload<'a>) -> Vec<&'a Pod> {
-        if w.kind == WorkloadKind::Pod {
-            return self
-                .snap
-                .pods
-                .iter()
-                .filter(|p| std::ptr::eq(&p.metadata, w.meta) && p.metadata.deletion_timestamp.is_none())
-                .collect();
+    /// The indexes (into [`workloads`](Self::workloads)) of the workloads whose selector picks
+    /// `pod` in its namespace: a bare Pod workload picks itself.
+    pub fn workloads_of(&self, pod: &Pod) -> Vec<usize> {
+        let idx = self.workload_index();
+        let ns = ns_of(&pod.metadata);
+        let name = pod.metadata.name.as_deref().unwrap_or("");
+        let mut out: Vec<usize> = idx.bare.get(ns).and_then(|m| m.get(name)).copied().into_iter().collect();
+        let labels = pod.metadata.labels.as_ref();
+        let in_ns = idx.by_label.get(ns);
+        let keyed = labels.into_iter().flatten().flat_map(|(k, v)| {
+            in_ns.and_then(|m| m.get(k.as_str())).and_then(|m| m.get(v.as_str())).map(Vec::as_slice).unwrap_or(&[])
+        });
+        for &i in keyed.chain(idx.unkeyed.iter()) {
+            let w = &self.workloads[i];
+            if w.namespace() == ns && w.selector.is_some_and(|s| selector_matches(s, labels)) && !out.contains(&i) {
+                out.push(i);
+            }
         }
-        let Some(selector) = w.selector else { return Vec::new() };
-        let idx = self.pod_index();
-        let ns = w.namespace();
-        let candidates: &[usize] = match selector.match_labels.as_ref().filter(|m| !m.is_empty()) {
-            Some(ml) => ml
-                .iter()
-                .map(|(k, v)| idx.by_label.get(&(ns, k.as_str(), v.as_str())).map(Vec::as_slice).unwrap_or(&[]))
-                .min_by_key(|c| c.len())
-                .unwrap_or(&[]),
-            None => idx.by_ns.get(ns).map(Vec::as_slice).unwrap_or(&[]),
-        };
-        candidates
+        out.sort_unstable();
+        out
+    }
+
+    /// The pods of `w` in the snapshot (its selector in its namespace; a bare Pod itself), not
+    /// being deleted. A workload without a selector (a CronJob) has none.
+    pub fn pods_of(&self, w: &Workload<'a>) -> Vec<&'a Pod> {
+        let Some(i) = self.workloads.iter().position(|x| std::ptr::eq(x.meta, w.meta)) else { return Vec::new() };
+        self.snap
+            .pods
             .iter()
-            .map(|&i| &self.snap.pods[i])
-            .filter(|p| selector_matches(selector, p.metadata.labels.as_ref()))
             .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .filter(|p| self.workloads_of(p).contains(&i))
             .collect()
     }
 }

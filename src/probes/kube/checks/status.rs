@@ -30,32 +30,133 @@ impl KubeCheck for PodsReady {
 }
 
 fn pods_ready(ev: &Evaluator<'_>) -> CheckOutcome {
-    let mut out = Vec::new();
-    let mut total = 0;
-    // Jobs and CronJobs run to completion: their pods are not meant to stay ready.
-    for w in ev.workloads.iter().filter(|w| !w.kind.runs_to_completion()) {
-        let pods = ev.pods_of(w);
-        if pods.is_empty() {
-            out.push(Finding::error(
-                w.object(),
-                format!(
-                    "no pods match its selector {}",
-                    w.selector.map(selector_text).unwrap_or_else(|| "<none>".into())
-                ),
-            ));
+    let mut tally = PodTally::new(Check::PodsReady, ev);
+    tally.add(ev, &ev.snap.pods);
+    tally.finish(ev)
+}
+
+/// How many findings a [`PodTally`] keeps; past it, it only counts (bounded memory on a
+/// broken cluster of 100,000 pods).
+const MAX_KEPT_FINDINGS: usize = 1000;
+
+/// `pods-ready` and `restart-loops` over pods seen page by page: per selected workload the
+/// number of its pods and its findings, so a live LIST is evaluated one page at a time and
+/// no page is kept. The same code runs over a whole snapshot (one page).
+#[derive(Debug)]
+pub(crate) struct PodTally {
+    check: Check,
+    pods: Vec<usize>,
+    findings: Vec<Vec<Finding>>,
+    kept: usize,
+    omitted: usize,
+    containers: usize,
+}
+
+impl PodTally {
+    /// A tally of `check` (`pods-ready` or `restart-loops`) over the workloads of `ev`.
+    pub(crate) fn new(check: Check, ev: &Evaluator<'_>) -> Self {
+        let n = ev.workloads.len();
+        PodTally { check, pods: vec![0; n], findings: vec![Vec::new(); n], kept: 0, omitted: 0, containers: 0 }
+    }
+
+    fn push(&mut self, w: usize, f: Finding) {
+        if self.kept < MAX_KEPT_FINDINGS {
+            self.findings[w].push(f);
+            self.kept += 1;
+        } else {
+            self.omitted += 1;
         }
-        total += pods.len();
-        for p in pods {
-            if let Some(reason) = pod_not_ready_reason(p) {
-                out.push(Finding::error(pod_object(p), format!("is not ready: {reason}")));
+    }
+
+    /// Counts one page of pods.
+    pub(crate) fn add(&mut self, ev: &Evaluator<'_>, page: &[Pod]) {
+        for p in page.iter().filter(|p| p.metadata.deletion_timestamp.is_none()) {
+            for w in ev.workloads_of(p) {
+                let workload = &ev.workloads[w];
+                match self.check {
+                    Check::PodsReady => {
+                        // Jobs and CronJobs run to completion: their pods are not meant to stay ready.
+                        if workload.kind.runs_to_completion() {
+                            continue;
+                        }
+                        self.pods[w] += 1;
+                        if let Some(reason) = pod_not_ready_reason(p) {
+                            self.push(w, Finding::error(pod_object(p), format!("is not ready: {reason}")));
+                        }
+                    }
+                    _ => {
+                        self.pods[w] += 1;
+                        self.restarts(ev, w, p);
+                    }
+                }
             }
         }
     }
-    CheckOutcome::new(
-        Check::PodsReady.as_str(),
-        out,
-        format!("{total} {} of {} running and ready", plural(total, "pod", "pods"), ev.workloads_text()),
-    )
+
+    fn restarts(&mut self, ev: &Evaluator<'_>, w: usize, p: &Pod) {
+        let status = p.status.as_ref();
+        let statuses = status
+            .into_iter()
+            .flat_map(|s| s.container_statuses.iter().flatten().chain(s.init_container_statuses.iter().flatten()));
+        for cs in statuses {
+            self.containers += 1;
+            let waiting = cs.state.as_ref().and_then(|s| s.waiting.as_ref()).and_then(|w| w.reason.as_deref());
+            if waiting == Some("CrashLoopBackOff") || cs.restart_count > ev.cfg.max_restarts {
+                let last = cs
+                    .last_state
+                    .as_ref()
+                    .and_then(|s| s.terminated.as_ref())
+                    .map(|t| {
+                        format!("; last exit {} {}", t.exit_code, t.reason.as_deref().unwrap_or(""))
+                            .trim_end()
+                            .to_string()
+                    })
+                    .unwrap_or_default();
+                let state = waiting.map(|w| format!(", {w}")).unwrap_or_default();
+                let f = Finding::error(
+                    pod_object(p),
+                    format!("restarted {} times (limit {}){state}{last}", cs.restart_count, ev.cfg.max_restarts),
+                )
+                .container(&cs.name);
+                self.push(w, f);
+            }
+        }
+    }
+
+    /// The outcome, findings in workload order.
+    pub(crate) fn finish(self, ev: &Evaluator<'_>) -> CheckOutcome {
+        let mut out = Vec::new();
+        for (i, findings) in self.findings.into_iter().enumerate() {
+            let w = &ev.workloads[i];
+            if self.check == Check::PodsReady && !w.kind.runs_to_completion() && self.pods[i] == 0 {
+                out.push(Finding::error(
+                    w.object(),
+                    format!(
+                        "no pods match its selector {}",
+                        w.selector.map(selector_text).unwrap_or_else(|| "<none>".into())
+                    ),
+                ));
+            }
+            out.extend(findings);
+        }
+        if self.omitted > 0 {
+            out.push(Finding::error("cluster", format!("{} more findings not kept", self.omitted)));
+        }
+        let total: usize = self.pods.iter().sum();
+        let checked = match self.check {
+            Check::PodsReady => {
+                format!("{total} {} of {} running and ready", plural(total, "pod", "pods"), ev.workloads_text())
+            }
+            _ => format!(
+                "{} {} of {} restarted at most {} times",
+                self.containers,
+                plural(self.containers, "container", "containers"),
+                ev.workloads_text(),
+                ev.cfg.max_restarts
+            ),
+        };
+        CheckOutcome::new(self.check.as_str(), out, checked)
+    }
 }
 
 /// Live: no container restarts in a loop.
@@ -81,53 +182,9 @@ impl KubeCheck for RestartLoops {
 }
 
 fn restart_loops(ev: &Evaluator<'_>) -> CheckOutcome {
-    let mut out = Vec::new();
-    let mut containers = 0;
-    for w in &ev.workloads {
-        for p in ev.pods_of(w) {
-            let status = p.status.as_ref();
-            let statuses = status
-                .into_iter()
-                .flat_map(|s| s.container_statuses.iter().flatten().chain(s.init_container_statuses.iter().flatten()));
-            for cs in statuses {
-                containers += 1;
-                let waiting = cs.state.as_ref().and_then(|s| s.waiting.as_ref()).and_then(|w| w.reason.as_deref());
-                if waiting == Some("CrashLoopBackOff") || cs.restart_count > ev.cfg.max_restarts {
-                    let last = cs
-                        .last_state
-                        .as_ref()
-                        .and_then(|s| s.terminated.as_ref())
-                        .map(|t| {
-                            format!("; last exit {} {}", t.exit_code, t.reason.as_deref().unwrap_or(""))
-                                .trim_end()
-                                .to_string()
-                        })
-                        .unwrap_or_default();
-                    let state = waiting.map(|w| format!(", {w}")).unwrap_or_default();
-                    out.push(
-                        Finding::error(
-                            pod_object(p),
-                            format!(
-                                "restarted {} times (limit {}){state}{last}",
-                                cs.restart_count, ev.cfg.max_restarts
-                            ),
-                        )
-                        .container(&cs.name),
-                    );
-                }
-            }
-        }
-    }
-    CheckOutcome::new(
-        Check::RestartLoops.as_str(),
-        out,
-        format!(
-            "{containers} {} of {} restarted at most {} times",
-            plural(containers, "container", "containers"),
-            ev.workloads_text(),
-            ev.cfg.max_restarts
-        ),
-    )
+    let mut tally = PodTally::new(Check::RestartLoops, ev);
+    tally.add(ev, &ev.snap.pods);
+    tally.finish(ev)
 }
 
 /// Live: the rollout is complete.
