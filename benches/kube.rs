@@ -25,7 +25,7 @@ const PODS_PER_DEPLOYMENT: usize = 10;
 
 fn container(name: &str, image: &str) -> serde_json::Value {
     json!({
-        "name": name, "image": image, "imagePullPolicy": "IfNotPresent",
+        "name": name, "image": image, "imagePullPolicy": "Always",
         "ports": [{"containerPort": 8080, "protocol": "TCP"}],
         "env": [{"name": "LOG_LEVEL", "value": "info"}, {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}],
         "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}},

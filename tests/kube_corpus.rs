@@ -110,6 +110,11 @@ async fn corpus_verdicts_reasons_and_locations() {
         let file = dir().join(&case.file);
         let probe = KubeProbe::manifests(vec![file.clone()], selector(case), case.check).with_config(config(case));
         let result = probe.check(&ProbeContext::new()).await;
+        // Secret values planted in the corpus never reach an observation or error.
+        let all = format!("{result:?}");
+        for canary in ["AAAAB3NzaC1yc2E", "P2/56wAAAi4AAAA3", "LS0tLS1CRUdJTiBQUklW", "eyJhdXRocyI6e319"] {
+            assert!(!all.contains(canary), "{}: secret value {canary} leaked: {all}", case.file);
+        }
         let (verdict, texts) = match &result {
             Ok(obs) => {
                 let v = match obs.verdict {

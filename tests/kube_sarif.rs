@@ -33,6 +33,9 @@ async fn sarif_from_failing_manifests_is_schema_valid_with_locations() {
     let report = failing_run().await;
     assert!(!report.ready());
     let text = report.render(Format::Sarif);
+    for canary in ["do_not_print_me", "do-not-print-me", "donotprintme", "hunter2"] {
+        assert!(!text.contains(canary), "SARIF leaks a secret value ({canary})");
+    }
     let log: Value = serde_json::from_str(&text).unwrap();
     let v = validator();
     let errs = errors(&v, &log);

@@ -171,17 +171,15 @@ impl KubeProbe {
     }
 
     async fn snapshot(&self, cx: &ProbeContext) -> Result<Snapshot, ProbeError> {
-        let Some(client) = self.live_client().await? else {
-            let KubeSource::Manifests(paths) = &self.source else {
-                unreachable!("live_client is None for manifests only")
-            };
+        if let KubeSource::Manifests(paths) = &self.source {
             let paths = paths.clone();
             let ns = self.selector.ns().to_string();
             return tokio::task::spawn_blocking(move || manifest::load(&paths, &ns))
                 .await
                 .map_err(|e| ProbeError::other("manifest loading panicked").with_source(&e))?
                 .map_err(ProbeError::from);
-        };
+        }
+        let client = self.live_client().await?.ok_or_else(|| ProbeError::other("no Kubernetes client"))?;
         live::fetch(cx, &client, self.selector.ns(), &self.kinds(), self.page_size).await
     }
 
