@@ -445,3 +445,60 @@ fn schema_file_is_up_to_date() {
         "config.schema.json is stale: regenerate it with `UPDATE_SCHEMA=1 cargo test --all-features --test config schema_file_is_up_to_date`"
     );
 }
+
+#[test]
+fn targets_of_a_checklist_without_default_bindings_are_an_error_naming_bindings() {
+    use nexus_readiness::model::{Checklist, Item, Section};
+    let checklist =
+        Checklist::builder("team", "Team").section(Section::new("Data").item(Item::new("Cache up"))).build().unwrap();
+    let config = load("[runner]\ntimeout = \"5s\"\n\n[targets.redis]\naddress = \"127.0.0.1:1\"\n").unwrap();
+    let e = config.plan(checklist.clone()).unwrap_err();
+    assert_eq!(e.kind, ConfigErrorKind::UnknownKey);
+    assert_eq!(
+        e.to_string(),
+        "nexus.toml:4:10: targets.redis: unknown target: checklist `team` has no default bindings; bind its items under [bindings]"
+    );
+    // The same item bound explicitly works, with any kind of the registry.
+    let config = load("[bindings.\"data.cache-up\"]\nkind = \"tcp\"\naddress = \"127.0.0.1:1\"\n").unwrap();
+    let plan = config.plan(checklist).unwrap();
+    assert!(format!("{plan:?}").contains("data.cache-up"));
+}
+
+/// The Prometheus kinds judge the plan's checklist: a team's thresholds, alert rules and key
+/// metrics, not Nexus's.
+#[cfg(feature = "prometheus")]
+#[test]
+fn prometheus_kinds_judge_the_plans_checklist() {
+    use nexus_readiness::model::{Checklist, Item, Section, Threshold, Unit};
+    let team = Checklist::builder("team", "Team")
+        .section(Section::new("Ops").item(Item::new("Queue under control")).item(Item::new("Alerts defined")))
+        .threshold(Threshold::ceiling("Queue Depth", Unit::Count, 100.0, 1000.0, "Add workers").unwrap())
+        .build()
+        .unwrap();
+    let on = |item: &str, threshold: &str| {
+        format!(
+            "[bindings.\"{item}\"]\nkind = \"prometheus-capacity\"\nurl = \"http://127.0.0.1:9\"\nthreshold = \"{threshold}\"\nexpr = \"max(queue_depth)\"\n"
+        )
+    };
+    let text = |threshold: &str| on("ops.queue-under-control", threshold);
+    // The team's own threshold builds against the team's checklist...
+    load(&text("Queue Depth")).unwrap().plan(team.clone()).unwrap();
+    // ...and a Nexus one does not: the error names the team's thresholds.
+    let e = load(&text("GPU Utilization")).unwrap().plan(team.clone()).unwrap_err();
+    assert!(e.to_string().ends_with("unknown threshold `GPU Utilization`; the checklist has `Queue Depth`"), "{e}");
+    // The Nexus checklist has no `Queue Depth`.
+    let e = load(&on("post-deployment.verification.metrics-flowing-to-monitoring", "Queue Depth"))
+        .unwrap()
+        .plan(builtin::nexus())
+        .unwrap_err();
+    assert!(e.to_string().contains("unknown threshold `Queue Depth`; the checklist has `GPU Utilization`"), "{e}");
+    // A checklist without alert rules or key metrics gives those kinds nothing to look for.
+    for (kind, what) in
+        [("prometheus-rules", "recommends no alert rules"), ("prometheus-series", "names no key metrics")]
+    {
+        let text = format!("[bindings.\"ops.alerts-defined\"]\nkind = \"{kind}\"\nurl = \"http://127.0.0.1:9\"\n");
+        let e = load(&text).unwrap().plan(team.clone()).unwrap_err();
+        assert_eq!(e.kind, ConfigErrorKind::InvalidProbe);
+        assert!(e.to_string().contains(&format!("checklist `team` {what}")), "{e}");
+    }
+}

@@ -374,3 +374,30 @@ fn evidence_keys_and_targets_are_scrubbed_in_reports_and_logs() {
     assert!(logs.contains("store.example.com"), "the target is logged: {logs}");
     assert!(!logs.contains(CANARY), "{logs}");
 }
+
+/// A deadline or timeout too large for the clock, set from Rust (the config refuses them at
+/// load), means "no deadline", never a panic.
+#[tokio::test]
+async fn durations_too_large_for_the_clock_do_not_panic_the_runner() {
+    use nexus_readiness::probe::FnProbe;
+    use nexus_readiness::run::{Plan, Runner};
+    let mut plan = Plan::new(builtin::nexus());
+    plan.bind(
+        "post-deployment.testing.smoke-tests-passed",
+        FnProbe::new("fn://ok", |cx: ProbeContext| {
+            let left = cx.remaining();
+            async move {
+                Ok(nexus_readiness::probe::Observation::pass(format!("{} s left", left.map_or(0, |d| d.as_secs()))))
+            }
+        }),
+    )
+    .unwrap();
+    let runner = Runner::builder().deadline(Duration::MAX).probe_timeout(Duration::MAX).build();
+    let report = runner.run(&plan).await;
+    let item = report.item("post-deployment.testing.smoke-tests-passed").unwrap();
+    assert_eq!(item.status, nexus_readiness::report::Status::Pass, "{}", item.reason);
+    // About thirty years: far enough to be "never", near enough to be represented.
+    assert!(item.reason.contains(" s left"), "{}", item.reason);
+    let cx = ProbeContext::new().with_timeout(Duration::MAX);
+    assert!(cx.remaining().is_some_and(|d| d > Duration::from_secs(20 * 365 * 86_400)));
+}

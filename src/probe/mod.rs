@@ -48,6 +48,7 @@ use async_trait::async_trait;
 pub use attest::{Attestation, NotApplicable, Waiver};
 pub use boxed::BoxProbe;
 pub use compose::{All, Any, all, any};
+pub(crate) use context::instant_after;
 pub use context::{Clock, ManualClock, ProbeContext, SystemClock};
 pub use error::{ProbeError, ProbeErrorKind};
 pub use ext::ProbeExt;

@@ -611,7 +611,7 @@ impl Exec<'_, '_> {
         }
         let cx = ProbeContext::for_probe(
             e.item.id.clone(),
-            Instant::now() + timeout,
+            crate::probe::instant_after(timeout),
             cancel.clone(),
             runner.clock.clone(),
             self.redactor.clone(),
@@ -716,7 +716,7 @@ impl Runner {
     /// their outcomes, probes still running become Error "cancelled" and items not started
     /// Skipped "cancelled"; the report is not ready.
     pub async fn run_with_cancel(&self, plan: &Plan, cancel: CancellationToken) -> Report {
-        self.execute(plan, &cancel, None, self.deadline.map(|d| Instant::now() + d)).await
+        self.execute(plan, &cancel, None, self.deadline.map(crate::probe::instant_after)).await
     }
 
     /// Runs the items selected by `rerun` (all when `None`); the others keep their outcome

@@ -230,7 +230,7 @@ fn watch(nvml: &Nvml, window: Duration) -> Result<Watch, ProbeError> {
             .map_err(|e| call_error(&format!("registering for xid events on gpu {i}"), &e.error))?;
         w.watched.push(*i);
     }
-    let deadline = Instant::now() + window;
+    let deadline = crate::probe::instant_after(window);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
