@@ -408,10 +408,11 @@ fn malformed_yaml_names_file_document_and_line() {
 #[test]
 fn wrongly_typed_document_names_the_object() {
     let err = manifest::load(&[fixture("wrong-type.yaml")], "default").unwrap_err();
-    assert_eq!((err.document, err.line), (2, 5));
+    // The field itself, from its serde path: `  replicas: two` is line 10, column 3.
+    assert_eq!((err.document, err.line, err.column), (2, 10, 3));
     assert!(
         err.to_string().ends_with(
-            "wrong-type.yaml:5:1 (document 2): invalid Deployment \"typo\": invalid type: string \"two\", expected i32"
+            "wrong-type.yaml:10:3 (document 2): invalid Deployment \"typo\": spec.replicas: invalid type: string \"two\", expected i32"
         ),
         "{err}"
     );

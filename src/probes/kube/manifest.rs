@@ -300,8 +300,36 @@ fn hpa_v1_to_v2(
     }
 }
 
+/// Deserializes `value` into a k8s-openapi type; a type error names the field's path and is
+/// located at its line:column.
 fn typed<T: DeserializeOwned>(value: &Value, at: &Position<'_>, what: &str) -> Result<T, ManifestError> {
-    T::deserialize(value).map_err(|e| at.error(format!("invalid {what}: {e}")))
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." || path.is_empty() {
+            return at.error(format!("invalid {what}: {}", e.inner()));
+        }
+        at.error_at(&path_pointer(&path), format!("invalid {what}: {path}: {}", e.inner()))
+    })
+}
+
+/// `spec.template.spec.containers[0].image` as a JSON pointer.
+fn path_pointer(path: &str) -> String {
+    let mut out = String::new();
+    for seg in path.split('.') {
+        let (key, indexes) = match seg.find('[') {
+            Some(i) => (&seg[..i], &seg[i..]),
+            None => (seg, ""),
+        };
+        if !key.is_empty() {
+            out.push('/');
+            out.push_str(&super::position::escape(key));
+        }
+        for idx in indexes.split(['[', ']']).filter(|s| !s.is_empty()) {
+            out.push('/');
+            out.push_str(idx);
+        }
+    }
+    out
 }
 
 fn fill_ns(meta: &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, ns: &str) {
@@ -412,6 +440,12 @@ fn add_object(snap: &mut Snapshot, value: serde_json::Value, at: &Position<'_>, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn serde_paths_become_pointers() {
+        assert_eq!(path_pointer("spec.template.spec.containers[0].image"), "/spec/template/spec/containers/0/image");
+        assert_eq!(path_pointer("spec.replicas"), "/spec/replicas");
+    }
 
     #[test]
     fn documents_split_with_lines() {
