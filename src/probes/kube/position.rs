@@ -260,4 +260,24 @@ spec:
         assert_eq!(idx.locate(&p), (32, 9));
         assert_eq!(idx.locate("/nope/deeper"), (10, 1));
     }
+
+    #[test]
+    fn odd_text_never_panics() {
+        for text in [
+            "",
+            "-",
+            "- -\n  - - x: y",
+            "\"unterminated: x",
+            "'a''b': 1",
+            "é: ü\n  ß: 1\n- ✓",
+            "a:b:c\nkey: |\n\tx\n: \n:",
+            "\t- a: 1\n   - b",
+            "\"\": 1\n'': 2",
+            "- name: \"\n- name: '",
+        ] {
+            let idx = YamlIndex::new(text, 1);
+            let _ = idx.locate("/a/b/0");
+            let _ = idx.walk("", &["a", "b", "c"]);
+        }
+    }
 }
