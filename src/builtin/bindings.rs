@@ -45,7 +45,9 @@ const ROWS: &[Row] = &[
     backup("pre-deployment.infrastructure.backup-storage-configured", "backup"),
     b("pre-deployment.infrastructure.monitoring-stack-deployed", "monitoring-stack", "targets.monitoring"),
     b("pre-deployment.infrastructure.log-aggregation-configured", "log-aggregation", "targets.log_aggregation"),
+    // The rules loaded in Prometheus, and before deploy the PrometheusRule manifests.
     b("pre-deployment.infrastructure.alerting-rules-defined", "prometheus-rules", "targets.prometheus.rules"),
+    kube("pre-deployment.infrastructure.alerting-rules-defined", "prometheus-rules"),
     // Pre-Deployment / Security
     b("pre-deployment.security.api-authentication-enabled", "http-auth", "targets.http.auth"),
     b("pre-deployment.security.rate-limiting-configured", "http-rate-limit", "targets.http.rate_limit"),
@@ -53,9 +55,15 @@ const ROWS: &[Row] = &[
     kube("pre-deployment.security.secrets-management-configured", "secrets-injection"),
     kube("pre-deployment.security.network-policies-defined", "network-policy"),
     kube("pre-deployment.security.pod-security-policies-enabled", "pod-security"),
+    kube("pre-deployment.security.pod-security-policies-enabled", "host-namespaces"),
+    kube("pre-deployment.security.pod-security-policies-enabled", "capabilities-dropped"),
+    kube("pre-deployment.security.pod-security-policies-enabled", "seccomp-profile"),
+    kube("pre-deployment.security.pod-security-policies-enabled", "service-account-token"),
     b("pre-deployment.security.container-scanning-completed", "trivy", "targets.trivy_report"),
     // Pre-Deployment / Performance
     kube("pre-deployment.performance.auto-scaling-policies-configured", "autoscaling"),
+    kube("pre-deployment.performance.auto-scaling-policies-configured", "hpa-target"),
+    kube("pre-deployment.performance.auto-scaling-policies-configured", "replicas"),
     kube("pre-deployment.performance.resource-limits-set", "resource-limits"),
     b("pre-deployment.performance.caching-layer-configured", "redis", "targets.redis"),
     b("pre-deployment.performance.cdn-configured-for-static-assets", "http-cdn", "targets.http.cdn"),
@@ -82,6 +90,8 @@ const ROWS: &[Row] = &[
     b("post-deployment.verification.dns-resolution-working", "dns", "targets.dns"),
     b("post-deployment.verification.health-checks-passing", "http-health", "targets.http.health"),
     b("post-deployment.verification.metrics-flowing-to-monitoring", "prometheus-metrics", "targets.prometheus.metrics"),
+    // Something scrapes the workload: a ServiceMonitor or PodMonitor selects it.
+    kube("post-deployment.verification.metrics-flowing-to-monitoring", "service-monitor"),
     b("post-deployment.verification.logs-appearing-in-aggregation-system", "logs-appearing", "targets.logs"),
     // Post-Deployment / Testing
     b("post-deployment.testing.smoke-tests-passed", "command", "targets.smoke_test"),

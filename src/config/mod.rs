@@ -444,21 +444,36 @@ impl Config {
             b.build(&cx).map_err(|e| l.err(ConfigErrorKind::InvalidProbe, e.0).at(&b.loc))
         };
         let explicit: Vec<&str> = self.bindings.iter().map(|e| e.item.as_str()).collect();
-        let defaults: Vec<Binding> = plan.checklist().bindings.clone();
-        for b in &defaults {
-            if explicit.contains(&b.item.as_str()) {
-                continue;
+        // Items in binding order, each once: every configured binding of an item binds its
+        // probes; an item none of whose targets is configured gets one "not configured" naming
+        // them all.
+        let mut items: Vec<String> = Vec::new();
+        for b in &plan.checklist().bindings {
+            if !items.contains(&b.item) && !explicit.contains(&b.item.as_str()) {
+                items.push(b.item.clone());
             }
-            match targets.get(b.item.as_str()) {
+        }
+        for item in &items {
+            match targets.get(item.as_str()) {
                 Some(bound) => {
                     for p in bound {
-                        let probe = build(&b.item, p, &plan)?;
-                        plan.bind_arc(&b.item, probe).map_err(|e| plan_err(e, &p.loc))?;
+                        let probe = build(item, p, &plan)?;
+                        plan.bind_arc(item, probe).map_err(|e| plan_err(e, &p.loc))?;
                     }
                 }
                 None => {
-                    plan.bind(&b.item, NotConfigured::new(&b.target, &b.kind))
-                        .map_err(|e| plan_err(e, &Location::default()))?;
+                    let mut keys: Vec<&str> = Vec::new();
+                    let mut kinds: Vec<&str> = Vec::new();
+                    for b in plan.checklist().bindings_of(item) {
+                        if !keys.contains(&b.target.as_str()) {
+                            keys.push(&b.target);
+                        }
+                        if !kinds.contains(&b.kind.as_str()) {
+                            kinds.push(&b.kind);
+                        }
+                    }
+                    let probe = NotConfigured::new(keys.join(" or "), kinds.join("/"));
+                    plan.bind(item, probe).map_err(|e| plan_err(e, &Location::default()))?;
                 }
             }
         }

@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 /// Nexus's, a team's checklist carries its own. A config file's `[targets]` section is read
 /// through them: the table at `target` is a spec of `kind` (a registered
 /// [`ProbeSpec`](crate::probe::ProbeSpec)), with `defaults` filled in for the fields it leaves
-/// out. Several items may share one target (one Kubernetes target, one check per item). An item
-/// whose target is absent from the config is Skipped "not configured: set `targets.redis`".
+/// out. Several items may share one target (one Kubernetes target, one check per item), and an
+/// item may have several bindings: every one whose target is configured must hold. An item
+/// none of whose targets is configured is Skipped "not configured: set `targets.redis`".
 ///
 /// ```
 /// use nexus_readiness::model::{Binding, Checklist, Item, Section};

@@ -298,9 +298,15 @@ impl Checklist {
         }
     }
 
-    /// The default binding of an item, if it has one.
+    /// The first default binding of an item, if it has one.
     pub fn binding(&self, item: &str) -> Option<&Binding> {
         self.bindings.iter().find(|b| b.item == item)
+    }
+
+    /// Every default binding of an item (several probes may verify one item: all that are
+    /// configured must hold).
+    pub fn bindings_of<'a>(&'a self, item: &'a str) -> impl Iterator<Item = &'a Binding> + 'a {
+        self.bindings.iter().filter(move |b| b.item == item)
     }
 
     /// Every `[targets]` key of the default bindings with its probe kind, each once, in
@@ -507,8 +513,8 @@ impl Checklist {
             if self.item(&b.item).is_none() {
                 return Err(invalid(b, "no such item".into()));
             }
-            if self.bindings[..k].iter().any(|o| o.item == b.item) {
-                return Err(invalid(b, "the item has two default bindings".into()));
+            if self.bindings[..k].iter().any(|o| o == b) {
+                return Err(invalid(b, "the same default binding is given twice".into()));
             }
             if b.kind.trim().is_empty() {
                 return Err(invalid(b, "the probe kind is empty".into()));
