@@ -318,5 +318,5 @@ fn default_bindings_are_validated_with_the_checklist() {
         .binding(Binding::new("data.cache-up", "redis", "targets.cache"))
         .build()
         .unwrap_err();
-    assert!(twice.to_string().ends_with("the item has two default bindings"), "{twice}");
+    assert!(twice.to_string().ends_with("the same default binding is given twice"), "{twice}");
 }
