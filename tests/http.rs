@@ -333,21 +333,27 @@ async fn health_endpoints_all_or_name_the_failing_one() {
     let spec: HealthSpec = toml::from_str(&format!(r#"urls = ["{base}/healthz"]"#)).unwrap();
     let o = ok(check(&spec.build_probe().unwrap()).await);
     assert_eq!(o.verdict, Verdict::Pass);
-    assert!(
-        o.summary.starts_with(&format!("1 health endpoint passing: GET {base}/healthz answered 200")),
-        "{}",
-        o.summary
-    );
+    // One endpoint: its own result, unchanged.
+    assert!(o.summary.starts_with(&format!("GET {base}/healthz answered 200")), "{}", o.summary);
 
     let p = HealthSpec::new([format!("{base}/healthz"), format!("{base}/readyz")]).build_probe().unwrap();
     assert_eq!(p.target(), format!("{base}/healthz, {base}/readyz"));
     let o = ok(check(&p).await);
     assert_eq!(o.verdict, Verdict::Fail);
-    assert_eq!(
-        o.summary,
-        format!("1 of 2 health endpoints not passing: GET {base}/readyz: answered 503, expected 2xx")
+    // The fan-out keeps every endpoint's result, labelled with its URL.
+    assert!(
+        o.summary.starts_with(&format!("1 of 2 failed: {base}/healthz: GET {base}/healthz answered 200 in ")),
+        "{}",
+        o.summary
+    );
+    assert!(
+        o.summary.ends_with(&format!("; {base}/readyz: fail: GET {base}/readyz: answered 503, expected 2xx")),
+        "{}",
+        o.summary
     );
     assert_eq!(o.measurements.iter().filter(|m| m.name == "latency").count(), 2);
+    assert!(o.measurements.iter().all(|m| m.labels.contains_key("url")));
+    assert_eq!(o.evidence.get(&format!("{base}/readyz.status")), Some("503"));
     assert_eq!(HealthSpec::new(Vec::<String>::new()).build_probe().unwrap_err().kind, ProbeErrorKind::NotConfigured);
 }
 

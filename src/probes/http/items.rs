@@ -18,7 +18,7 @@ use super::client::{
 use super::endpoint::{HttpProbe, HttpSpec};
 use super::verdict::{Blockers, blocked, login_redirect, unverified};
 use crate::model::Unit;
-use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Secret, Verdict};
+use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Secret};
 
 scrubbed_debug!(HealthSpec: urls, expect_status, body_contains, latency_warn_ms, latency_critical_ms, client);
 scrubbed_debug!(AuthSpec: url, method, bearer_token, credential_headers, expect_denied, expect_allowed, client);
@@ -127,51 +127,12 @@ impl Probe for HealthProbe {
         self.probes.iter().map(HttpProbe::url).collect::<Vec<_>>().join(", ")
     }
 
+    /// The endpoints checked concurrently with the crate's labelled fan-out
+    /// ([`All`](crate::probe::All)): Fail > Error > Warn > Pass, each result labelled with its
+    /// URL, evidence keys `<url>.<key>`, measurements labelled `url`.
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
         let results = futures_util::future::join_all(self.probes.iter().map(|p| p.check(cx))).await;
-        let mut observations = Vec::new();
-        for r in results {
-            observations.push(r?);
-        }
-        let total = observations.len();
-        let failing: Vec<&Observation> = observations.iter().filter(|o| o.verdict != Verdict::Pass).collect();
-        let worst = observations.iter().map(|o| o.verdict).max().unwrap_or(Verdict::Fail);
-        let noun = if total == 1 { "health endpoint" } else { "health endpoints" };
-        let mut obs = if failing.is_empty() {
-            Observation::pass(format!(
-                "{total} {noun} passing: {}",
-                observations.iter().map(|o| o.summary.as_str()).collect::<Vec<_>>().join("; ")
-            ))
-        } else if worst == Verdict::Warn {
-            Observation::warn(format!(
-                "{total} {noun} answering, {} with a warning: {}",
-                failing.len(),
-                failing.iter().map(|o| o.summary.as_str()).collect::<Vec<_>>().join("; ")
-            ))
-        } else {
-            Observation::new(
-                worst,
-                format!(
-                    "{} of {total} health endpoints not passing: {}",
-                    failing.len(),
-                    failing.iter().map(|o| o.summary.as_str()).collect::<Vec<_>>().join("; ")
-                ),
-            )
-        };
-        for (p, o) in self.probes.iter().zip(&observations) {
-            let url = p.url();
-            for m in &o.measurements {
-                obs.measurements.push(m.clone().label("url", url.clone()));
-            }
-            for (k, v) in o.evidence.iter() {
-                if k == "tls_verification" {
-                    obs.evidence.insert(k, v);
-                } else if k != "url" {
-                    obs.evidence.insert(format!("{url} {k}"), v);
-                }
-            }
-        }
-        Ok(obs)
+        crate::probe::compose::combine(self.probes.iter().map(HttpProbe::url).zip(results), "url")
     }
 }
 

@@ -621,12 +621,10 @@ impl Probe for TlsProbe {
 }
 
 /// Several [`TlsProbe`]s checked concurrently as one probe (what a [`TlsSpec`] with more than
-/// one endpoint builds).
-///
-/// The verdict is the worst; the summary lists the problems of each endpoint (prefixed with
-/// it), or all endpoints' earliest expiry when everything passes. Measurements carry an
-/// `endpoint` label. When no endpoint fails but one could not be checked, the check is an
-/// error naming it.
+/// one endpoint builds): the crate's labelled fan-out ([`All`](crate::probe::All)), with its
+/// precedence **Fail > Error > Warn > Pass**. Each endpoint's result is kept, labelled with
+/// the endpoint (`api.test:443: ...`); evidence keys read `<endpoint>.<key>`; measurements
+/// carry an `endpoint` label.
 #[derive(Debug, Clone)]
 pub struct TlsEndpoints {
     probes: Vec<TlsProbe>,
@@ -655,42 +653,7 @@ impl Probe for TlsEndpoints {
             return Err(ProbeError::not_configured("endpoints"));
         }
         let results = futures_util::future::join_all(self.probes.iter().map(|p| p.check(cx))).await;
-        let mut verdict = Verdict::Pass;
-        let mut lines = Vec::new();
-        let mut errors = Vec::new();
-        let mut obs_all = Observation::pass("");
-        for (p, r) in self.probes.iter().zip(results) {
-            let ep = p.endpoint();
-            match r {
-                Ok(o) => {
-                    verdict = verdict.worst(o.verdict);
-                    if o.verdict != Verdict::Pass {
-                        lines.push(format!("{ep}: {}", o.summary));
-                    }
-                    for m in o.measurements {
-                        obs_all.measurements.push(m.label("endpoint", ep.clone()));
-                    }
-                    for (k, v) in o.evidence.iter() {
-                        obs_all.evidence.insert(format!("{ep} {k}"), v);
-                    }
-                }
-                Err(e) => errors.push(e.context(&ep)),
-            }
-        }
-        if verdict != Verdict::Fail
-            && let Some(first) = errors.first()
-        {
-            let mut e = first.clone();
-            if errors.len() > 1 {
-                e.message = errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ");
-            }
-            return Err(e);
-        }
-        lines.extend(errors.iter().map(|e| format!("error: {}", e.message)));
-        obs_all.verdict = verdict;
-        obs_all.summary =
-            if lines.is_empty() { format!("{} endpoints valid", self.probes.len()) } else { lines.join("; ") };
-        Ok(obs_all)
+        crate::probe::compose::combine(self.probes.iter().map(TlsProbe::endpoint).zip(results), "endpoint")
     }
 }
 
