@@ -76,17 +76,47 @@ pub mod server;
 
 pub use error::{Error, Result};
 
+/// The attribute that implements [`Probe`](probe::Probe) (and other async traits of this
+/// crate) on a type, re-exported so a probe needs no dependency besides this crate and tokio.
+pub use async_trait::async_trait;
+/// The date and time types of the API ([`Clock`](probe::Clock), attestations, waivers,
+/// reports), re-exported so `DateTime<Utc>` needs no `chrono` dependency.
+pub use chrono::{self, DateTime, NaiveDate, Utc};
+
 /// The README's code examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
-/// The types most programs need: `use nexus_readiness::prelude::*;`.
+/// The types most programs need: `use nexus_readiness::prelude::*;`, enough to implement a
+/// probe, bind it and run a plan:
+///
+/// ```
+/// use nexus_readiness::prelude::*;
+///
+/// #[derive(Debug)]
+/// struct QueueDepth;
+///
+/// #[async_trait]
+/// impl Probe for QueueDepth {
+///     fn target(&self) -> String {
+///         "queue://inference".into()
+///     }
+///     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+///         let at: DateTime<Utc> = cx.now();
+///         Ok(Observation::pass(format!("12 queued at {at}"))
+///             .with_measurement(Measurement::new("queue_depth", 12.0, Unit::Count)))
+///     }
+/// }
+/// # let _ = QueueDepth;
+/// ```
 pub mod prelude {
     pub use crate::model::{Checklist, Item, ItemId, Phase, Section, Severity, Threshold, Unit};
     pub use crate::probe::{
-        Attestation, FnProbe, Observation, Probe, ProbeContext, ProbeError, ProbeExt, Verdict, Waiver,
+        All, Attestation, BoxProbe, Evidence, FnProbe, Measurement, Observation, Probe, ProbeContext, ProbeError,
+        ProbeErrorKind, ProbeExt, Secret, Verdict, Waiver,
     };
-    pub use crate::report::{Format, Report, Status};
-    pub use crate::run::{Plan, Runner};
+    pub use crate::report::{Format, ItemReport, Report, SkipKind, Status};
+    pub use crate::run::{Plan, Runner, RunnerBuilder};
+    pub use crate::{DateTime, Utc, async_trait};
 }

@@ -6,7 +6,7 @@
 //! Fail: the report shows it as *Error* with the reason.
 //!
 //! ```
-//! use async_trait::async_trait;
+//! use nexus_readiness::async_trait;
 //! use nexus_readiness::probe::{Observation, Probe, ProbeContext, ProbeError};
 //!
 //! #[derive(Debug)]

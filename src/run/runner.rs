@@ -54,6 +54,7 @@ pub struct Runner {
     pub(crate) probe_timeout: Duration,
     pub(crate) deadline: Option<Duration>,
     pub(crate) phases: Option<Vec<Phase>>,
+    pub(crate) only: Option<Vec<String>>,
     pub(crate) fail_on_warn: bool,
     pub(crate) allow_unverified: bool,
     pub(crate) min_verified: Option<MinVerified>,
@@ -75,6 +76,7 @@ impl Default for RunnerBuilder {
                 probe_timeout: Duration::from_secs(30),
                 deadline: None,
                 phases: None,
+                only: None,
                 fail_on_warn: false,
                 allow_unverified: false,
                 min_verified: None,
@@ -148,19 +150,36 @@ impl RunnerBuilder {
         self
     }
 
-    /// Adds a channel of [`RunEvent`]s and returns its receiving end.
+    /// Sends every [`RunEvent`] to `events` (the sending end of an unbounded channel; a
+    /// shorthand for [`observer`](Self::observer)).
     ///
     /// ```
     /// use nexus_readiness::run::Runner;
     ///
-    /// let mut builder = Runner::builder();
-    /// let _events = builder.events();
-    /// let _runner = builder.concurrency(4).build();
+    /// let (tx, _events) = tokio::sync::mpsc::unbounded_channel();
+    /// let _runner = Runner::builder().events(tx).concurrency(4).build();
     /// ```
-    pub fn events(&mut self) -> mpsc::UnboundedReceiver<RunEvent> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        self.runner.observers.0.push(Box::new(tx));
-        rx
+    pub fn events(self, events: mpsc::UnboundedSender<RunEvent>) -> Self {
+        self.observer(events)
+    }
+
+    /// Runs only the items selected by `selectors`; the others are Skipped "not selected"
+    /// (out of scope, like a phase not run). A selector selects an item when it is the item's
+    /// id, a section of it (a dotted prefix of the id: `pre-deployment.security`), or one of
+    /// its tags (`gpu`). A selector that matches no item of the plan makes the report not
+    /// ready, naming it ([`Report::unmatched_selectors`]). Default: every item.
+    ///
+    /// Dependencies (`after`) that are not selected do not run: a selected item's probes run
+    /// whatever they would have found.
+    ///
+    /// ```
+    /// use nexus_readiness::run::Runner;
+    ///
+    /// let _runner = Runner::builder().only(["security", "deployment.container-image"]).build();
+    /// ```
+    pub fn only<S: Into<String>>(mut self, selectors: impl IntoIterator<Item = S>) -> Self {
+        self.runner.only = Some(selectors.into_iter().map(Into::into).collect());
+        self
     }
 
     /// The runner.
@@ -313,6 +332,7 @@ fn apply_waiver(e: &Entry<'_>, mut r: ItemReport, now: chrono::DateTime<chrono::
 pub(crate) fn static_outcome(
     e: &Entry<'_>,
     phases: Option<&[Phase]>,
+    selected: bool,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Option<ItemReport> {
     if let Some(na) = e.binding.and_then(|b| b.not_applicable.as_ref())
@@ -326,6 +346,9 @@ pub(crate) fn static_outcome(
             (None, None) => {}
         }
         return Some(skipped(e, SkipKind::NotApplicable, reason));
+    }
+    if !selected {
+        return Some(skipped(e, SkipKind::NotSelected, "not selected for this run".into()));
     }
     if let Some(phases) = phases
         && !e.phase.is_some_and(|p| phases.contains(&p))
@@ -356,6 +379,14 @@ pub(crate) fn static_outcome(
         None => skipped(e, SkipKind::NotConfigured, "not configured: no probe bound to this item".into()),
     };
     Some(expired_marks(e, apply_waiver(e, r, now), now))
+}
+
+/// Whether `selector` selects `item`: its id, a section of it (dotted prefix) or a tag.
+fn selects(selector: &str, item: &Item) -> bool {
+    let id = item.id.as_str();
+    id == selector
+        || id.strip_prefix(selector).is_some_and(|rest| rest.starts_with('.'))
+        || item.tags.iter().any(|t| t == selector)
 }
 
 /// Notes a not-applicable mark that expired (the item was checked again).
@@ -755,16 +786,30 @@ impl Runner {
         };
 
         let mut to_run: Vec<usize> = Vec::new();
+        let mut matched = vec![false; self.only.as_ref().map_or(0, Vec::len)];
         for i in 0..n {
             let e = &x.entries[i];
             if let Some((mask, previous)) = rerun
                 && !mask.get(i).copied().unwrap_or(true)
-                && let Some(prev) = previous.items.get(i).filter(|p| p.id == e.item.id)
+                && let Some(prev) = previous.items().get(i).filter(|p| p.id == e.item.id)
             {
                 x.done[i] = Some(prev.clone());
                 continue;
             }
-            match static_outcome(e, self.phases.as_deref(), started_at) {
+            let selected = match &self.only {
+                None => true,
+                Some(sel) => {
+                    let mut any = false;
+                    for (k, s) in sel.iter().enumerate() {
+                        if selects(s, e.item) {
+                            matched[k] = true;
+                            any = true;
+                        }
+                    }
+                    any
+                }
+            };
+            match static_outcome(e, self.phases.as_deref(), selected, started_at) {
                 Some(r) => {
                     if emit {
                         self.observers.emit(RunEvent::ItemFinished {
@@ -885,13 +930,16 @@ impl Runner {
             items,
         )
         .with_sign_off(checklist.sign_off.clone());
-        report.fail_on_warn = self.fail_on_warn;
-        report.allow_unverified = self.allow_unverified;
-        report.min_verified = self.min_verified;
-        report.cancelled = cancelled;
-        report.recompute();
+        report.set_policy(self.fail_on_warn, self.allow_unverified, self.min_verified, cancelled);
+        if let Some(sel) = &self.only {
+            let unmatched: Vec<String> =
+                sel.iter().zip(&matched).filter(|(_, m)| !**m).map(|(s, _)| s.clone()).collect();
+            if !unmatched.is_empty() {
+                report.set_unmatched_selectors(unmatched);
+            }
+        }
         if emit {
-            self.observers.emit(RunEvent::Finished { summary: report.summary.clone() });
+            self.observers.emit(RunEvent::Finished { summary: report.summary().clone() });
         }
         report
     }
@@ -908,11 +956,7 @@ impl Runner {
         let checklist = plan.checklist();
         let mut report = Report::new(checklist.id.clone(), checklist.title.clone(), now, now, Duration::ZERO, items)
             .with_sign_off(checklist.sign_off.clone());
-        report.fail_on_warn = self.fail_on_warn;
-        report.allow_unverified = self.allow_unverified;
-        report.min_verified = self.min_verified;
-        report.cancelled = true;
-        report.recompute();
+        report.set_policy(self.fail_on_warn, self.allow_unverified, self.min_verified, true);
         report
     }
 }
