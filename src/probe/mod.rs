@@ -31,7 +31,7 @@
 mod attest;
 pub mod boxed;
 pub mod compose;
-mod context;
+pub(crate) mod context;
 mod error;
 mod ext;
 pub mod fn_probe;

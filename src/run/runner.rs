@@ -1,8 +1,11 @@
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt as _;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -11,6 +14,7 @@ use tracing::Instrument as _;
 use super::events::{Observers, RunEvent, RunObserver};
 use super::plan::{Binding, Plan};
 use crate::model::{Item, Phase, Section, Verification};
+use crate::probe::context::Shared;
 use crate::probe::{
     Clock, Observation, Probe, ProbeContext, ProbeError, ProbeErrorKind, Redactor, SystemClock, Verdict,
 };
@@ -245,6 +249,10 @@ pub(crate) fn entries(plan: &Plan) -> Vec<Entry<'_>> {
     let mut path = Vec::new();
     for s in &plan.checklist().sections {
         walk(s, None, &mut path, plan, &mut out);
+    }
+    let has_deps = out.iter().any(|e| !e.item.after.is_empty() || e.binding.is_some_and(|b| !b.after.is_empty()));
+    if !has_deps {
+        return out;
     }
     let index: HashMap<&str, usize> = out.iter().enumerate().map(|(i, e)| (e.item.id.as_str(), i)).collect();
     for e in &mut out {
@@ -516,14 +524,13 @@ struct Exec<'r, 'p> {
     entries: Vec<Entry<'p>>,
     now: chrono::DateTime<chrono::Utc>,
     emit: bool,
-    redactor: Arc<Redactor>,
+    shared: Arc<Shared>,
     done: Vec<Option<ItemReport>>,
     waiting: Vec<usize>,
     dependents: Vec<Vec<usize>>,
     unblocked: VecDeque<usize>,
     ready: VecDeque<(u32, u32)>,
     running: Vec<Option<Running>>,
-    task_ids: HashMap<tokio::task::Id, (u32, u32)>,
     /// Items with side effects waiting for every other probe to finish.
     exclusive: VecDeque<usize>,
     /// The exclusive item running now: nothing else runs beside it.
@@ -535,7 +542,7 @@ struct Exec<'r, 'p> {
 impl Exec<'_, '_> {
     fn target(&self, i: usize, p: usize) -> String {
         let t = self.entries[i].binding.and_then(|b| b.probes.get(p)).map(|p| p.target()).unwrap_or_default();
-        self.redactor.redact(&t)
+        self.shared.redactor.redact(&t)
     }
 
     /// Sets an item's outcome and unblocks its dependents.
@@ -606,14 +613,7 @@ impl Exec<'_, '_> {
     }
 
     /// Starts the probe `p` of item `i`.
-    fn spawn(
-        &mut self,
-        tasks: &mut JoinSet<TaskOut>,
-        i: u32,
-        p: u32,
-        cancel: &CancellationToken,
-        deadline: Option<Instant>,
-    ) {
+    fn spawn(&mut self, tasks: &mut JoinSet<TaskOut>, i: u32, p: u32, deadline: Option<Instant>) {
         let (iu, pu) = (i as usize, p as usize);
         let e = &self.entries[iu];
         let Some(probe) = e.binding.and_then(|b| b.probes.get(pu)).cloned() else { return };
@@ -640,54 +640,42 @@ impl Exec<'_, '_> {
         if let Some(d) = deadline {
             timeout = timeout.min(d.saturating_duration_since(Instant::now()));
         }
-        let cx = ProbeContext::for_probe(
-            e.item.id.clone(),
-            Instant::now() + timeout,
-            cancel.clone(),
-            runner.clock.clone(),
-            self.redactor.clone(),
-        );
+        let cx = ProbeContext::for_probe(e.item.id.clone(), Instant::now() + timeout, self.shared.clone());
         // Redacted before it is recorded anywhere, tracing fields included.
-        let target = self.redactor.redact(&probe.target());
+        let raw = probe.target();
+        let target = match self.shared.redactor.redact_cow(&raw) {
+            Cow::Owned(t) => t,
+            Cow::Borrowed(_) => raw,
+        };
         let span = tracing::info_span!(parent: &state.span, "probe", target = %target);
-        let redactor = self.redactor.clone();
-        let handle = tasks.spawn(
+        tasks.spawn(
             async move {
                 let t0 = Instant::now();
-                let result = match tokio::time::timeout(timeout, probe.check(&cx)).await {
-                    Ok(r) => r,
-                    Err(_) => Err(ProbeError::timeout(timeout)),
+                // A panic is caught here, in the task, so that it is this probe's result and
+                // the task needs no id-to-probe map to be told apart.
+                let checked = AssertUnwindSafe(tokio::time::timeout(timeout, probe.check(&cx))).catch_unwind().await;
+                let result = match checked {
+                    Ok(Ok(r)) => r,
+                    Ok(Err(_)) => Err(ProbeError::timeout(timeout)),
+                    Err(payload) => {
+                        let msg = cx.redactor().redact(&panic_message(payload));
+                        Err(ProbeError::new(ProbeErrorKind::Panicked, format!("probe {target} panicked: {msg}")))
+                    }
                 };
-                let result = redact(&redactor, result);
+                let result = redact(cx.redactor(), result);
                 let pr = ProbeResult::new(target, result, t0.elapsed()).with_attempts(cx.attempts());
                 (i, p, pr)
             }
             .instrument(span),
         );
-        self.task_ids.insert(handle.id(), (i, p));
     }
 
-    /// Records what a finished task returned; a panic or an abort becomes an error result.
-    fn joined(&mut self, joined: Result<(tokio::task::Id, TaskOut), tokio::task::JoinError>) {
-        let (i, p, pr) = match joined {
-            Ok((id, out)) => {
-                self.task_ids.remove(&id);
-                out
-            }
-            Err(err) => {
-                let Some((i, p)) = self.task_ids.remove(&err.id()) else { return };
-                let target = self.target(i as usize, p as usize);
-                let error = if err.is_panic() {
-                    let msg = self.redactor.redact(&panic_message(err.into_panic()));
-                    ProbeError::new(ProbeErrorKind::Panicked, format!("probe {target} panicked: {msg}"))
-                } else {
-                    ProbeError::cancelled()
-                };
-                let elapsed = self.running[i as usize].as_ref().map_or(Duration::ZERO, |s| s.started.elapsed());
-                (i, p, ProbeResult::new(target, Err(error), elapsed))
-            }
-        };
-        self.record(i as usize, p as usize, pr);
+    /// Records what a finished task returned. Panics are caught in the task; a task that did
+    /// not return was aborted (cancellation): its item concludes it as cancelled.
+    fn joined(&mut self, joined: Result<TaskOut, tokio::task::JoinError>) {
+        if let Ok((i, p, pr)) = joined {
+            self.record(i as usize, p as usize, pr);
+        }
     }
 
     /// Stores a probe's result; concludes the item when it was its last probe.
@@ -715,7 +703,7 @@ impl Exec<'_, '_> {
             .into_iter()
             .enumerate()
             .map(|(p, r)| {
-                r.unwrap_or_else(|| ProbeResult::new(self.target(i, p), Err(ProbeError::cancelled()), Duration::ZERO))
+                r.unwrap_or_else(|| ProbeResult::new(self.target(i, p), Err(ProbeError::cancelled()), duration))
             })
             .collect();
         let mut r = conclude(&self.entries[i], probes, duration, self.now);
@@ -772,14 +760,17 @@ impl Runner {
             entries,
             now: started_at,
             emit,
-            redactor: Arc::new(plan.redactor().clone()),
+            shared: Arc::new(Shared {
+                cancel: cancel.clone(),
+                clock: self.clock.clone(),
+                redactor: Arc::new(plan.redactor().clone()),
+            }),
             done: vec![None; n],
             waiting: vec![0; n],
             dependents: vec![Vec::new(); n],
             unblocked: VecDeque::new(),
             ready: VecDeque::new(),
             running: (0..n).map(|_| None).collect(),
-            task_ids: HashMap::new(),
             exclusive: VecDeque::new(),
             solo: None,
             notes: vec![None; n],
@@ -854,7 +845,7 @@ impl Runner {
                     x.settle(iu, r);
                     continue;
                 }
-                x.spawn(&mut tasks, i, p, cancel, deadline);
+                x.spawn(&mut tasks, i, p, deadline);
             }
             if tasks.is_empty() {
                 if x.ready.is_empty() && x.unblocked.is_empty() {
@@ -880,7 +871,7 @@ impl Runner {
                     cancelled = true;
                     break;
                 }
-                j = tasks.join_next_with_id() => j,
+                j = tasks.join_next() => j,
             };
             if let Some(joined) = joined {
                 x.joined(joined);
@@ -890,7 +881,7 @@ impl Runner {
         if cancelled {
             // Finished tasks keep their results; the others are aborted and become "cancelled".
             tasks.abort_all();
-            while let Some(joined) = tasks.join_next_with_id().await {
+            while let Some(joined) = tasks.join_next().await {
                 x.joined(joined);
             }
             for i in 0..n {
