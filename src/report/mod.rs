@@ -260,8 +260,10 @@ pub struct ItemReport {
     pub id: ItemId,
     /// The item's title (with its applicability qualifier).
     pub title: String,
-    /// Titles of the sections holding the item, outermost first.
-    pub section: Vec<String>,
+    /// Titles of the sections holding the item, outermost first (shared by the items of a
+    /// section).
+    #[serde(with = "shared_strs")]
+    pub section: std::sync::Arc<[String]>,
     /// The item's phase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<Phase>,
@@ -1074,6 +1076,21 @@ impl FromStr for Format {
             "prometheus" | "prom" => Ok(Format::Prometheus),
             _ => Err(UnknownFormat(s.to_string())),
         }
+    }
+}
+
+/// A shared list of strings as a JSON array.
+mod shared_strs {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(v: &Arc<[String]>, s: S) -> Result<S::Ok, S::Error> {
+        v.as_ref().serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<[String]>, D::Error> {
+        Vec::<String>::deserialize(d).map(Arc::from)
     }
 }
 

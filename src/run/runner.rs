@@ -196,7 +196,7 @@ impl RunnerBuilder {
 pub(crate) struct Entry<'a> {
     pub(crate) item: &'a Item,
     pub(crate) phase: Option<Phase>,
-    pub(crate) section: Arc<Vec<String>>,
+    pub(crate) section: Arc<[String]>,
     pub(crate) binding: Option<&'a Binding>,
     pub(crate) gating: bool,
     pub(crate) deps: Vec<usize>,
@@ -227,13 +227,14 @@ pub(crate) fn entries(plan: &Plan) -> Vec<Entry<'_>> {
         phase: Option<Phase>,
         path: &mut Vec<String>,
         plan: &'a Plan,
+        bindings: &HashMap<&str, &'a Binding>,
         out: &mut Vec<Entry<'a>>,
     ) {
         let phase = s.phase.or(phase);
         path.push(s.title.clone());
-        let section = Arc::new(path.clone());
+        let section: Arc<[String]> = Arc::from(path.as_slice());
         for item in &s.items {
-            let binding = plan.binding(item.id.as_str());
+            let binding = bindings.get(item.id.as_str()).copied();
             let gating =
                 binding.and_then(|b| b.gating).unwrap_or_else(|| plan.gating_severities().contains(&item.severity));
             // An item's own phase (a `phase=` attribute in the document) wins over its section's.
@@ -241,14 +242,15 @@ pub(crate) fn entries(plan: &Plan) -> Vec<Entry<'_>> {
             out.push(Entry { item, phase, section: section.clone(), binding, gating, deps: Vec::new() });
         }
         for c in &s.sections {
-            walk(c, phase, path, plan, out);
+            walk(c, phase, path, plan, bindings, out);
         }
         path.pop();
     }
-    let mut out = Vec::new();
+    let bindings: HashMap<&str, &Binding> = plan.bindings().iter().map(|(k, b)| (k.as_str(), b)).collect();
+    let mut out = Vec::with_capacity(plan.checklist().items().count());
     let mut path = Vec::new();
     for s in &plan.checklist().sections {
-        walk(s, None, &mut path, plan, &mut out);
+        walk(s, None, &mut path, plan, &bindings, &mut out);
     }
     let has_deps = out.iter().any(|e| !e.item.after.is_empty() || e.binding.is_some_and(|b| !b.after.is_empty()));
     if !has_deps {
@@ -273,7 +275,7 @@ fn skeleton(e: &Entry<'_>, status: Status, reason: String) -> ItemReport {
     ItemReport {
         id: e.item.id.clone(),
         title: e.item.display_title(),
-        section: e.section.as_ref().clone(),
+        section: e.section.clone(),
         phase: e.phase,
         severity: e.item.severity,
         gating: e.gating,
@@ -448,6 +450,9 @@ pub(crate) fn conclude(
     r.probes = probes;
     r.duration = duration;
     r.ran_alone = e.exclusive();
+    if e.binding.is_some_and(|b| b.waiver.is_none() && b.not_applicable.is_none()) {
+        return r;
+    }
     expired_marks(e, apply_waiver(e, r, now), now)
 }
 
@@ -510,10 +515,17 @@ fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
 
 /// Per-item state while its probes run.
 struct Running {
-    results: Vec<Option<ProbeResult>>,
+    /// One slot per probe, in binding order (no allocation for the usual single probe).
+    results: Slots,
     left: usize,
     started: Instant,
     span: tracing::Span,
+}
+
+/// The result slots of an item's probes.
+enum Slots {
+    One(Option<ProbeResult>),
+    Many(Vec<Option<ProbeResult>>),
 }
 
 type TaskOut = (u32, u32, ProbeResult);
@@ -625,7 +637,7 @@ impl Exec<'_, '_> {
             }
             let count = e.binding.map_or(0, |b| b.probes.len());
             Running {
-                results: vec![None; count],
+                results: if count == 1 { Slots::One(None) } else { Slots::Many(vec![None; count]) },
                 left: count,
                 started: Instant::now(),
                 span: tracing::info_span!(
@@ -640,34 +652,37 @@ impl Exec<'_, '_> {
         if let Some(d) = deadline {
             timeout = timeout.min(d.saturating_duration_since(Instant::now()));
         }
-        let cx = ProbeContext::for_probe(e.item.id.clone(), Instant::now() + timeout, self.shared.clone());
-        // Redacted before it is recorded anywhere, tracing fields included.
-        let raw = probe.target();
-        let target = match self.shared.redactor.redact_cow(&raw) {
-            Cow::Owned(t) => t,
-            Cow::Borrowed(_) => raw,
-        };
-        let span = tracing::info_span!(parent: &state.span, "probe", target = %target);
-        tasks.spawn(
-            async move {
-                let t0 = Instant::now();
-                // A panic is caught here, in the task, so that it is this probe's result and
-                // the task needs no id-to-probe map to be told apart.
-                let checked = AssertUnwindSafe(tokio::time::timeout(timeout, probe.check(&cx))).catch_unwind().await;
-                let result = match checked {
-                    Ok(Ok(r)) => r,
-                    Ok(Err(_)) => Err(ProbeError::timeout(timeout)),
-                    Err(payload) => {
-                        let msg = cx.redactor().redact(&panic_message(payload));
-                        Err(ProbeError::new(ProbeErrorKind::Panicked, format!("probe {target} panicked: {msg}")))
-                    }
-                };
-                let result = redact(cx.redactor(), result);
-                let pr = ProbeResult::new(target, result, t0.elapsed()).with_attempts(cx.attempts());
-                (i, p, pr)
-            }
-            .instrument(span),
-        );
+        // Everything else happens in the task, on a worker: the loop that starts probes and
+        // collects results is what bounds the runner's throughput.
+        let item = e.item.id.clone();
+        let shared = self.shared.clone();
+        let item_span = state.span.clone();
+        tasks.spawn(async move {
+            let t0 = Instant::now();
+            let cx = ProbeContext::for_probe(item, t0 + timeout, shared);
+            // Redacted before it is recorded anywhere, tracing fields included.
+            let raw = probe.target();
+            let target = match cx.redactor().redact_cow(&raw) {
+                Cow::Owned(t) => t,
+                Cow::Borrowed(_) => raw,
+            };
+            let span = tracing::info_span!(parent: &item_span, "probe", target = %target);
+            // A panic is caught here, in the task, so that it is this probe's result and the
+            // task needs no id-to-probe map to be told apart.
+            let checked =
+                AssertUnwindSafe(tokio::time::timeout(timeout, probe.check(&cx)).instrument(span)).catch_unwind().await;
+            let result = match checked {
+                Ok(Ok(r)) => r,
+                Ok(Err(_)) => Err(ProbeError::timeout(timeout)),
+                Err(payload) => {
+                    let msg = cx.redactor().redact(&panic_message(payload));
+                    Err(ProbeError::new(ProbeErrorKind::Panicked, format!("probe {target} panicked: {msg}")))
+                }
+            };
+            let result = redact(cx.redactor(), result);
+            let pr = ProbeResult::new(target, result, t0.elapsed()).with_attempts(cx.attempts());
+            (i, p, pr)
+        });
     }
 
     /// Records what a finished task returned. Panics are caught in the task; a task that did
@@ -681,7 +696,11 @@ impl Exec<'_, '_> {
     /// Stores a probe's result; concludes the item when it was its last probe.
     fn record(&mut self, i: usize, p: usize, pr: ProbeResult) {
         let Some(state) = self.running[i].as_mut() else { return };
-        if let Some(slot) = state.results.get_mut(p)
+        let slot = match &mut state.results {
+            Slots::One(slot) => (p == 0).then_some(slot),
+            Slots::Many(slots) => slots.get_mut(p),
+        };
+        if let Some(slot) = slot
             && slot.is_none()
         {
             *slot = Some(pr);
@@ -698,14 +717,11 @@ impl Exec<'_, '_> {
     /// Concludes an item from its probes' results; probes without a result were cancelled.
     fn conclude_running(&mut self, i: usize, state: Running) {
         let duration = state.started.elapsed();
-        let probes: Vec<ProbeResult> = state
-            .results
-            .into_iter()
-            .enumerate()
-            .map(|(p, r)| {
-                r.unwrap_or_else(|| ProbeResult::new(self.target(i, p), Err(ProbeError::cancelled()), duration))
-            })
-            .collect();
+        let cancelled = |p: usize| ProbeResult::new(self.target(i, p), Err(ProbeError::cancelled()), duration);
+        let probes: Vec<ProbeResult> = match state.results {
+            Slots::One(r) => vec![r.unwrap_or_else(|| cancelled(0))],
+            Slots::Many(rs) => rs.into_iter().enumerate().map(|(p, r)| r.unwrap_or_else(|| cancelled(p))).collect(),
+        };
         let mut r = conclude(&self.entries[i], probes, duration, self.now);
         if let Some((note, always)) = self.notes[i].take()
             && (always || matches!(r.status, Status::Fail | Status::Error))
