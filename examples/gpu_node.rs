@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use nexus_readiness::model::duration;
-use nexus_readiness::probe::{Probe, ProbeContext, ProbeSpec, Verdict};
+use nexus_readiness::probe::{BuildContext, Probe, ProbeContext, ProbeSpec, Verdict};
 use nexus_readiness::probes::nvml::{DEFAULT_LIBRARY, GpuCapacitySpec, GpuHealthSpec, GpuPresenceSpec, GpuXidSpec};
 
 #[tokio::main]
@@ -36,13 +36,13 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 
-    let specs: Vec<Box<dyn ProbeSpec>> = vec![
-        Box::new(GpuPresenceSpec { library: library.clone(), expected_count: gpus, ..Default::default() }),
-        Box::new(GpuHealthSpec { library: library.clone(), ..Default::default() }),
-        Box::new(GpuCapacitySpec { library: library.clone(), ..Default::default() }),
-        Box::new(GpuXidSpec { library, window, ..Default::default() }),
+    let cx = BuildContext::detached();
+    let probes: Vec<Arc<dyn Probe>> = vec![
+        GpuPresenceSpec { library: library.clone(), expected_count: gpus, ..Default::default() }.build(&cx)?,
+        GpuHealthSpec { library: library.clone(), ..Default::default() }.build(&cx)?,
+        GpuCapacitySpec { library: library.clone(), ..Default::default() }.build(&cx)?,
+        GpuXidSpec { library, window, ..Default::default() }.build(&cx)?,
     ];
-    let probes: Vec<Arc<dyn Probe>> = specs.iter().map(|s| s.build()).collect::<Result<_, _>>()?;
 
     let cx = ProbeContext::new().with_timeout(window + Duration::from_secs(30));
     let mut healthy = true;

@@ -76,12 +76,21 @@ pub mod server;
 
 pub use error::{Error, Result};
 
-/// The attribute that implements [`Probe`](probe::Probe) (and other async traits of this
-/// crate) on a type, re-exported so a probe needs no dependency besides this crate and tokio.
+/// The attribute a [`Probe`](probe::Probe) implementation needs
+/// (`#[nexus_readiness::async_trait]`), re-exported so that `nexus-readiness` is the only
+/// dependency a probe needs.
 pub use async_trait::async_trait;
-/// The date and time types of the API ([`Clock`](probe::Clock), attestations, waivers,
-/// reports), re-exported so `DateTime<Utc>` needs no `chrono` dependency.
+/// Re-exported: the date and time types of the API ([`ProbeContext::now`](probe::ProbeContext),
+/// [`Clock`](probe::Clock), attestations, waivers, reports), so `DateTime<Utc>` needs no
+/// `chrono` dependency.
 pub use chrono::{self, DateTime, NaiveDate, Utc};
+/// Re-exported for a [`ProbeSpec`](probe::ProbeSpec)'s schema:
+/// `#[derive(nexus_readiness::schemars::JsonSchema)]` with
+/// `#[schemars(crate = "nexus_readiness::schemars")]`.
+pub use schemars;
+/// Re-exported for a [`ProbeSpec`](probe::ProbeSpec)'s fields:
+/// `#[derive(nexus_readiness::serde::Deserialize)]` with `#[serde(crate = "nexus_readiness::serde")]`.
+pub use serde;
 
 /// The README's code examples, compiled and run as doctests.
 #[cfg(doctest)]
@@ -111,10 +120,12 @@ pub struct ReadmeDoctests;
 /// # let _ = QueueDepth;
 /// ```
 pub mod prelude {
+    pub use crate::config::{Config, Registry};
+    pub use crate::model::Binding;
     pub use crate::model::{Checklist, Item, ItemId, Phase, Section, Severity, Threshold, Unit};
     pub use crate::probe::{
-        All, Attestation, BoxProbe, Evidence, FnProbe, Measurement, Observation, Probe, ProbeContext, ProbeError,
-        ProbeErrorKind, ProbeExt, Secret, Verdict, Waiver,
+        All, Attestation, BoxProbe, BuildContext, Evidence, FnProbe, Measurement, Observation, Probe, ProbeContext,
+        ProbeError, ProbeErrorKind, ProbeExt, ProbeSpec, Secret, Verdict, Waiver,
     };
     pub use crate::report::{Format, ItemReport, Report, SkipKind, Status};
     pub use crate::run::{Plan, Runner, RunnerBuilder};

@@ -11,15 +11,17 @@ use std::time::{Duration, Instant};
 use nexus_readiness::builtin;
 use nexus_readiness::config::{Config, ConfigError, ConfigErrorKind, Registry};
 use nexus_readiness::model::Phase;
-use nexus_readiness::probe::{FnProbe, Observation, Probe, ProbeError};
+use nexus_readiness::probe::{BuildContext, FnProbe, Observation, Probe, ProbeError, ProbeSpec};
 use nexus_readiness::report::{SkipKind, Status};
 
 fn load(text: &str) -> Result<Config, ConfigError> {
     Config::loader().env_source(|_| None).from_str(text, "nexus.toml")
 }
 
+/// The error of a config that does not load, or does not apply to the built-in checklist
+/// (`[targets]` is read through the checklist's default bindings).
 fn load_err(text: &str) -> ConfigError {
-    load(text).expect_err("the config is invalid")
+    load(text).and_then(|c| c.plan(builtin::nexus()).map(|_| c)).expect_err("the config is invalid")
 }
 
 fn plan_err(text: &str) -> ConfigError {
@@ -171,9 +173,12 @@ env = { API_TOKEN = "${env:SMOKE_TOKEN}" }
     .replace("ADDR", &addr.to_string());
     let config =
         Config::loader().env_source(move |n| env.get(n).map(|v| v.to_string())).from_str(&text, "nexus.toml").unwrap();
-    assert_eq!(config.secrets().len(), 1);
+    // `[targets]` is read with the checklist: its secrets join the plan's redactor.
+    assert!(config.secrets().is_empty());
     assert!(!format!("{config:?}").contains("tok-9f8e7d6c5b4a"));
     let plan = config.plan(builtin::nexus()).unwrap();
+    assert_eq!(plan.redactor().redact("x tok-9f8e7d6c5b4a y"), "x [redacted] y");
+    assert!(!format!("{plan:?}").contains("tok-9f8e7d6c5b4a"));
     let report = config.runner().phases([Phase::PostDeployment]).build().run(&plan).await;
     let item = report.item("post-deployment.testing.smoke-tests-passed").unwrap();
     assert_eq!(item.status, Status::Fail, "{}", item.reason);
@@ -196,20 +201,33 @@ fn runner_settings_are_read() {
     assert!(e.to_string().contains("predeploy"), "{e}");
 }
 
-#[tokio::test]
-async fn custom_kinds_are_registered_by_name() {
-    let mut registry = Registry::new();
-    registry.register("always", |v: toml::Value| -> Result<Arc<dyn Probe>, ProbeError> {
-        let note = v
-            .get("note")
-            .and_then(|n| n.as_str())
-            .ok_or_else(|| ProbeError::misconfigured("always: note is required"))?;
-        let note = note.to_string();
+/// Kind `always`: passes with its note (a user's kind, registered like a built-in one).
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct AlwaysSpec {
+    /// What to say.
+    note: String,
+}
+
+impl ProbeSpec for AlwaysSpec {
+    const KIND: &'static str = "always";
+
+    fn build(&self, cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
+        if self.note.is_empty() {
+            return Err(ProbeError::misconfigured("always: note is empty"));
+        }
+        let note = format!("{} (item {}, key {})", self.note, cx.item.map_or("-", |i| i.id.as_str()), cx.key);
         Ok(Arc::new(FnProbe::new("custom://always", move |_cx| {
             let note = note.clone();
             async move { Ok(Observation::pass(note)) }
         })))
-    });
+    }
+}
+
+#[tokio::test]
+async fn custom_kinds_are_registered_like_built_in_ones() {
+    let mut registry = Registry::new();
+    registry.register::<AlwaysSpec>();
     let text = "[bindings.\"pre-deployment.performance.database-connection-pooling-configured\"]\nkind = \"always\"\nnote = \"pgbouncer pool_size=50\"\n";
     let config = Config::from_str_with(text, "nexus.toml", &registry).unwrap();
     let plan = config.plan(builtin::nexus()).unwrap();
@@ -217,13 +235,35 @@ async fn custom_kinds_are_registered_by_name() {
     let item = report.item("pre-deployment.performance.database-connection-pooling-configured").unwrap();
     assert_eq!(item.status, Status::Pass, "{}", item.reason);
     assert!(item.reason.contains("pgbouncer pool_size=50"), "{}", item.reason);
+    // The build context carried the item and the key.
+    assert!(
+        item.reason.contains(
+            "item pre-deployment.performance.database-connection-pooling-configured, key bindings.\"pre-deployment"
+        ),
+        "{}",
+        item.reason
+    );
 
+    // A typed spec: unknown keys are located and suggested, like a built-in kind's.
     let e = Config::from_str_with(&text.replace("note = ", "nite = "), "nexus.toml", &registry).unwrap_err();
+    assert_eq!(e.kind, ConfigErrorKind::UnknownKey);
+    assert!(e.to_string().starts_with("nexus.toml:3:1:"), "{e}");
+    assert!(e.to_string().contains("did you mean `note`"), "{e}");
+    // A build error names the key.
+    let e = Config::from_str_with(&text.replace("pgbouncer pool_size=50", ""), "nexus.toml", &registry)
+        .unwrap()
+        .plan(builtin::nexus())
+        .unwrap_err();
     assert_eq!(e.kind, ConfigErrorKind::InvalidProbe);
-    assert!(e.to_string().ends_with(": always: note is required"), "{e}");
+    assert!(e.to_string().ends_with(": always: note is empty"), "{e}");
+    assert!(e.to_string().starts_with("nexus.toml:1:11: bindings.\"pre-deployment"), "{e}");
     // Without the registry, the kind is unknown.
     let e = Config::from_str_named(text, "nexus.toml").unwrap_err();
     assert_eq!(e.kind, ConfigErrorKind::UnknownKind);
+    // The schema knows the user's kind.
+    let schema = nexus_readiness::config::schema(&registry, &builtin::nexus());
+    let text = schema.to_string();
+    assert!(text.contains("\"const\":\"always\""), "the schema lists kind `always`");
 }
 
 /// A redis-server on a free loopback port, killed on drop.
@@ -367,15 +407,15 @@ expires = 2999-12-31
 #[test]
 fn default_bindings_cover_every_automatable_item() {
     let checklist = builtin::nexus();
-    for b in builtin::default_bindings() {
-        assert!(checklist.item(b.item).is_some(), "default binding for unknown item {}", b.item);
+    for b in &checklist.bindings {
+        assert!(checklist.item(&b.item).is_some(), "default binding for unknown item {}", b.item);
     }
     for item in checklist.items() {
-        let bound = builtin::default_binding(item.id.as_str()).is_some();
+        let bound = checklist.binding(item.id.as_str()).is_some();
         let person = item.verification == nexus_readiness::model::Verification::Attestation;
         assert!(bound != person, "{}: bound={bound} attestation-only={person}", item.id);
     }
-    assert_eq!(builtin::default_bindings().len(), 46);
+    assert_eq!(checklist.bindings.len(), 46);
 }
 
 #[test]
@@ -392,7 +432,9 @@ fn example_config_loads() {
 #[cfg_attr(not(feature = "full"), ignore = "the committed schema covers every backend kind: run with --all-features")]
 fn schema_file_is_up_to_date() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.schema.json");
-    let fresh = serde_json::to_string_pretty(&nexus_readiness::config::schema()).unwrap() + "\n";
+    let fresh = serde_json::to_string_pretty(&nexus_readiness::config::schema(&Registry::new(), &builtin::nexus()))
+        .unwrap()
+        + "\n";
     if std::env::var_os("UPDATE_SCHEMA").is_some() {
         std::fs::write(&path, &fresh).unwrap();
         return;
@@ -402,4 +444,61 @@ fn schema_file_is_up_to_date() {
         committed == fresh,
         "config.schema.json is stale: regenerate it with `UPDATE_SCHEMA=1 cargo test --all-features --test config schema_file_is_up_to_date`"
     );
+}
+
+#[test]
+fn targets_of_a_checklist_without_default_bindings_are_an_error_naming_bindings() {
+    use nexus_readiness::model::{Checklist, Item, Section};
+    let checklist =
+        Checklist::builder("team", "Team").section(Section::new("Data").item(Item::new("Cache up"))).build().unwrap();
+    let config = load("[runner]\ntimeout = \"5s\"\n\n[targets.redis]\naddress = \"127.0.0.1:1\"\n").unwrap();
+    let e = config.plan(checklist.clone()).unwrap_err();
+    assert_eq!(e.kind, ConfigErrorKind::UnknownKey);
+    assert_eq!(
+        e.to_string(),
+        "nexus.toml:4:10: targets.redis: unknown target: checklist `team` has no default bindings; bind its items under [bindings]"
+    );
+    // The same item bound explicitly works, with any kind of the registry.
+    let config = load("[bindings.\"data.cache-up\"]\nkind = \"tcp\"\naddress = \"127.0.0.1:1\"\n").unwrap();
+    let plan = config.plan(checklist).unwrap();
+    assert!(format!("{plan:?}").contains("data.cache-up"));
+}
+
+/// The Prometheus kinds judge the plan's checklist: a team's thresholds, alert rules and key
+/// metrics, not Nexus's.
+#[cfg(feature = "prometheus")]
+#[test]
+fn prometheus_kinds_judge_the_plans_checklist() {
+    use nexus_readiness::model::{Checklist, Item, Section, Threshold, Unit};
+    let team = Checklist::builder("team", "Team")
+        .section(Section::new("Ops").item(Item::new("Queue under control")).item(Item::new("Alerts defined")))
+        .threshold(Threshold::ceiling("Queue Depth", Unit::Count, 100.0, 1000.0, "Add workers").unwrap())
+        .build()
+        .unwrap();
+    let on = |item: &str, threshold: &str| {
+        format!(
+            "[bindings.\"{item}\"]\nkind = \"prometheus-capacity\"\nurl = \"http://127.0.0.1:9\"\nthreshold = \"{threshold}\"\nexpr = \"max(queue_depth)\"\n"
+        )
+    };
+    let text = |threshold: &str| on("ops.queue-under-control", threshold);
+    // The team's own threshold builds against the team's checklist...
+    load(&text("Queue Depth")).unwrap().plan(team.clone()).unwrap();
+    // ...and a Nexus one does not: the error names the team's thresholds.
+    let e = load(&text("GPU Utilization")).unwrap().plan(team.clone()).unwrap_err();
+    assert!(e.to_string().ends_with("unknown threshold `GPU Utilization`; the checklist has `Queue Depth`"), "{e}");
+    // The Nexus checklist has no `Queue Depth`.
+    let e = load(&on("post-deployment.verification.metrics-flowing-to-monitoring", "Queue Depth"))
+        .unwrap()
+        .plan(builtin::nexus())
+        .unwrap_err();
+    assert!(e.to_string().contains("unknown threshold `Queue Depth`; the checklist has `GPU Utilization`"), "{e}");
+    // A checklist without alert rules or key metrics gives those kinds nothing to look for.
+    for (kind, what) in
+        [("prometheus-rules", "recommends no alert rules"), ("prometheus-series", "names no key metrics")]
+    {
+        let text = format!("[bindings.\"ops.alerts-defined\"]\nkind = \"{kind}\"\nurl = \"http://127.0.0.1:9\"\n");
+        let e = load(&text).unwrap().plan(team.clone()).unwrap_err();
+        assert_eq!(e.kind, ConfigErrorKind::InvalidProbe);
+        assert!(e.to_string().contains(&format!("checklist `team` {what}")), "{e}");
+    }
 }

@@ -193,8 +193,8 @@ async fn spec_builds_a_probe() {
         "name = \"www.test\"\nrecord = \"A\"\nexpect = [\"10.0.0.1\", \"10.0.0.2\"]\ncname = \"api.test\"\nnameservers = [\"{ns}\"]\ntransport = \"udp\"\nmin_ttl = 60\n"
     ))
     .unwrap();
-    assert_eq!(spec.kind(), "dns");
-    let probe = spec.build().unwrap();
+    assert_eq!(<DnsSpec as nexus_readiness::probe::ProbeSpec>::KIND, "dns");
+    let probe = spec.build(&nexus_readiness::probe::BuildContext::detached()).unwrap();
     assert_eq!(probe.target(), "dns://www.test/A");
     let obs = probe.check(&ProbeContext::new()).await.unwrap();
     assert_eq!(obs.verdict, Verdict::Pass, "{}", obs.summary);

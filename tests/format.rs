@@ -690,3 +690,27 @@ fn indented_continuation_lines_of_a_passage_stay_indented() {
     assert_eq!(c.description.as_deref(), None);
     assert_eq!(format::parse_markdown(&format::render_markdown(&c)).unwrap(), c);
 }
+
+/// Plain numbered entries between checkbox items of one list read as they would in a list of
+/// their own: rendered back, they are one. Under a heading naming a rollback they are its steps
+/// (found by fuzzing `format_roundtrip`: they were kept verbatim, then read back as steps).
+#[test]
+fn numbered_entries_between_checkbox_items_read_the_same_after_rendering() {
+    let cases = [
+        ("# T\n\n## Rollback\n\n1. [ ] Check one\n2. Step two\n", 1),
+        ("# T\n\n## Rollback Plan\n\n1. Step one\n2. [ ] Check two\n3. Step three\n", 2),
+        ("# T\n\n## Roll back\n\n1. Step one\n2. Step two\n3. [x] Check three\n", 2),
+        ("# T\n\n## Release\n\n1. Step one\n2. [ ] Check two\n3. Step three\n", 0),
+        ("# T\n\n## Rollback\n\n1. [ ] Check one\n2. Step two\n   ```sh\n   kubectl rollout undo\n   ```\n", 1),
+    ];
+    for (doc, steps) in cases {
+        let c = format::parse_markdown(doc).unwrap_or_else(|e| panic!("{e}\n{doc}"));
+        assert_eq!(c.rollback.len(), steps, "{doc}");
+        assert_eq!(c.items().count(), 1, "{doc}");
+        assert_round_trip(&c);
+    }
+    // Outside a rollback section, the entries are kept verbatim, in place.
+    let c = format::parse_markdown(cases[3].0).unwrap();
+    assert!(format::render_markdown(&c).contains("1. Step one"));
+    assert!(format::render_markdown(&c).contains("3. Step three"));
+}

@@ -20,9 +20,16 @@ use nexus_readiness::report::{Format, Report};
 
 const CANARY: &str = "canary-7f3e9a1c-SECRET";
 
+/// Loads `text` and applies it to the built-in checklist (`[targets]` is read then).
 fn load_with_env(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    plan_with_env(text, env).map(|(c, _)| c)
+}
+
+fn plan_with_env(text: &str, env: &[(&str, &str)]) -> Result<(Config, nexus_readiness::run::Plan), ConfigError> {
     let env: HashMap<String, String> = env.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
-    Config::loader().env_source(move |n| env.get(n).cloned()).from_str(text, "nexus.toml")
+    let config = Config::loader().env_source(move |n| env.get(n).cloned()).from_str(text, "nexus.toml")?;
+    let plan = config.plan(nexus_readiness::builtin::nexus())?;
+    Ok((config, plan))
 }
 
 fn mkfifo(dir: &Path, name: &str) -> PathBuf {
@@ -261,11 +268,11 @@ program = "sh"
 args = ["-c", "echo runs as ${env:REDIS_USER}"]
 env = { TOKEN = "${env:SMOKE_TOKEN}" }
 "#;
-    let c = load_with_env(text, &[("REDIS_USER", "root"), ("REDIS_PASSWORD", CANARY), ("SMOKE_TOKEN", "tok-123456")])
-        .unwrap();
-    let mut secrets: Vec<&str> = c.secrets().iter().map(|s| s.expose()).collect();
-    secrets.sort_unstable();
-    assert_eq!(secrets, vec![CANARY, "tok-123456"]);
+    let (_, plan) =
+        plan_with_env(text, &[("REDIS_USER", "root"), ("REDIS_PASSWORD", CANARY), ("SMOKE_TOKEN", "tok-123456")])
+            .unwrap();
+    let redacted = plan.redactor().redact(&format!("root {CANARY} tok-123456"));
+    assert_eq!(redacted, "root [redacted] [redacted]");
 }
 
 /// Collects everything `tracing` prints at `trace`, while `f` runs on this thread.
@@ -366,4 +373,31 @@ fn evidence_keys_and_targets_are_scrubbed_in_reports_and_logs() {
     let logs = logs.text();
     assert!(logs.contains("store.example.com"), "the target is logged: {logs}");
     assert!(!logs.contains(CANARY), "{logs}");
+}
+
+/// A deadline or timeout too large for the clock, set from Rust (the config refuses them at
+/// load), means "no deadline", never a panic.
+#[tokio::test]
+async fn durations_too_large_for_the_clock_do_not_panic_the_runner() {
+    use nexus_readiness::probe::FnProbe;
+    use nexus_readiness::run::{Plan, Runner};
+    let mut plan = Plan::new(builtin::nexus());
+    plan.bind(
+        "post-deployment.testing.smoke-tests-passed",
+        FnProbe::new("fn://ok", |cx: ProbeContext| {
+            let left = cx.remaining();
+            async move {
+                Ok(nexus_readiness::probe::Observation::pass(format!("{} s left", left.map_or(0, |d| d.as_secs()))))
+            }
+        }),
+    )
+    .unwrap();
+    let runner = Runner::builder().deadline(Duration::MAX).probe_timeout(Duration::MAX).build();
+    let report = runner.run(&plan).await;
+    let item = report.item("post-deployment.testing.smoke-tests-passed").unwrap();
+    assert_eq!(item.status, nexus_readiness::report::Status::Pass, "{}", item.reason);
+    // About thirty years: far enough to be "never", near enough to be represented.
+    assert!(item.reason.contains(" s left"), "{}", item.reason);
+    let cx = ProbeContext::new().with_timeout(Duration::MAX);
+    assert!(cx.remaining().is_some_and(|d| d > Duration::from_secs(20 * 365 * 86_400)));
 }

@@ -3,6 +3,7 @@
 
 mod common;
 
+use nexus_readiness::probe::BuildContext;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -302,9 +303,9 @@ headers = {{ X-Trace = "abc" }}
 "#
     );
     let spec: HttpSpec = toml::from_str(&toml).unwrap();
-    assert_eq!(spec.kind(), "http");
+    assert_eq!(HttpSpec::KIND, "http");
     let probe = spec.build_probe().unwrap();
-    let dyn_probe = spec.build().unwrap();
+    let dyn_probe = spec.build(&BuildContext::detached()).unwrap();
     let o = ok(check(&probe).await);
     // The server got the header (it echoed a 500), and nothing we print carries it.
     assert_eq!(o.verdict, Verdict::Fail);
@@ -922,9 +923,9 @@ async fn document_reachable() {
     let base = serve(router).await;
     let mut spec = DocumentSpec::new(format!("{base}/runbook"));
     spec.body_contains = Some("Rollback".into());
-    assert_eq!(spec.kind(), "http-document");
-    assert_eq!(ok(check(&*spec.build().unwrap()).await).verdict, Verdict::Pass);
-    let o = ok(check(&*DocumentSpec::new(format!("{base}/gone")).build().unwrap()).await);
+    assert_eq!(DocumentSpec::KIND, "http-document");
+    assert_eq!(ok(check(&*spec.build(&BuildContext::detached()).unwrap()).await).verdict, Verdict::Pass);
+    let o = ok(check(&*DocumentSpec::new(format!("{base}/gone")).build(&BuildContext::detached()).unwrap()).await);
     assert_eq!(o.summary, format!("GET {base}/gone: answered 404, expected 2xx"));
 }
 
@@ -1294,12 +1295,12 @@ async fn unverified_trust_is_at_best_warn_on_every_http_kind() {
     let mut doc = DocumentSpec::new(format!("{base}/cdn/app.js"));
     doc.client = insecure();
     let probes: Vec<(&str, Arc<dyn Probe>)> = vec![
-        ("http-auth", auth.build().unwrap()),
-        ("http-input-validation", iv.build().unwrap()),
-        ("http-cdn", cdn.build().unwrap()),
-        ("http-rate-limit", rl.build().unwrap()),
-        ("http-health", health.build().unwrap()),
-        ("http-document", doc.build().unwrap()),
+        ("http-auth", auth.build(&BuildContext::detached()).unwrap()),
+        ("http-input-validation", iv.build(&BuildContext::detached()).unwrap()),
+        ("http-cdn", cdn.build(&BuildContext::detached()).unwrap()),
+        ("http-rate-limit", rl.build(&BuildContext::detached()).unwrap()),
+        ("http-health", health.build(&BuildContext::detached()).unwrap()),
+        ("http-document", doc.build(&BuildContext::detached()).unwrap()),
     ];
     for (kind, p) in probes {
         let o = ok(check(p.as_ref()).await);

@@ -175,8 +175,8 @@ client.secret_headers = {{ Authorization = "${{env:ENC}}" }}
         .with_writer(move || writer.clone())
         .with_ansi(false)
         .finish();
+    let plan = config.plan(builtin::nexus()).unwrap();
     let report = tracing::subscriber::with_default(subscriber, || {
-        let plan = config.plan(builtin::nexus()).unwrap();
         rt.block_on(config.runner().phases([Phase::PreDeployment]).build().run(&plan))
     });
     let item = report.item("pre-deployment.infrastructure.monitoring-stack-deployed").unwrap();

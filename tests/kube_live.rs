@@ -5,6 +5,7 @@
 
 mod common;
 
+use nexus_readiness::probe::BuildContext;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -233,7 +234,10 @@ impl Cluster {
     }
 
     async fn check(&self, check: &str, extra: &str) -> Result<Observation, ProbeError> {
-        self.spec(check, extra).build()?.check(&ProbeContext::new().with_timeout(Duration::from_secs(10))).await
+        self.spec(check, extra)
+            .build(&BuildContext::detached())?
+            .check(&ProbeContext::new().with_timeout(Duration::from_secs(10)))
+            .await
     }
 
     async fn client(&self) -> kube::Client {
@@ -643,7 +647,8 @@ async fn not_found_and_server_errors() {
 async fn slow_api_server_times_out() {
     let c = Cluster::start().await;
     c.fake.lock().unwrap().delay = Some(Duration::from_secs(5));
-    let probe = c.spec("image-tag", "name = \"nexus-api\"\nkind = \"Deployment\"").build().unwrap();
+    let probe =
+        c.spec("image-tag", "name = \"nexus-api\"\nkind = \"Deployment\"").build(&BuildContext::detached()).unwrap();
     let started = std::time::Instant::now();
     let err = probe.check(&ProbeContext::new().with_timeout(Duration::from_millis(300))).await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(3));
@@ -653,7 +658,7 @@ async fn slow_api_server_times_out() {
     // The per-request timeout from the spec bounds a request without a probe deadline.
     let probe = c
         .spec("image-tag", "name = \"nexus-api\"\nkind = \"Deployment\"\nrequest_timeout = \"300ms\"")
-        .build()
+        .build(&BuildContext::detached())
         .unwrap();
     let err = probe.check(&ProbeContext::new()).await.unwrap_err();
     assert_eq!(err.kind, ProbeErrorKind::Timeout, "{err}");
@@ -668,12 +673,12 @@ async fn unreachable_api_server() {
     std::fs::write(&path, format!("apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:{port}\ncontexts:\n- name: c\n  context: {{cluster: c, user: u}}\nusers:\n- name: u\n  user: {{}}\n")).unwrap();
     let spec: KubeSpec =
         toml::from_str(&format!("check = \"image-tag\"\nkubeconfig = {:?}", path.display().to_string())).unwrap();
-    let err = spec.build().unwrap().check(&ProbeContext::new()).await.unwrap_err();
+    let err = spec.build(&BuildContext::detached()).unwrap().check(&ProbeContext::new()).await.unwrap_err();
     assert_eq!(err.kind, ProbeErrorKind::Unreachable, "{err}");
     assert!(err.message.starts_with("cannot list deployments.apps in namespace default: "), "{err}");
 
     let spec: KubeSpec = toml::from_str("check = \"image-tag\"\nkubeconfig = \"/nonexistent/kubeconfig\"").unwrap();
-    let err = spec.build().unwrap().check(&ProbeContext::new()).await.unwrap_err();
+    let err = spec.build(&BuildContext::detached()).unwrap().check(&ProbeContext::new()).await.unwrap_err();
     assert_eq!(err.kind, ProbeErrorKind::Misconfigured);
     assert!(err.message.starts_with("cannot read kubeconfig /nonexistent/kubeconfig"), "{err}");
 }

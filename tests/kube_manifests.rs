@@ -4,6 +4,7 @@
 
 mod common;
 
+use nexus_readiness::probe::BuildContext;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -440,8 +441,8 @@ max_restarts = 5
         fixture("bad/workloads.yaml").display().to_string()
     );
     let spec: KubeSpec = toml::from_str(&text).unwrap();
-    assert_eq!(spec.kind(), "kube");
-    let probe: Arc<dyn Probe> = spec.build().unwrap();
+    assert_eq!(<KubeSpec as nexus_readiness::probe::ProbeSpec>::KIND, "kube");
+    let probe: Arc<dyn Probe> = spec.build(&BuildContext::detached()).unwrap();
     assert!(probe.target().ends_with("/deployment nexus/nexus-api#resource-limits"), "{}", probe.target());
     let obs = probe.check(&ProbeContext::new()).await.unwrap();
     assert_eq!(obs.verdict, Verdict::Fail);
@@ -450,7 +451,7 @@ max_restarts = 5
     assert!(err.to_string().contains("unknown field `namepsace`"), "{err}");
     let live_only: KubeSpec = toml::from_str("check = \"pods-ready\"\nmanifests = [\"k8s\"]").unwrap();
     assert_eq!(
-        live_only.build().unwrap_err().message,
+        live_only.build(&BuildContext::detached()).unwrap_err().message,
         "kube.check pods-ready needs a live cluster: remove kube.manifests"
     );
     let schema = schemars::schema_for!(KubeSpec);

@@ -262,3 +262,61 @@ fn model_types_are_send_and_sync() {
     assert_send_sync::<ModelError>();
     assert_send_sync::<nexus_readiness::format::FormatError>();
 }
+
+#[test]
+fn default_bindings_are_validated_with_the_checklist() {
+    use nexus_readiness::model::Binding;
+    let base = || {
+        Checklist::builder("team", "Team")
+            .section(Section::new("Data").item(Item::new("Cache up")).item(Item::new("Queue up")))
+    };
+    let ok = base()
+        .binding(Binding::new("data.cache-up", "redis", "targets.cache"))
+        .binding(Binding::new("data.queue-up", "redis", "targets.cache"))
+        .build()
+        .unwrap();
+    assert_eq!(ok.target_keys(), vec![("targets.cache", "redis")]);
+    assert_eq!(ok.binding("data.queue-up").unwrap().kind, "redis");
+    let cases = [
+        (Binding::new("data.cache-upp", "redis", "targets.cache"), "default binding of `data.cache-upp`: no such item"),
+        (
+            Binding::new("data.cache-up", "", "targets.cache"),
+            "default binding of `data.cache-up`: the probe kind is empty",
+        ),
+        (
+            Binding::new("data.cache-up", "redis", "cache"),
+            "default binding of `data.cache-up`: target `cache` is not a `targets.` key of bare words (`targets.redis`)",
+        ),
+        (
+            Binding::new("data.cache-up", "redis", "targets.a b"),
+            "default binding of `data.cache-up`: target `targets.a b` is not a `targets.` key of bare words (`targets.redis`)",
+        ),
+    ];
+    for (b, message) in cases {
+        assert_eq!(base().binding(b).build().unwrap_err().to_string(), message);
+    }
+    let two_kinds = base()
+        .binding(Binding::new("data.cache-up", "redis", "targets.cache"))
+        .binding(Binding::new("data.queue-up", "tcp", "targets.cache"))
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        two_kinds.to_string(),
+        "default binding of `data.queue-up`: target `targets.cache` is read as `redis` by `data.cache-up`, not as `tcp`"
+    );
+    let nested = base()
+        .binding(Binding::new("data.cache-up", "redis", "targets.cache"))
+        .binding(Binding::new("data.queue-up", "tcp", "targets.cache.queue"))
+        .build()
+        .unwrap_err();
+    assert!(
+        nested.to_string().ends_with("target `targets.cache.queue` lies inside target `targets.cache`"),
+        "{nested}"
+    );
+    let twice = base()
+        .binding(Binding::new("data.cache-up", "redis", "targets.cache"))
+        .binding(Binding::new("data.cache-up", "redis", "targets.cache"))
+        .build()
+        .unwrap_err();
+    assert!(twice.to_string().ends_with("the item has two default bindings"), "{twice}");
+}

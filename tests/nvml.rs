@@ -5,6 +5,7 @@
 
 mod common;
 
+use nexus_readiness::probe::BuildContext;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -64,8 +65,8 @@ gpu1.uuid=GPU-bbbbbbbb-0000-0000-0000-000000000001
 gpu1.temp=45
 ";
 
-async fn check(spec: &dyn ProbeSpec) -> Result<Observation, ProbeError> {
-    let probe = spec.build().expect("spec builds");
+async fn check<S: ProbeSpec>(spec: &S) -> Result<Observation, ProbeError> {
+    let probe = spec.build(&BuildContext::detached()).expect("spec builds");
     probe.check(&ProbeContext::new().with_timeout(Duration::from_secs(20))).await
 }
 
@@ -373,7 +374,7 @@ async fn critical_xid_fails_application_xid_is_ignored() {
 async fn xid_window_fits_the_deadline() {
     let Some(node) = start_node("gpu0.xid=\n") else { return };
     let spec = GpuXidSpec { window: Duration::from_secs(30), ..xid(&node) };
-    let probe = spec.build().unwrap();
+    let probe = spec.build(&BuildContext::detached()).unwrap();
     let started = Instant::now();
     let obs = probe.check(&ProbeContext::new().with_timeout(Duration::from_millis(1500))).await.unwrap();
     assert_eq!(obs.verdict, Verdict::Pass, "{}", obs.summary);
@@ -412,14 +413,16 @@ async fn init_failures_say_what_to_do() {
 async fn missing_library_is_an_actionable_error() {
     let dir = tempfile::tempdir().unwrap();
     let lib = dir.path().join("libnvidia-ml.so.1");
-    for spec in [
-        Box::new(GpuPresenceSpec { library: lib.clone(), ..Default::default() }) as Box<dyn ProbeSpec>,
-        Box::new(GpuHealthSpec { library: lib.clone(), ..Default::default() }),
-        Box::new(GpuCapacitySpec { library: lib.clone(), ..Default::default() }),
-        Box::new(GpuXidSpec { library: lib.clone(), ..Default::default() }),
+    let cx = BuildContext::detached();
+    for (kind, built) in [
+        (GpuPresenceSpec::KIND, GpuPresenceSpec { library: lib.clone(), ..Default::default() }.build(&cx)),
+        (GpuHealthSpec::KIND, GpuHealthSpec { library: lib.clone(), ..Default::default() }.build(&cx)),
+        (GpuCapacitySpec::KIND, GpuCapacitySpec { library: lib.clone(), ..Default::default() }.build(&cx)),
+        (GpuXidSpec::KIND, GpuXidSpec { library: lib.clone(), ..Default::default() }.build(&cx)),
     ] {
-        let err = check(spec.as_ref()).await.unwrap_err();
-        assert_eq!(err.kind, ProbeErrorKind::MissingDependency, "{}", spec.kind());
+        let probe = built.expect("spec builds");
+        let err = probe.check(&ProbeContext::new().with_timeout(Duration::from_secs(20))).await.unwrap_err();
+        assert_eq!(err.kind, ProbeErrorKind::MissingDependency, "{kind}");
         let expected = format!(
             "{} not found: install the NVIDIA driver or mount it into the container (nvidia-container-toolkit)",
             lib.display()
@@ -455,8 +458,8 @@ async fn specs_load_from_config_files() {
     let obs = check(&spec).await.unwrap();
     assert_eq!(obs.verdict, Verdict::Warn, "41°C and 45°C are at or above 40°C: {}", obs.summary);
     let spec: GpuXidSpec = toml::from_str(&format!("library = \"{lib}\"\nwindow = \"100ms\"")).unwrap();
-    assert_eq!(spec.kind(), "nvml-xid");
-    assert_eq!(spec.build().unwrap().target(), format!("nvml://{lib}/xid"));
+    assert_eq!(GpuXidSpec::KIND, "nvml-xid");
+    assert_eq!(spec.build(&BuildContext::detached()).unwrap().target(), format!("nvml://{lib}/xid"));
     let err = toml::from_str::<GpuHealthSpec>("temperature = 3").unwrap_err();
     assert!(err.to_string().contains("unknown field `temperature`"), "{err}");
 }

@@ -42,8 +42,8 @@ fn nvidia_smi() -> Vec<SmiGpu> {
         .collect()
 }
 
-async fn check(spec: &dyn ProbeSpec) -> Result<Observation, ProbeError> {
-    let probe = spec.build().expect("spec builds");
+async fn check<S: ProbeSpec>(spec: &S) -> Result<Observation, ProbeError> {
+    let probe = spec.build(&nexus_readiness::probe::BuildContext::detached()).expect("spec builds");
     probe.check(&ProbeContext::new().with_timeout(Duration::from_secs(60))).await
 }
 
@@ -102,7 +102,7 @@ async fn health_capacity_and_xid_decide_on_real_devices() {
 #[ignore = "needs a real NVIDIA GPU and driver"]
 async fn a_missing_library_is_an_error_that_names_it() {
     let spec = GpuPresenceSpec { library: "/nonexistent/libnvidia-ml.so.1".into(), ..Default::default() };
-    let err = match spec.build() {
+    let err = match spec.build(&nexus_readiness::probe::BuildContext::detached()) {
         Err(e) => e,
         Ok(p) => p.check(&ProbeContext::new()).await.unwrap_err(),
     };

@@ -412,7 +412,14 @@ async fn fault_zero_errors_is_a_zero_error_rate_and_windowless_rules_accept_any_
     // "returned no series: the metric is not in prometheus").
     let spec: nexus_readiness::probes::prometheus::CapacitySpec =
         toml::from_str(&format!("url = \"{base}\"\nthreshold = \"Error Rate\"")).unwrap();
-    let obs = nexus_readiness::probe::ProbeSpec::build(&spec).unwrap().check(&cx).await.unwrap();
+    let obs = nexus_readiness::probe::ProbeSpec::build(
+        &spec,
+        &nexus_readiness::probe::BuildContext::new(&nexus_readiness::builtin::nexus()),
+    )
+    .unwrap()
+    .check(&cx)
+    .await
+    .unwrap();
     assert_eq!(obs.verdict, Verdict::Pass, "{}", obs.summary);
     assert!(obs.summary.starts_with("Error Rate 0%: ok"), "{}", obs.summary);
 

@@ -6,6 +6,7 @@
 
 mod common;
 
+use nexus_readiness::probe::BuildContext;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -389,8 +390,8 @@ async fn spec_builds_one_probe_over_several_endpoints() {
         pki.ca_file().display().to_string()
     );
     let spec: TlsSpec = toml::from_str(&toml).unwrap();
-    assert_eq!(spec.kind(), "tls");
-    let probe = spec.build().unwrap();
+    assert_eq!(TlsSpec::KIND, "tls");
+    let probe = spec.build(&BuildContext::detached()).unwrap();
     assert_eq!(probe.target(), format!("tls://api.test:{good},api.test:{soon}"));
     let obs = probe.check(&cx()).await.unwrap();
     assert_eq!(obs.verdict, Verdict::Warn);
@@ -414,7 +415,7 @@ async fn spec_builds_one_probe_over_several_endpoints() {
     // A refused endpoint next to a passing one is an error that names it.
     let closed = common::free_port();
     let spec: TlsSpec = toml::from_str(&toml.replace(&soon.to_string(), &closed.to_string())).unwrap();
-    let e = spec.build().unwrap().check(&cx()).await.unwrap_err();
+    let e = spec.build(&BuildContext::detached()).unwrap().check(&cx()).await.unwrap_err();
     assert!(e.message.starts_with(&format!("1 of 2 could not be checked: api.test:{good}: ")), "{e}");
     assert!(e.message.contains(&format!("; api.test:{closed}: error: connection refused by api.test:{closed}")), "{e}");
     assert_eq!(e.kind, ProbeErrorKind::Unreachable);
@@ -422,7 +423,8 @@ async fn spec_builds_one_probe_over_several_endpoints() {
     // A failing endpoint beats one that could not be checked: Fail > Error.
     let expired = pki.serve_leaf(&["api.test"], (2029, 1, 1), (2030, 1, 1)).await;
     let toml = toml.replace(&good.to_string(), &expired.to_string()).replace(&soon.to_string(), &closed.to_string());
-    let obs = toml::from_str::<TlsSpec>(&toml).unwrap().build().unwrap().check(&cx()).await.unwrap();
+    let obs =
+        toml::from_str::<TlsSpec>(&toml).unwrap().build(&BuildContext::detached()).unwrap().check(&cx()).await.unwrap();
     assert_eq!(obs.verdict, Verdict::Fail, "{}", obs.summary);
     assert!(obs.summary.starts_with("1 of 2 failed, 1 could not be checked: "), "{}", obs.summary);
 }

@@ -1,74 +1,40 @@
 //! Default probe bindings of the built-in checklist: for each automatable item, the probe kind
 //! that verifies it and the config key of its target.
 //!
-//! A config file sets the targets (`[targets.redis]`, `[targets.kubernetes]`...); the value
-//! at the key is the spec of that kind. Several items may share one target: a
-//! [`DefaultBinding::set`] names fields filled in for each item when the target leaves them
-//! out (the Kubernetes and S3 specs take a `check`). An item whose key is absent is Skipped
-//! "not configured: set `<key>`"; attestation-only items have no entry here.
+//! They are data attached to the checklist ([`Checklist::bindings`](crate::model::Checklist::bindings)):
+//! [`nexus()`](super::nexus) carries them, and a config file's `[targets]` is read through
+//! them. A config sets the targets (`[targets.redis]`, `[targets.kubernetes]`...); the value at
+//! the key is the spec of that kind. Several items may share one target: a binding's
+//! [`defaults`](crate::model::Binding::defaults) name fields filled in for each item when the
+//! target leaves them out (the Kubernetes and S3 specs take a `check`). An item whose key is
+//! absent is Skipped "not configured: set `<key>`"; attestation-only items have no entry here.
 //!
 //! ```
-//! use nexus_readiness::builtin::bindings;
-//!
-//! let redis = bindings::default_binding("pre-deployment.performance.caching-layer-configured").unwrap();
-//! assert_eq!((redis.kind, redis.key), ("redis", "targets.redis"));
-//! assert!(bindings::target_keys().iter().any(|(key, kind)| *key == "targets.kubernetes" && *kind == "kube"));
+//! let checklist = nexus_readiness::builtin::nexus();
+//! let redis = checklist.binding("pre-deployment.performance.caching-layer-configured").unwrap();
+//! assert_eq!((redis.kind.as_str(), redis.target.as_str()), ("redis", "targets.redis"));
+//! assert!(checklist.target_keys().contains(&("targets.kubernetes", "kube")));
 //! ```
 
-/// Which probe kind verifies an item, and where its target lives in a config file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct DefaultBinding {
-    /// The item id.
-    pub item: &'static str,
-    /// The probe kind (`redis`, `kube`, `tls`...).
-    pub kind: &'static str,
-    /// The config key of the target (`targets.redis`).
-    pub key: &'static str,
-    /// Fields set for this item when the target does not set them (`check = "pods-ready"`).
-    pub set: &'static [(&'static str, &'static str)],
+use crate::model::Binding;
+
+/// One row: item, kind, target key, and the `check` the item fills in (empty for none).
+type Row = (&'static str, &'static str, &'static str, &'static str);
+
+const fn b(item: &'static str, kind: &'static str, key: &'static str) -> Row {
+    (item, kind, key, "")
 }
 
-const fn b(item: &'static str, kind: &'static str, key: &'static str) -> DefaultBinding {
-    DefaultBinding { item, kind, key, set: &[] }
+const fn kube(item: &'static str, check: &'static str) -> Row {
+    (item, "kube", "targets.kubernetes", check)
 }
 
-const fn kube(item: &'static str, check: &'static str) -> DefaultBinding {
-    DefaultBinding { item, kind: "kube", key: "targets.kubernetes", set: check_field(check) }
-}
-
-const fn s3(item: &'static str, check: &'static str) -> DefaultBinding {
-    DefaultBinding { item, kind: "s3", key: "targets.backup", set: check_field(check) }
-}
-
-const fn check_field(check: &'static str) -> &'static [(&'static str, &'static str)] {
-    // One static slice per check name (const fns cannot build slices from arguments).
-    match check.as_bytes() {
-        b"gpu-nodes" => &[("check", "gpu-nodes")],
-        b"secrets-injection" => &[("check", "secrets-injection")],
-        b"network-policy" => &[("check", "network-policy")],
-        b"pod-security" => &[("check", "pod-security")],
-        b"autoscaling" => &[("check", "autoscaling")],
-        b"resource-limits" => &[("check", "resource-limits")],
-        b"image-tag" => &[("check", "image-tag")],
-        b"pull-secrets" => &[("check", "pull-secrets")],
-        b"env-config" => &[("check", "env-config")],
-        b"debug-disabled" => &[("check", "debug-disabled")],
-        b"health-probes" => &[("check", "health-probes")],
-        b"startup-probe" => &[("check", "startup-probe")],
-        b"pods-ready" => &[("check", "pods-ready")],
-        b"load-balancer" => &[("check", "load-balancer")],
-        b"rollback-possible" => &[("check", "rollback-possible")],
-        b"reachable" => &[("check", "reachable")],
-        b"backup" => &[("check", "backup")],
-        b"lifecycle" => &[("check", "lifecycle")],
-        b"logging" => &[("check", "logging")],
-        _ => &[],
-    }
+const fn s3(item: &'static str, check: &'static str) -> Row {
+    (item, "s3", "targets.backup", check)
 }
 
 /// The default bindings, in checklist order.
-pub const DEFAULT_BINDINGS: &[DefaultBinding] = &[
+const ROWS: &[Row] = &[
     // Pre-Deployment / Infrastructure
     kube("pre-deployment.infrastructure.gpu-nodes-provisioned-and-tested", "gpu-nodes"),
     b("pre-deployment.infrastructure.load-balancer-ssl-certificates-installed", "tls", "targets.tls"),
@@ -129,25 +95,14 @@ pub const DEFAULT_BINDINGS: &[DefaultBinding] = &[
     s3("compliance.audit-logging-enabled", "logging"),
 ];
 
-/// The default bindings, in checklist order.
-pub fn default_bindings() -> &'static [DefaultBinding] {
-    DEFAULT_BINDINGS
-}
-
-/// The default binding of an item, if it has one.
-pub fn default_binding(item: &str) -> Option<&'static DefaultBinding> {
-    DEFAULT_BINDINGS.iter().find(|b| b.item == item)
-}
-
-/// Every target key with its probe kind, each once, in checklist order.
-pub fn target_keys() -> Vec<(&'static str, &'static str)> {
-    let mut out: Vec<(&'static str, &'static str)> = Vec::new();
-    for b in DEFAULT_BINDINGS {
-        if !out.iter().any(|(k, _)| *k == b.key) {
-            out.push((b.key, b.kind));
-        }
-    }
-    out
+/// The default bindings of the built-in checklist, in checklist order.
+pub fn nexus_bindings() -> Vec<Binding> {
+    ROWS.iter()
+        .map(|(item, kind, key, check)| {
+            let b = Binding::new(*item, *kind, *key);
+            if check.is_empty() { b } else { b.default_field("check", *check) }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -155,17 +110,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_check_field_is_filled() {
-        for b in DEFAULT_BINDINGS.iter().filter(|b| matches!(b.kind, "kube" | "s3")) {
-            assert_eq!(b.set.len(), 1, "{} has no check", b.item);
+    fn every_kube_and_s3_binding_names_its_check() {
+        for (item, kind, _, check) in ROWS {
+            if matches!(*kind, "kube" | "s3") {
+                assert!(!check.is_empty(), "{item} has no check");
+            }
         }
     }
 
     #[test]
-    fn one_kind_per_key() {
-        for b in DEFAULT_BINDINGS {
-            let kind = target_keys().into_iter().find(|(k, _)| *k == b.key).map(|(_, k)| k);
-            assert_eq!(kind, Some(b.kind), "{} uses {} with two kinds", b.item, b.key);
-        }
+    fn the_bindings_validate_against_the_checklist() {
+        let checklist = super::super::nexus();
+        assert_eq!(checklist.bindings, nexus_bindings());
+        checklist.validate().unwrap();
     }
 }

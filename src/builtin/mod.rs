@@ -20,7 +20,7 @@
 //! ```
 
 pub mod bindings;
-pub use bindings::{DefaultBinding, default_binding, default_bindings};
+pub use bindings::nexus_bindings;
 
 use std::sync::LazyLock;
 
@@ -447,6 +447,7 @@ static SPECS: &[Spec] = &[
 static NEXUS: LazyLock<Checklist> = LazyLock::new(|| {
     let mut checklist = crate::format::parse_rst(NEXUS_RST).expect("the embedded checklist parses (tested)");
     enrich(&mut checklist.sections);
+    checklist.bindings = bindings::nexus_bindings();
     checklist.validate().expect("the enriched built-in checklist is valid (tested)");
     checklist
 });

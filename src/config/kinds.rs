@@ -3,231 +3,153 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use schemars::JsonSchema;
-use serde::Deserialize;
+use schemars::{Schema, SchemaGenerator};
+use toml::de::ValueDeserializer;
 
-use crate::probe::{Observation, Probe, ProbeContext, ProbeError, ProbeSpec};
+use crate::probe::{BuildContext, Observation, Probe, ProbeContext, ProbeError, ProbeSpec};
 
-/// Declares [`ProbeConfig`]: one line per built-in probe kind.
-///
-/// To add a backend kind, add one line to the invocation below:
-///
-/// ```text
-/// "tls" => Tls(crate::probes::tls::TlsSpec), feature = "tls";
-/// ```
-///
-/// The macro writes the enum variant (with `#[cfg(feature)]` and the docs.rs badge), its
-/// `kind = "..."` name, the `spec()` match arm and the kind list used for suggestions.
-macro_rules! probe_configs {
-    ($( $kind:literal => $variant:ident($spec:ty) $(, feature = $feat:literal)? ; )*) => {
-        /// One probe of a built-in kind, as written in a config file: a table with
-        /// `kind = "..."` and the fields of that kind's spec.
-        ///
-        /// ```
-        /// use nexus_readiness::config::ProbeConfig;
-        ///
-        /// let p: ProbeConfig = toml::from_str("kind = \"tcp\"\naddress = \"127.0.0.1:5432\"").unwrap();
-        /// assert_eq!(p.kind(), "tcp");
-        /// ```
-        #[derive(Debug, Clone, Deserialize, JsonSchema)]
-        #[serde(tag = "kind")]
-        #[non_exhaustive]
-        pub enum ProbeConfig {
-            $(
-                #[doc = concat!("Kind `", $kind, "`: [`", stringify!($spec), "`].")]
-                $(#[cfg(feature = $feat)] #[cfg_attr(docsrs, doc(cfg(feature = $feat)))])?
-                #[serde(rename = $kind)]
-                $variant($spec),
-            )*
-        }
-
-        impl ProbeConfig {
-            /// The spec inside.
-            pub fn spec(&self) -> &dyn ProbeSpec {
-                match self {
-                    $( $(#[cfg(feature = $feat)])? ProbeConfig::$variant(s) => s, )*
-                }
-            }
-
-            /// The built-in kinds compiled into this build.
-            #[allow(clippy::vec_init_then_push)]
-            pub fn kinds() -> Vec<&'static str> {
-                #[allow(unused_mut)]
-                let mut v = Vec::new();
-                $( $(#[cfg(feature = $feat)])? v.push($kind); )*
-                v
-            }
-
-            /// Deserializes the spec of `kind` (a table without the `kind` key); `None` when
-            /// `kind` is not a built-in kind of this build.
-            pub(crate) fn from_kind<'de, D>(kind: &str, de: D) -> Option<Result<Self, D::Error>>
-            where
-                D: serde::Deserializer<'de>,
-            {
-                match kind {
-                    $( $(#[cfg(feature = $feat)])? $kind => Some(<$spec>::deserialize(de).map(ProbeConfig::$variant)), )*
-                    _ => None,
-                }
-            }
-        }
-    };
+/// A spec read from a config file, its type erased: what the registry hands back.
+pub(crate) trait AnySpec: Send + Sync + fmt::Debug {
+    fn build(&self, cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError>;
 }
 
-// Built-in kinds. Backend kinds are added here, one line each, gated by their feature, e.g.
-//   "tls" => Tls(crate::probes::tls::TlsSpec), feature = "tls";
-//   "kube" => Kube(crate::probes::kube::KubeSpec), feature = "kube";
-//   "s3" => S3(crate::probes::s3::S3Spec), feature = "s3";
-// and, for a kind the default bindings use, `BACKEND_KINDS` below names its feature.
-probe_configs! {
-    "tcp" => Tcp(crate::probes::net::TcpSpec);
-    "redis" => Redis(crate::probes::net::RedisSpec);
-    "dockerfile" => Dockerfile(crate::probes::file::DockerfileSpec);
-    "trivy" => Trivy(crate::probes::file::TrivySpec);
-    "junit" => Junit(crate::probes::file::JunitSpec);
-    "path" => Path(crate::probes::file::PathSpec);
-    "command" => Command(crate::probes::command::CommandSpec);
-    "http" => Http(crate::probes::http::HttpSpec), feature = "http";
-    "http-health" => HttpHealth(crate::probes::http::HealthSpec), feature = "http";
-    "http-auth" => HttpAuth(crate::probes::http::AuthSpec), feature = "http";
-    "http-rate-limit" => HttpRateLimit(crate::probes::http::RateLimitSpec), feature = "http";
-    "http-input-validation" => HttpInputValidation(crate::probes::http::InputValidationSpec), feature = "http";
-    "http-cdn" => HttpCdn(crate::probes::http::CdnSpec), feature = "http";
-    "http-debug-endpoints" => HttpDebugEndpoints(crate::probes::http::DebugEndpointsSpec), feature = "http";
-    "http-document" => HttpDocument(crate::probes::http::DocumentSpec), feature = "http";
-    "oci-image" => OciImage(crate::probes::http::OciImageSpec), feature = "http";
-    "monitoring-stack" => MonitoringStack(crate::probes::http::MonitoringSpec), feature = "http";
-    "log-aggregation" => LogAggregation(crate::probes::http::LogAggregationSpec), feature = "http";
-    "logs-appearing" => LogsAppearing(crate::probes::http::LogsAppearingSpec), feature = "http";
-    "tls" => Tls(crate::probes::tls::TlsSpec), feature = "tls";
-    "dns" => Dns(crate::probes::dns::DnsSpec), feature = "dns";
-    "prometheus-metrics" => PrometheusMetrics(crate::probes::prometheus::MetricsFlowingSpec), feature = "prometheus";
-    "prometheus-rules" => PrometheusRules(crate::probes::prometheus::AlertRulesSpec), feature = "prometheus";
-    "prometheus-capacity" => PrometheusCapacity(crate::probes::prometheus::CapacitySpec), feature = "prometheus";
-    "prometheus-series" => PrometheusSeries(crate::probes::prometheus::SeriesSpec), feature = "prometheus";
-    "kube" => Kube(crate::probes::kube::KubeSpec), feature = "kube";
-    "s3" => S3(crate::probes::s3::S3Spec), feature = "s3";
-    "nvml-gpus" => NvmlGpus(crate::probes::nvml::GpuPresenceSpec), feature = "nvml";
-    "nvml-health" => NvmlHealth(crate::probes::nvml::GpuHealthSpec), feature = "nvml";
-    "nvml-capacity" => NvmlCapacity(crate::probes::nvml::GpuCapacitySpec), feature = "nvml";
-    "nvml-xid" => NvmlXid(crate::probes::nvml::GpuXidSpec), feature = "nvml";
-}
-
-impl ProbeConfig {
-    /// The kind name (`"redis"`).
-    pub fn kind(&self) -> &'static str {
-        self.spec().kind()
-    }
-
-    /// Builds the probe.
-    ///
-    /// # Errors
-    /// The spec's own [`ProbeError`] (misconfigured field).
-    pub fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
-        self.spec().build()
+impl<S: ProbeSpec> AnySpec for S {
+    fn build(&self, cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
+        ProbeSpec::build(self, cx)
     }
 }
 
-/// Backend kinds and the crate feature each needs: a config naming one in a build without
-/// the feature gets an Error outcome saying which feature to enable.
-pub const BACKEND_KINDS: &[(&str, &str)] = &[
-    ("http", "http"),
-    ("http-health", "http"),
-    ("http-auth", "http"),
-    ("http-rate-limit", "http"),
-    ("http-input-validation", "http"),
-    ("http-cdn", "http"),
-    ("http-debug-endpoints", "http"),
-    ("http-document", "http"),
-    ("oci-image", "http"),
-    ("monitoring-stack", "http"),
-    ("log-aggregation", "http"),
-    ("logs-appearing", "http"),
-    ("tls", "tls"),
-    ("dns", "dns"),
-    ("prometheus-metrics", "prometheus"),
-    ("prometheus-rules", "prometheus"),
-    ("prometheus-capacity", "prometheus"),
-    ("prometheus-series", "prometheus"),
-    ("kube", "kube"),
-    ("s3", "s3"),
-    ("nvml-gpus", "nvml"),
-    ("nvml-health", "nvml"),
-    ("nvml-capacity", "nvml"),
-    ("nvml-xid", "nvml"),
-];
+type Deserialize_ = for<'i> fn(ValueDeserializer<'i>) -> Result<Arc<dyn AnySpec>, toml::de::Error>;
+type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
 
-/// The feature a backend kind needs, when this build lacks it.
-pub(crate) fn missing_feature(kind: &str) -> Option<&'static str> {
-    if ProbeConfig::kinds().contains(&kind) {
-        return None;
-    }
-    BACKEND_KINDS.iter().find(|(k, _)| *k == kind).map(|(_, f)| *f)
+fn deserialize<S: ProbeSpec>(de: ValueDeserializer<'_>) -> Result<Arc<dyn AnySpec>, toml::de::Error> {
+    S::deserialize(de).map(|s| Arc::new(s) as Arc<dyn AnySpec>)
 }
 
-/// Builds a probe from the TOML table of a custom kind (without its `kind` key).
-pub type Factory = Arc<dyn Fn(toml::Value) -> Result<Arc<dyn Probe>, ProbeError> + Send + Sync>;
+fn schema<S: ProbeSpec>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<S>()
+}
 
-/// Custom probe kinds, registered by name, so a config file can bind probes written by users.
+/// One registered kind.
+#[derive(Clone, Copy)]
+pub(crate) enum Kind {
+    /// Compiled in: how to read its spec and its schema.
+    Available { deserialize: Deserialize_, schema: SchemaFn },
+    /// A kind of this crate whose feature this build lacks.
+    #[allow(dead_code)] // built only where a feature is off
+    Unavailable { feature: &'static str },
+}
+
+/// The probe kinds a config file may name: each one's spec type, read from a TOML table and
+/// described in the generated JSON Schema.
+///
+/// [`Registry::new`] holds every kind compiled into this build (each backend registers its
+/// own; a kind whose crate feature is off is known by name and bound to an Error saying which
+/// feature to enable). A user's kind is registered the same way and has the same powers: it
+/// works in `[bindings]`, in `[targets]` (when the checklist's [default
+/// binding](crate::model::Binding) names it) and in [`schema`](crate::config::schema).
 ///
 /// ```
 /// use std::sync::Arc;
 /// use nexus_readiness::config::{Config, Registry};
-/// use nexus_readiness::probe::{Probe, ProbeError};
-/// use nexus_readiness::probes::net::TcpProbe;
+/// use nexus_readiness::prelude::*;
+///
+/// /// Kind `postgres`: a PostgreSQL server that accepts connections.
+/// #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+/// #[serde(deny_unknown_fields)]
+/// struct PostgresSpec {
+///     /// `host:port`.
+///     address: String,
+/// }
+///
+/// impl ProbeSpec for PostgresSpec {
+///     const KIND: &'static str = "postgres";
+///     fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
+///         Ok(Arc::new(nexus_readiness::probes::net::TcpProbe::new(&self.address)))
+///     }
+/// }
 ///
 /// let mut registry = Registry::new();
-/// registry.register("postgres", |v: toml::Value| -> Result<Arc<dyn Probe>, ProbeError> {
-///     let addr = v.get("address").and_then(|a| a.as_str()).ok_or_else(|| ProbeError::misconfigured("postgres: address is required"))?;
-///     Ok(Arc::new(TcpProbe::new(addr)))
-/// });
+/// registry.register::<PostgresSpec>();
 /// let text = r#"
 /// [bindings."pre-deployment.performance.database-connection-pooling-configured"]
 /// kind = "postgres"
 /// address = "127.0.0.1:5432"
 /// "#;
-/// let config = Config::from_str_with(text, "nexus.toml", &registry)?;
+/// let config = Config::loader().registry(registry).from_str(text, "nexus.toml")?;
 /// # Ok::<(), nexus_readiness::config::ConfigError>(())
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Registry {
-    custom: BTreeMap<String, Factory>,
+    kinds: BTreeMap<String, Kind>,
 }
 
 impl fmt::Debug for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Registry").field("custom", &self.custom.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("Registry").field("kinds", &self.kinds.keys().collect::<Vec<_>>()).finish()
+    }
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
 impl Registry {
-    /// A registry with the built-in kinds only.
+    /// A registry with every kind of this crate (those whose feature is off are known by name).
     pub fn new() -> Self {
-        Self::default()
+        let mut registry = Self::empty();
+        crate::probes::register_all(&mut registry);
+        registry
     }
 
-    /// Registers a custom kind. A custom kind with the name of a built-in one is never used:
-    /// built-in kinds win.
-    pub fn register<F>(&mut self, kind: impl Into<String>, factory: F) -> &mut Self
-    where
-        F: Fn(toml::Value) -> Result<Arc<dyn Probe>, ProbeError> + Send + Sync + 'static,
-    {
-        self.custom.insert(kind.into(), Arc::new(factory));
+    /// A registry with no kinds at all.
+    pub fn empty() -> Self {
+        Registry { kinds: BTreeMap::new() }
+    }
+
+    /// Registers the kind `S::KIND`. A kind registered under a name already present replaces
+    /// it (a user's kind may take over a built-in name).
+    pub fn register<S: ProbeSpec>(&mut self) -> &mut Self {
+        self.kinds.insert(S::KIND.to_string(), Kind::Available { deserialize: deserialize::<S>, schema: schema::<S> });
         self
     }
 
-    /// The factory of a custom kind.
-    pub fn get(&self, kind: &str) -> Option<&Factory> {
-        self.custom.get(kind)
+    /// Registers kinds of this crate that this build lacks, with the feature that enables them.
+    #[allow(dead_code)] // called only where a feature is off
+    pub(crate) fn unavailable(&mut self, kinds: &[&str], feature: &'static str) -> &mut Self {
+        for k in kinds {
+            self.kinds.entry(k.to_string()).or_insert(Kind::Unavailable { feature });
+        }
+        self
     }
 
-    /// Every kind a config may name: built-in, backend (maybe not compiled in) and custom.
-    pub fn kinds(&self) -> Vec<String> {
-        let mut v: Vec<String> = ProbeConfig::kinds().into_iter().map(String::from).collect();
-        v.extend(BACKEND_KINDS.iter().map(|(k, _)| k.to_string()));
-        v.extend(self.custom.keys().cloned());
-        v.sort();
-        v.dedup();
-        v
+    /// Whether `kind` is registered (compiled in or not).
+    pub fn contains(&self, kind: &str) -> bool {
+        self.kinds.contains_key(kind)
+    }
+
+    /// Whether `kind` is registered and compiled into this build.
+    pub fn is_available(&self, kind: &str) -> bool {
+        matches!(self.kinds.get(kind), Some(Kind::Available { .. }))
+    }
+
+    /// The crate feature `kind` needs, when this build lacks it.
+    pub fn missing_feature(&self, kind: &str) -> Option<&'static str> {
+        match self.kinds.get(kind) {
+            Some(Kind::Unavailable { feature }) => Some(feature),
+            _ => None,
+        }
+    }
+
+    /// Every kind a config may name, sorted.
+    pub fn kinds(&self) -> Vec<&str> {
+        self.kinds.keys().map(String::as_str).collect()
+    }
+
+    pub(crate) fn get(&self, kind: &str) -> Option<Kind> {
+        self.kinds.get(kind).copied()
     }
 }
 
@@ -262,7 +184,7 @@ impl Probe for NotConfigured {
     }
 }
 
-/// The probe bound where a config names a backend kind this build was compiled without.
+/// The probe bound where a config names a kind this build was compiled without.
 #[derive(Debug, Clone)]
 pub(crate) struct Unavailable {
     pub(crate) kind: String,

@@ -7,7 +7,7 @@
 //! timeout = "30s"
 //! phases = ["pre-deployment", "deployment"]
 //!
-//! # Targets of the built-in checklist's default bindings (see builtin::bindings).
+//! # Targets of the checklist's default bindings (the built-in checklist's here).
 //! [targets.redis]
 //! address = "redis.internal:6379"
 //! password = "${env:REDIS_PASSWORD}"
@@ -52,13 +52,15 @@
 //! `"80%"` (the coverage floor), `fail_on_warn`. See
 //! [the readiness rules](crate::report#readiness).
 //!
-//! - `[targets]`: for each automatable item of the built-in checklist, the key its default
-//!   binding reads ([`builtin::bindings`](crate::builtin::bindings)); the value is that probe
-//!   kind's spec (a table, or an array of tables for several targets). An item whose key is
-//!   absent is Skipped "not configured: set `targets.redis`".
-//! - `[bindings]`: item id → a probe table with `kind = "..."` ([`ProbeConfig`] or a custom
-//!   kind of the [`Registry`]), or an array of them. An explicit binding replaces the default
-//!   one of that item.
+//! - `[targets]`: read through the default bindings of the plan's checklist
+//!   ([`Checklist::bindings`](crate::model::Checklist::bindings); the built-in checklist
+//!   carries Nexus's): for each automatable item, the key its binding reads; the value is that
+//!   probe kind's spec (a table, or an array of tables for several targets). An item whose key
+//!   is absent is Skipped "not configured: set `targets.redis`". `[targets]` is checked when
+//!   the checklist is known, by [`Config::plan`].
+//! - `[bindings]`: item id → a probe table with `kind = "..."` (any kind of the [`Registry`]:
+//!   this crate's, or a user's [`ProbeSpec`](crate::probe::ProbeSpec)), or an array of them.
+//!   An explicit binding replaces the default one of that item.
 //! - `${env:NAME}` in any string is replaced by the environment variable at load. The values
 //!   of secret fields (passwords, tokens, keys, secret headers, a command's `env`: every
 //!   [`Secret`]) are registered with the plan's redactor, so they never appear in a report;
@@ -74,8 +76,10 @@
 //! ```
 //! use nexus_readiness::config::Config;
 //!
-//! let err = Config::from_str_named("[targets.rediss]\naddress = \"x:1\"\n", "nexus.toml").unwrap_err();
+//! let config = Config::from_str_named("[targets.rediss]\naddress = \"x:1\"\n", "nexus.toml")?;
+//! let err = config.plan(nexus_readiness::builtin::nexus()).unwrap_err();
 //! assert_eq!(err.to_string(), "nexus.toml:1:10: targets.rediss: unknown target; did you mean `targets.redis`?");
+//! # Ok::<(), nexus_readiness::config::ConfigError>(())
 //! ```
 
 mod error;
@@ -98,13 +102,12 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 pub use error::{ConfigError, ConfigErrorKind};
 use error::{Location, closest};
-pub use kinds::{BACKEND_KINDS, Factory, NotConfigured, ProbeConfig, Registry};
-use kinds::{Unavailable, missing_feature};
+use kinds::{AnySpec, Kind, Unavailable};
+pub use kinds::{NotConfigured, Registry};
 pub use schema::schema;
 
-use crate::builtin::bindings::{self, DefaultBinding};
-use crate::model::{Checklist, Phase, Severity};
-use crate::probe::{Attestation, NotApplicable, Probe, Secret, Waiver};
+use crate::model::{Binding, Checklist, Phase, Severity};
+use crate::probe::{Attestation, BuildContext, NotApplicable, Probe, Secret, Waiver};
 use crate::report::MinVerified;
 use crate::run::{Plan, PlanError, Runner, RunnerBuilder};
 
@@ -144,12 +147,32 @@ pub struct RunnerSettings {
     pub gating: Option<Vec<Severity>>,
 }
 
-/// One probe bound by the config, with where it was written.
+/// One probe spec read from the config, with where it was written; built into a probe by
+/// [`Config::plan`], with the plan's checklist in its [`BuildContext`].
 #[derive(Debug, Clone)]
 struct Bound {
     loc: Location,
-    probe: Arc<dyn Probe>,
+    kind: String,
+    spec: Option<Arc<dyn AnySpec>>,
+    /// The feature that would compile `kind` in, when `spec` is `None`.
+    feature: &'static str,
 }
+
+impl Bound {
+    fn build(&self, cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeErrorMessage> {
+        match &self.spec {
+            Some(spec) => spec.build(cx).map_err(|e| ProbeErrorMessage(e.message)),
+            None => Ok(Arc::new(Unavailable {
+                kind: self.kind.clone(),
+                feature: self.feature.to_string(),
+                key: self.loc.key.clone(),
+            })),
+        }
+    }
+}
+
+/// The message of a spec's build error.
+struct ProbeErrorMessage(String);
 
 /// An entry of `[attestations]`, `[waivers]` or `[not_applicable]` with its location.
 #[derive(Debug, Clone)]
@@ -164,7 +187,9 @@ struct Entry<T> {
 pub struct Config {
     name: String,
     runner: RunnerSettings,
-    targets: BTreeMap<&'static str, Vec<Bound>>,
+    /// The config text: `[targets]` is read when the checklist (its default bindings) is known.
+    source: Arc<str>,
+    loader: Loader,
     bindings: Vec<Entry<Vec<Bound>>>,
     attestations: Vec<Entry<Attestation>>,
     waivers: Vec<Entry<Waiver>>,
@@ -200,7 +225,6 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("name", &self.name)
             .field("runner", &self.runner)
-            .field("targets", &self.targets.keys().collect::<Vec<_>>())
             .field("bindings", &self.bindings.iter().map(|e| &e.item).collect::<Vec<_>>())
             .field("attestations", &self.attestations.len())
             .field("waivers", &self.waivers.len())
@@ -222,7 +246,8 @@ type EnvSource = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 /// let config = Config::loader()
 ///     .env_source(|name| (name == "REDIS_PASSWORD").then(|| "s3cret-pass".to_string()))
 ///     .from_str("[targets.redis]\naddress = \"127.0.0.1:6379\"\npassword = \"${env:REDIS_PASSWORD}\"\n", "nexus.toml")?;
-/// assert_eq!(config.secrets().len(), 1);
+/// let plan = config.plan(nexus_readiness::builtin::nexus())?;
+/// assert_eq!(plan.redactor().redact("pw s3cret-pass"), "pw [redacted]");
 /// # Ok::<(), nexus_readiness::config::ConfigError>(())
 /// ```
 #[derive(Clone, Default)]
@@ -238,7 +263,8 @@ impl fmt::Debug for Loader {
 }
 
 impl Loader {
-    /// Uses `registry` for custom probe kinds.
+    /// Uses `registry` for the probe kinds (default: [`Registry::new`], every kind of this
+    /// crate; register a user's kinds into it).
     pub fn registry(mut self, registry: Registry) -> Self {
         self.registry = registry;
         self
@@ -293,6 +319,11 @@ impl Loader {
         config.secrets = secrets;
         Ok(config)
     }
+
+    /// The registry of probe kinds this loader reads.
+    pub fn kinds(&self) -> &Registry {
+        &self.registry
+    }
 }
 
 impl Config {
@@ -335,16 +366,13 @@ impl Config {
         &self.runner
     }
 
-    /// The values of the config's secret fields (passwords, tokens, keys, secret headers, a
-    /// command's `env`), registered with the plan as secrets. Values of other fields are not
-    /// secrets, even when read from `${env:...}`.
+    /// The values of the secret fields (passwords, tokens, keys, secret headers, a command's
+    /// `env`) read at load, in `[bindings]`; those of `[targets]` are read when the checklist is
+    /// known, by [`Config::plan`]. The plan registers both with its redactor
+    /// ([`Plan::redactor`]). Values of other fields are not secrets, even when read from
+    /// `${env:...}`.
     pub fn secrets(&self) -> &[Secret] {
         &self.secrets
-    }
-
-    /// The items whose default binding found its target in `[targets]`.
-    pub fn configured_items(&self) -> Vec<&'static str> {
-        self.targets.keys().copied().collect()
     }
 
     /// A runner builder with the `[runner]` settings applied (concurrency, probe timeout,
@@ -401,26 +429,47 @@ impl Config {
                 other => ConfigError::new(ConfigErrorKind::Plan, &self.name, other.to_string()).at(loc),
             }
         };
+        let mut l = Load { text: &self.source, file: &self.name, loader: &self.loader, env_values: Vec::new() };
+        let (targets, target_secrets) = crate::probe::collect_secrets(|| l.read_targets(plan.checklist()));
+        let targets = targets?;
+        for s in &target_secrets {
+            plan.secret(s);
+        }
+        let build = |item: &str, b: &Bound, plan: &Plan| -> Result<Arc<dyn Probe>, ConfigError> {
+            let checklist = plan.checklist();
+            let mut cx = BuildContext::new(checklist).key(&b.loc.key);
+            if let Some(i) = checklist.item(item) {
+                cx = cx.item(i);
+            }
+            b.build(&cx).map_err(|e| l.err(ConfigErrorKind::InvalidProbe, e.0).at(&b.loc))
+        };
         let explicit: Vec<&str> = self.bindings.iter().map(|e| e.item.as_str()).collect();
-        for b in bindings::default_bindings() {
-            if plan.checklist().item(b.item).is_none() || explicit.contains(&b.item) {
+        let defaults: Vec<Binding> = plan.checklist().bindings.clone();
+        for b in &defaults {
+            if explicit.contains(&b.item.as_str()) {
                 continue;
             }
-            match self.targets.get(b.item) {
+            match targets.get(b.item.as_str()) {
                 Some(bound) => {
                     for p in bound {
-                        plan.bind_arc(b.item, p.probe.clone()).map_err(|e| plan_err(e, &p.loc))?;
+                        let probe = build(&b.item, p, &plan)?;
+                        plan.bind_arc(&b.item, probe).map_err(|e| plan_err(e, &p.loc))?;
                     }
                 }
                 None => {
-                    plan.bind(b.item, NotConfigured::new(b.key, b.kind))
+                    plan.bind(&b.item, NotConfigured::new(&b.target, &b.kind))
                         .map_err(|e| plan_err(e, &Location::default()))?;
                 }
             }
         }
         for e in &self.bindings {
+            if plan.checklist().item(&e.item).is_none() {
+                let closest = plan.checklist().closest_ids(&e.item, 3).into_iter().map(ToString::to_string).collect();
+                return Err(plan_err(PlanError::UnknownItem { id: e.item.clone(), closest }, &e.loc));
+            }
             for p in &e.value {
-                plan.bind_arc(&e.item, p.probe.clone()).map_err(|err| plan_err(err, &e.loc))?;
+                let probe = build(&e.item, p, &plan)?;
+                plan.bind_arc(&e.item, probe).map_err(|err| plan_err(err, &e.loc))?;
             }
         }
         for e in &self.attestations {
@@ -666,7 +715,8 @@ impl<'a> Load<'a> {
         let mut config = Config {
             name: self.file.to_string(),
             runner: RunnerSettings::default(),
-            targets: BTreeMap::new(),
+            source: Arc::from(self.text),
+            loader: self.loader.clone(),
             bindings: Vec::new(),
             attestations: Vec::new(),
             waivers: Vec::new(),
@@ -680,7 +730,8 @@ impl<'a> Load<'a> {
             let loc = self.loc(&k.span(), quote_key(key));
             match key {
                 "runner" => config.runner = self.de(v, &root, &loc)?,
-                "targets" => config.targets = self.targets(v, &root)?,
+                // Read by `Config::plan`, through the checklist's default bindings.
+                "targets" => self.expect_table(v, "targets")?,
                 "bindings" => config.bindings = self.bindings(v, &root)?,
                 "attestations" => config.attestations = self.entries(v, &root, "attestations", Self::attestation)?,
                 "waivers" => config.waivers = self.entries(v, &root, "waivers", Self::waiver)?,
@@ -775,28 +826,28 @@ impl<'a> Load<'a> {
     fn probe(
         &self,
         kind: &str,
-        v: &Value<'a>,
+        v: &Value<'_>,
         root: &DeTable<'_>,
         loc: &Location,
         kind_loc: &Location,
     ) -> Result<Bound, ConfigError> {
-        let de = ValueDeserializer::from(v.clone());
-        let probe: Arc<dyn Probe> = if let Some(r) = ProbeConfig::from_kind(kind, de) {
-            let cfg = r.map_err(|e| self.toml_error(&e, root, loc))?;
-            cfg.build().map_err(|e| self.err(ConfigErrorKind::InvalidProbe, e.message).at(loc))?
-        } else if let Some(feature) = missing_feature(kind) {
-            Arc::new(Unavailable { kind: kind.to_string(), feature: feature.to_string(), key: loc.key.clone() })
-        } else if let Some(factory) = self.loader.registry.get(kind) {
-            let value: toml::Value = self.de(v, root, loc)?;
-            factory(value).map_err(|e| self.err(ConfigErrorKind::InvalidProbe, e.message).at(loc))?
-        } else {
-            let kinds = self.loader.registry.kinds();
-            return Err(self
-                .err(ConfigErrorKind::UnknownKind, format!("unknown probe kind `{kind}`"))
-                .at(kind_loc)
-                .suggest(closest(kind, kinds.iter().map(String::as_str), 3)));
-        };
-        Ok(Bound { loc: loc.clone(), probe })
+        match self.loader.registry.get(kind) {
+            Some(Kind::Available { deserialize, .. }) => {
+                let spec =
+                    deserialize(ValueDeserializer::from(v.clone())).map_err(|e| self.toml_error(&e, root, loc))?;
+                Ok(Bound { loc: loc.clone(), kind: kind.to_string(), spec: Some(spec), feature: "" })
+            }
+            Some(Kind::Unavailable { feature }) => {
+                Ok(Bound { loc: loc.clone(), kind: kind.to_string(), spec: None, feature })
+            }
+            None => {
+                let kinds = self.loader.registry.kinds();
+                Err(self
+                    .err(ConfigErrorKind::UnknownKind, format!("unknown probe kind `{kind}`"))
+                    .at(kind_loc)
+                    .suggest(closest(kind, kinds.iter().copied(), 3)))
+            }
+        }
     }
 
     /// A value that is one table or an array of tables.
@@ -827,16 +878,66 @@ impl<'a> Load<'a> {
         }
     }
 
-    fn targets(&self, v: &Value<'a>, root: &DeTable<'_>) -> Result<BTreeMap<&'static str, Vec<Bound>>, ConfigError> {
-        let keys = bindings::target_keys();
-        let mut found: Vec<(&'static str, &'static str, Value<'a>, Location)> = Vec::new();
+    fn expect_table(&self, v: &Value<'a>, path: &str) -> Result<(), ConfigError> {
+        match v.get_ref() {
+            DeValue::Table(_) => Ok(()),
+            other => Err(self
+                .err(ConfigErrorKind::InvalidValue, format!("expected a table, found {}", other.type_str()))
+                .at(&self.loc(&v.span(), path))),
+        }
+    }
+
+    /// Reads `[targets]` through the default bindings of `checklist`: item id -> specs.
+    fn read_targets(&mut self, checklist: &Checklist) -> Result<BTreeMap<String, Vec<Bound>>, ConfigError> {
+        let mut root = DeTable::parse(self.text)
+            .map_err(|e| self.err(ConfigErrorKind::Syntax, format!("invalid TOML: {}", e.message().trim_end())))?;
+        let mut out = BTreeMap::new();
+        // Every section, so that no value read from the environment is echoed in an error.
+        for (k, v) in root.get_mut().iter_mut() {
+            let path = quote_key(k.get_ref());
+            self.resolve_env(v, &path)?;
+        }
+        let root = root.into_inner();
+        let Some(v) = root.get("targets") else { return Ok(out) };
+        out = self.targets(v, &root, checklist)?;
+        Ok(out)
+    }
+
+    fn targets(
+        &self,
+        v: &Value<'a>,
+        root: &DeTable<'_>,
+        checklist: &Checklist,
+    ) -> Result<BTreeMap<String, Vec<Bound>>, ConfigError> {
+        let keys = checklist.target_keys();
+        if keys.is_empty() {
+            if let DeValue::Table(t) = v.get_ref()
+                && let Some((k, _)) = t.iter().next()
+            {
+                let loc = self.loc(&k.span(), format!("targets.{}", quote_key(k.get_ref())));
+                return Err(self
+                    .err(
+                        ConfigErrorKind::UnknownKey,
+                        format!(
+                            "unknown target: checklist `{}` has no default bindings; bind its items under [bindings]",
+                            checklist.id
+                        ),
+                    )
+                    .at(&loc));
+            }
+            return Ok(BTreeMap::new());
+        }
+        let mut found: Vec<(&str, &str, Value<'a>, Location)> = Vec::new();
         self.collect_targets(v, "targets", &keys, &mut found)?;
-        let mut out: BTreeMap<&'static str, Vec<Bound>> = BTreeMap::new();
+        let mut out: BTreeMap<String, Vec<Bound>> = BTreeMap::new();
         for (key, kind, value, loc) in &found {
-            let uses: Vec<&DefaultBinding> = bindings::default_bindings().iter().filter(|b| b.key == *key).collect();
+            let uses: Vec<&Binding> = checklist.bindings.iter().filter(|b| b.target == *key).collect();
             for (table, tloc) in self.tables(value, loc, &format!("the `{kind}` spec"))? {
                 for b in &uses {
-                    let mut t = table.clone();
+                    // The fields this item fills in, parsed so that they read like the user's.
+                    let defaults_text = toml::to_string(&b.defaults).unwrap_or_default();
+                    let defaults = DeTable::parse(&defaults_text).map(Spanned::into_inner).unwrap_or_default();
+                    let mut t: Value<'_> = table.clone();
                     let span = t.span();
                     if let DeValue::Table(map) = t.get_mut() {
                         if let Some(k) = map.get("kind") {
@@ -850,29 +951,29 @@ impl<'a> Load<'a> {
                             }
                             map.remove("kind");
                         }
-                        for (field, value) in b.set {
-                            if !map.contains_key(*field) {
+                        for (field, value) in defaults.iter() {
+                            if !map.contains_key(field.get_ref().as_ref()) {
                                 map.insert(
-                                    Spanned::new(span.clone(), Cow::Borrowed(*field)),
-                                    Spanned::new(span.clone(), DeValue::String(Cow::Borrowed(*value))),
+                                    Spanned::new(span.clone(), field.get_ref().clone()),
+                                    Spanned::new(span.clone(), value.get_ref().clone()),
                                 );
                             }
                         }
                     }
                     let bound = self.probe(kind, &t, root, &tloc, &tloc)?;
-                    out.entry(b.item).or_default().push(bound);
+                    out.entry(b.item.clone()).or_default().push(bound);
                 }
             }
         }
         Ok(out)
     }
 
-    fn collect_targets(
+    fn collect_targets<'k>(
         &self,
         v: &Value<'a>,
         path: &str,
-        keys: &[(&'static str, &'static str)],
-        found: &mut Vec<(&'static str, &'static str, Value<'a>, Location)>,
+        keys: &[(&'k str, &'k str)],
+        found: &mut Vec<(&'k str, &'k str, Value<'a>, Location)>,
     ) -> Result<(), ConfigError> {
         let DeValue::Table(t) = v.get_ref() else {
             return Err(self

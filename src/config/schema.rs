@@ -3,19 +3,12 @@
 use std::collections::BTreeMap;
 
 use schemars::generate::SchemaSettings;
-use schemars::{JsonSchema, Schema, SchemaGenerator};
+use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{Map, Value, json};
 
-use super::{ItemSettings, ProbeConfig, RunnerSettings};
-
-/// A probe table, or an array of them.
-#[derive(JsonSchema)]
-#[serde(untagged)]
-#[allow(dead_code, clippy::large_enum_variant)] // schema-only type, never built
-enum OneOrMany {
-    One(ProbeConfig),
-    Many(Vec<ProbeConfig>),
-}
+use super::kinds::Kind;
+use super::{ItemSettings, Registry, RunnerSettings};
+use crate::model::Checklist;
 
 /// A person's confirmation of an item.
 #[derive(JsonSchema)]
@@ -92,10 +85,10 @@ struct WaiverEntry {
 struct ConfigFile {
     /// Runner settings.
     runner: Option<RunnerSettings>,
-    /// Targets of the built-in checklist's default bindings.
+    /// Targets of the checklist's default bindings.
     targets: Option<BTreeMap<String, Value>>,
     /// Item id -> probe(s) with `kind`; replaces the item's default binding.
-    bindings: Option<BTreeMap<String, OneOrMany>>,
+    bindings: Option<BTreeMap<String, Value>>,
     /// Item id -> attestation.
     attestations: Option<BTreeMap<String, AttestationEntry>>,
     /// Item id -> waiver.
@@ -108,50 +101,52 @@ struct ConfigFile {
     sign_off: Option<BTreeMap<String, SignOffEntry>>,
 }
 
-/// The schema of one target's spec, by kind (a `$ref` into the definitions).
-fn spec_schema(kind: &str, generator: &mut SchemaGenerator) -> Option<Schema> {
-    // The spec type of each variant is the variant's content: take it from ProbeConfig's
-    // schema, without the `kind` property.
-    let whole = generator.subschema_for::<ProbeConfig>();
-    let _ = whole;
-    let defs = generator.definitions().clone();
-    let pc = defs.get("ProbeConfig")?;
-    let variants = pc.get("oneOf")?.as_array()?;
-    for v in variants {
-        let is_kind = v.pointer("/properties/kind/const").and_then(Value::as_str) == Some(kind)
-            || v.pointer("/properties/kind/enum/0").and_then(Value::as_str) == Some(kind);
-        if is_kind {
-            let mut v = v.clone();
-            if let Some(props) = v.get_mut("properties").and_then(Value::as_object_mut) {
-                props.remove("kind");
-            }
-            if let Some(req) = v.get_mut("required").and_then(Value::as_array_mut) {
-                req.retain(|r| r != "kind");
-            }
-            return Schema::try_from(v).ok();
-        }
+/// The schema of `kind`'s spec, inlined (not a `$ref`), or `None` when this build lacks it.
+fn spec_schema(kind: Kind, generator: &mut SchemaGenerator) -> Option<Value> {
+    let Kind::Available { schema, .. } = kind else { return None };
+    let mut v = schema(generator).to_value();
+    // A `$ref` into the definitions: inline it, so that properties can be added.
+    if let Some(name) = v.get("$ref").and_then(Value::as_str).and_then(|r| r.rsplit('/').next()).map(str::to_string)
+        && let Some(def) = generator.definitions().get(&name)
+    {
+        v = def.clone();
     }
-    None
+    Some(v)
 }
 
-/// The JSON Schema (draft 2020-12) of a config file, for editors and CI validation. Kept in
-/// the repository as `config.schema.json`; `UPDATE_SCHEMA=1 cargo test --all-features --test
-/// config_schema` regenerates it.
-pub fn schema() -> Value {
+/// The JSON Schema (draft 2020-12) of a config file for `checklist` (its `[targets]`, from the
+/// checklist's default bindings) and the kinds of `registry` (in `[bindings]` and
+/// `[targets]`), for editors and CI validation. The crate keeps the built-in checklist's as
+/// `config.schema.json`; `UPDATE_SCHEMA=1 cargo test --all-features --test config
+/// schema_file_is_up_to_date` regenerates it.
+///
+/// ```
+/// use nexus_readiness::config::{Registry, schema};
+/// use nexus_readiness::model::{Binding, Checklist, Item, Section};
+///
+/// let checklist = Checklist::builder("team", "Team")
+///     .section(Section::new("Data").item(Item::new("Cache up")))
+///     .binding(Binding::new("data.cache-up", "redis", "targets.cache"))
+///     .build()?;
+/// let s = schema(&Registry::new(), &checklist);
+/// assert!(s.pointer("/properties/targets/properties/cache/anyOf/0/properties/address").is_some());
+/// # Ok::<(), nexus_readiness::model::ModelError>(())
+/// ```
+pub fn schema(registry: &Registry, checklist: &Checklist) -> Value {
     let mut generator = SchemaSettings::draft2020_12().into_generator();
     let mut targets = Map::new();
-    for (key, kind) in crate::builtin::bindings::target_keys() {
+    for (key, kind) in checklist.target_keys() {
         let path: Vec<&str> = key.split('.').skip(1).collect();
         // Fields each item fills in itself (the `check` of a shared Kubernetes or S3 target)
         // are not required in the target.
-        let filled: Vec<&str> = crate::builtin::bindings::default_bindings()
+        let filled: Vec<&str> = checklist
+            .bindings
             .iter()
-            .filter(|b| b.key == key)
-            .flat_map(|b| b.set.iter().map(|(field, _)| *field))
+            .filter(|b| b.target == key)
+            .flat_map(|b| b.defaults.keys().map(String::as_str))
             .collect();
-        let spec = match spec_schema(kind, &mut generator) {
-            Some(s) => {
-                let mut v = s.to_value();
+        let spec = match registry.get(kind).and_then(|k| spec_schema(k, &mut generator)) {
+            Some(mut v) => {
                 if let Some(req) = v.get_mut("required").and_then(Value::as_array_mut) {
                     req.retain(|r| !r.as_str().is_some_and(|r| filled.contains(&r)));
                     if req.is_empty()
@@ -174,14 +169,40 @@ pub fn schema() -> Value {
         };
         insert_path(&mut targets, &path, spec);
     }
+    let mut probes = Vec::new();
+    for kind in registry.kinds() {
+        let entry = registry.get(kind).and_then(|k| spec_schema(k, &mut generator));
+        let mut v = entry.unwrap_or_else(
+            || json!({ "type": "object", "description": format!("kind `{kind}` (needs its crate feature)") }),
+        );
+        if let Some(o) = v.as_object_mut() {
+            let props = o.entry("properties").or_insert_with(|| json!({}));
+            if let Some(p) = props.as_object_mut() {
+                p.insert("kind".into(), json!({ "const": kind }));
+            }
+            let req = o.entry("required").or_insert_with(|| json!([]));
+            if let Some(r) = req.as_array_mut() {
+                r.insert(0, json!("kind"));
+            }
+        }
+        probes.push(v);
+    }
+    let probe = json!({ "oneOf": probes });
     let root = generator.into_root_schema_for::<ConfigFile>();
     let mut root = root.to_value();
     if let Some(p) = root.pointer_mut("/properties/targets") {
         *p = json!({
             "type": "object",
-            "description": "Targets of the built-in checklist's default bindings",
+            "description": format!("Targets of the default bindings of checklist `{}`", checklist.id),
             "additionalProperties": false,
             "properties": Value::Object(targets),
+        });
+    }
+    if let Some(p) = root.pointer_mut("/properties/bindings") {
+        *p = json!({
+            "type": "object",
+            "description": "Item id -> probe(s) with `kind`; replaces the item's default binding",
+            "additionalProperties": { "anyOf": [probe.clone(), { "type": "array", "items": probe }] },
         });
     }
     root
@@ -201,25 +222,5 @@ fn insert_path(map: &mut Map<String, Value>, path: &[&str], spec: Value) {
                 insert_path(props, rest, spec);
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn targets_have_core_specs() {
-        let s = super::schema();
-        let redis = s.pointer("/properties/targets/properties/redis/anyOf/0/properties/address");
-        assert!(redis.is_some(), "{}", serde_json::to_string_pretty(&s).unwrap());
-        let junit = s.pointer("/properties/targets/properties/junit/properties/integration/anyOf/0/properties/path");
-        assert!(junit.is_some());
-    }
-
-    #[cfg(feature = "s3")]
-    #[test]
-    fn fields_the_items_fill_in_are_not_required_in_targets() {
-        let s = super::schema();
-        let required = s.pointer("/properties/targets/properties/backup/anyOf/0/required").cloned();
-        assert_eq!(required, Some(serde_json::json!(["bucket"])));
     }
 }

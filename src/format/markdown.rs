@@ -381,14 +381,14 @@ impl Lexer<'_> {
                             },
                             Piece::Item(b) => {
                                 if let Some(r) = text.take() {
-                                    self.text_piece(&r);
+                                    self.list_text(node, *ordered, &r);
                                 }
                                 self.out.push(b);
                             }
                         }
                     }
                     if let Some(r) = text.take() {
-                        self.text_piece(&r);
+                        self.list_text(node, *ordered, &r);
                     }
                 } else if *ordered {
                     match self.steps(node) {
@@ -464,6 +464,25 @@ impl Lexer<'_> {
             }
         }
         node.children.iter().find_map(|c| self.empty_box(c))
+    }
+
+    /// Text of a list holding task items, between its task items. Plain entries of a numbered
+    /// list read as numbered steps, as they would in a list of their own (rendered back, they
+    /// are one): under a heading naming a rollback they are its steps, elsewhere kept verbatim.
+    fn list_text(&mut self, list: &Node, ordered: bool, r: &Range<usize>) {
+        if ordered {
+            let entries: Vec<&Node> =
+                list.children.iter().filter(|i| i.range.start >= r.start && i.range.end <= r.end).collect();
+            let whole = entries.first().is_some_and(|f| f.range.start == r.start)
+                && entries.last().is_some_and(|l| l.range.end == r.end)
+                && entries.iter().all(|i| i.task.is_none() && !i.has_task());
+            if whole && let Some((steps, nexus_form)) = self.steps_of(entries.iter().copied()) {
+                let raw = self.verbatim(r, self.indent_at(r.start));
+                self.out.push(Block::Steps { steps, nexus_form, raw });
+                return;
+            }
+        }
+        self.text_piece(r);
     }
 
     fn text_piece(&mut self, r: &Range<usize>) {
@@ -569,9 +588,14 @@ impl Lexer<'_> {
 
     /// Numbered steps: a title, at most one code block and a bullet list of actions each.
     fn steps(&self, list: &Node) -> Option<(Vec<Step>, bool)> {
+        self.steps_of(list.children.iter())
+    }
+
+    /// Numbered steps from list entries.
+    fn steps_of<'n>(&self, entries: impl Iterator<Item = &'n Node>) -> Option<(Vec<Step>, bool)> {
         let mut steps = Vec::new();
         let mut nexus_form = true;
-        for item in &list.children {
+        for item in entries {
             let digits: String = self
                 .slice(item.range.start, self.src.len())
                 .trim_start()

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Item, ItemId, ModelError, Part, Passage, Phase, Section, Severity, Threshold, Unit};
+use super::{Binding, Item, ItemId, ModelError, Part, Passage, Phase, Section, Severity, Threshold, Unit};
 
 /// A comparison operator in an alert condition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -270,6 +270,10 @@ pub struct Checklist {
     /// default order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub layout: Vec<Part>,
+    /// Default probe bindings of the automatable items: the kind that verifies each one and the
+    /// `[targets]` key of its target. Not part of the document: a rendering leaves them out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bindings: Vec<Binding>,
 }
 
 impl Checklist {
@@ -288,9 +292,27 @@ impl Checklist {
                 sign_off: Vec::new(),
                 passages: Vec::new(),
                 layout: Vec::new(),
+                bindings: Vec::new(),
             },
             assign_ids: true,
         }
+    }
+
+    /// The default binding of an item, if it has one.
+    pub fn binding(&self, item: &str) -> Option<&Binding> {
+        self.bindings.iter().find(|b| b.item == item)
+    }
+
+    /// Every `[targets]` key of the default bindings with its probe kind, each once, in
+    /// binding order.
+    pub fn target_keys(&self) -> Vec<(&str, &str)> {
+        let mut out: Vec<(&str, &str)> = Vec::new();
+        for b in &self.bindings {
+            if !out.iter().any(|(k, _)| *k == b.target) {
+                out.push((b.target.as_str(), b.kind.as_str()));
+            }
+        }
+        out
     }
 
     /// Every item in document order.
@@ -476,6 +498,46 @@ impl Checklist {
         for t in &self.thresholds {
             t.validate()?;
         }
+        self.validate_bindings()
+    }
+
+    fn validate_bindings(&self) -> Result<(), ModelError> {
+        let invalid = |b: &Binding, reason: String| ModelError::InvalidBinding { item: b.item.clone(), reason };
+        for (k, b) in self.bindings.iter().enumerate() {
+            if self.item(&b.item).is_none() {
+                return Err(invalid(b, "no such item".into()));
+            }
+            if self.bindings[..k].iter().any(|o| o.item == b.item) {
+                return Err(invalid(b, "the item has two default bindings".into()));
+            }
+            if b.kind.trim().is_empty() {
+                return Err(invalid(b, "the probe kind is empty".into()));
+            }
+            let path = b.target.strip_prefix("targets.").unwrap_or("");
+            if path.is_empty()
+                || path
+                    .split('.')
+                    .any(|s| s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            {
+                return Err(invalid(
+                    b,
+                    format!("target `{}` is not a `targets.` key of bare words (`targets.redis`)", b.target),
+                ));
+            }
+            for o in &self.bindings[..k] {
+                if o.target == b.target && o.kind != b.kind {
+                    return Err(invalid(
+                        b,
+                        format!("target `{}` is read as `{}` by `{}`, not as `{}`", b.target, o.kind, o.item, b.kind),
+                    ));
+                }
+                let (short, long) =
+                    if o.target.len() < b.target.len() { (&o.target, &b.target) } else { (&b.target, &o.target) };
+                if long.starts_with(&format!("{short}.")) {
+                    return Err(invalid(b, format!("target `{long}` lies inside target `{short}`")));
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -554,6 +616,12 @@ impl ChecklistBuilder {
     /// Keeps ids exactly as given instead of deriving them from the section path.
     pub fn keep_ids(mut self) -> Self {
         self.assign_ids = false;
+        self
+    }
+
+    /// Adds a default probe binding (see [`Binding`]).
+    pub fn binding(mut self, binding: Binding) -> Self {
+        self.checklist.bindings.push(binding);
         self
     }
 

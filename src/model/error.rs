@@ -60,6 +60,15 @@ pub enum ModelError {
         /// One item on the cycle.
         item: String,
     },
+    /// A default probe binding names an unknown item, or a target key that is malformed or read
+    /// as two kinds.
+    #[error("default binding of `{item}`: {reason}")]
+    InvalidBinding {
+        /// The item of the binding.
+        item: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A duration or unit string could not be parsed.
     #[error("invalid {what} `{input}`: {reason}")]
     Parse {

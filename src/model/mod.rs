@@ -21,6 +21,7 @@
 //! # Ok::<(), nexus_readiness::model::ModelError>(())
 //! ```
 
+mod binding;
 mod checklist;
 mod document;
 pub mod duration;
@@ -29,6 +30,7 @@ mod id;
 mod item;
 mod threshold;
 
+pub use binding::Binding;
 pub use checklist::{AlertRule, Checklist, ChecklistBuilder, Comparison, Condition, RollbackStep, SignOff};
 pub use document::{Part, Passage, Syntax};
 pub use error::ModelError;

@@ -134,7 +134,7 @@ impl ProbeContext {
 
     /// Sets the deadline `d` from now, keeping an earlier one.
     pub fn with_timeout(mut self, d: Duration) -> Self {
-        let new = Instant::now() + d;
+        let new = instant_after(d);
         self.deadline = Some(self.deadline.map_or(new, |old| old.min(new)));
         self
     }
@@ -242,4 +242,11 @@ impl ProbeContext {
             () = self.shared.cancel.cancelled() => Err(ProbeError::cancelled()),
         }
     }
+}
+
+/// `d` from now, saturating: a duration too large for the clock (`Duration::MAX`, a timeout of
+/// centuries) means "never" in practice, about thirty years away, not a panic.
+pub(crate) fn instant_after(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d).or_else(|| now.checked_add(Duration::from_secs(30 * 365 * 86_400))).unwrap_or(now)
 }

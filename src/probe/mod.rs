@@ -48,6 +48,7 @@ use async_trait::async_trait;
 pub use attest::{Attestation, NotApplicable, Waiver};
 pub use boxed::BoxProbe;
 pub use compose::{All, Any, all, any};
+pub(crate) use context::instant_after;
 pub use context::{Clock, ManualClock, ProbeContext, SystemClock};
 pub use error::{ProbeError, ProbeErrorKind};
 pub use ext::ProbeExt;
@@ -57,7 +58,7 @@ pub use observation::{Evidence, Measurement, Observation, Verdict};
 pub use retry::{ExponentialBackoff, Retry, RetryPolicy};
 pub(crate) use secret::collect_secrets;
 pub use secret::{Redactor, Secret, is_sensitive_key, scrub_urls};
-pub use spec::ProbeSpec;
+pub use spec::{BuildContext, ProbeSpec};
 pub use threshold::WithThreshold;
 pub use timeout::{Elapsed, Timeout};
 

@@ -52,3 +52,79 @@ pub mod tls;
 #[cfg(any(feature = "http", feature = "tls"))]
 #[path = "tls/explain.rs"]
 pub(crate) mod tls_explain;
+
+/// Registers every kind of this crate: the spec types of the backends compiled in, and the
+/// names of those whose feature is off (bound to an Error naming the feature).
+pub(crate) fn register_all(r: &mut crate::config::Registry) {
+    r.register::<net::TcpSpec>()
+        .register::<net::RedisSpec>()
+        .register::<file::DockerfileSpec>()
+        .register::<file::TrivySpec>()
+        .register::<file::JunitSpec>()
+        .register::<file::PathSpec>()
+        .register::<command::CommandSpec>();
+    #[cfg(feature = "http")]
+    r.register::<http::HttpSpec>()
+        .register::<http::HealthSpec>()
+        .register::<http::AuthSpec>()
+        .register::<http::RateLimitSpec>()
+        .register::<http::InputValidationSpec>()
+        .register::<http::CdnSpec>()
+        .register::<http::DebugEndpointsSpec>()
+        .register::<http::DocumentSpec>()
+        .register::<http::OciImageSpec>()
+        .register::<http::MonitoringSpec>()
+        .register::<http::LogAggregationSpec>()
+        .register::<http::LogsAppearingSpec>();
+    #[cfg(not(feature = "http"))]
+    r.unavailable(
+        &[
+            "http",
+            "http-health",
+            "http-auth",
+            "http-rate-limit",
+            "http-input-validation",
+            "http-cdn",
+            "http-debug-endpoints",
+            "http-document",
+            "oci-image",
+            "monitoring-stack",
+            "log-aggregation",
+            "logs-appearing",
+        ],
+        "http",
+    );
+    #[cfg(feature = "tls")]
+    r.register::<tls::TlsSpec>();
+    #[cfg(not(feature = "tls"))]
+    r.unavailable(&["tls"], "tls");
+    #[cfg(feature = "dns")]
+    r.register::<dns::DnsSpec>();
+    #[cfg(not(feature = "dns"))]
+    r.unavailable(&["dns"], "dns");
+    #[cfg(feature = "prometheus")]
+    r.register::<prometheus::MetricsFlowingSpec>()
+        .register::<prometheus::AlertRulesSpec>()
+        .register::<prometheus::CapacitySpec>()
+        .register::<prometheus::SeriesSpec>();
+    #[cfg(not(feature = "prometheus"))]
+    r.unavailable(
+        &["prometheus-metrics", "prometheus-rules", "prometheus-capacity", "prometheus-series"],
+        "prometheus",
+    );
+    #[cfg(feature = "kube")]
+    r.register::<kube::KubeSpec>();
+    #[cfg(not(feature = "kube"))]
+    r.unavailable(&["kube"], "kube");
+    #[cfg(feature = "s3")]
+    r.register::<s3::S3Spec>();
+    #[cfg(not(feature = "s3"))]
+    r.unavailable(&["s3"], "s3");
+    #[cfg(feature = "nvml")]
+    r.register::<nvml::GpuPresenceSpec>()
+        .register::<nvml::GpuHealthSpec>()
+        .register::<nvml::GpuCapacitySpec>()
+        .register::<nvml::GpuXidSpec>();
+    #[cfg(not(feature = "nvml"))]
+    r.unavailable(&["nvml-gpus", "nvml-health", "nvml-capacity", "nvml-xid"], "nvml");
+}

@@ -84,7 +84,7 @@ pub struct Binding {
 /// let err = plan.not_applicable("deployment.health-checks.startup-probe-configuredd", "no slow start").unwrap_err();
 /// assert!(err.to_string().contains("deployment.health-checks.startup-probe-configured"));
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Plan {
     checklist: Checklist,
     /// Every item id, for binding in constant time.
@@ -92,6 +92,19 @@ pub struct Plan {
     bindings: BTreeMap<ItemId, Binding>,
     redactor: Redactor,
     gate_severities: Vec<Severity>,
+}
+
+/// Names what is bound, never a probe's settings (they may hold values that are secrets).
+impl std::fmt::Debug for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plan")
+            .field("checklist", &self.checklist.id)
+            .field("items", &self.checklist.items().count())
+            .field("bound", &self.bindings.keys().map(ItemId::as_str).collect::<Vec<_>>())
+            .field("redactor", &self.redactor)
+            .field("gate_severities", &self.gate_severities)
+            .finish()
+    }
 }
 
 impl Plan {

@@ -154,7 +154,7 @@ impl Runner {
             if report.items().iter().enumerate().any(|(i, it)| !pollable[i] && it.blocks()) {
                 break;
             }
-            if Instant::now() + policy.period >= deadline {
+            if crate::probe::instant_after(policy.period) >= deadline {
                 break;
             }
             tokio::select! {

@@ -659,7 +659,7 @@ impl Exec<'_, '_> {
         let item_span = state.span.clone();
         tasks.spawn(async move {
             let t0 = Instant::now();
-            let cx = ProbeContext::for_probe(item, t0 + timeout, shared);
+            let cx = ProbeContext::for_probe(item, crate::probe::instant_after(timeout), shared);
             // Redacted before it is recorded anywhere, tracing fields included.
             let raw = probe.target();
             let target = match cx.redactor().redact_cow(&raw) {
@@ -751,7 +751,7 @@ impl Runner {
     /// their outcomes, probes still running become Error "cancelled" and items not started
     /// Skipped "cancelled"; the report is not ready.
     pub async fn run_with_cancel(&self, plan: &Plan, cancel: CancellationToken) -> Report {
-        self.execute(plan, &cancel, None, self.deadline.map(|d| Instant::now() + d)).await
+        self.execute(plan, &cancel, None, self.deadline.map(crate::probe::instant_after)).await
     }
 
     /// Runs the items selected by `rerun` (all when `None`); the others keep their outcome

@@ -27,7 +27,9 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
 use crate::model::Unit;
-use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeErrorKind, ProbeSpec, Secret};
+use crate::probe::{
+    BuildContext, Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeErrorKind, ProbeSpec, Secret,
+};
 
 /// The default number of output bytes kept per stream (the tail).
 pub const DEFAULT_CAPTURE: usize = 4096;
@@ -382,11 +384,9 @@ pub struct CommandSpec {
 }
 
 impl ProbeSpec for CommandSpec {
-    fn kind(&self) -> &'static str {
-        "command"
-    }
+    const KIND: &'static str = "command";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         if self.program.trim().is_empty() {
             return Err(ProbeError::misconfigured("command: program is empty"));
         }

@@ -45,7 +45,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::model::Unit;
-use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeErrorKind, ProbeSpec};
+use crate::probe::{
+    BuildContext, Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeErrorKind, ProbeSpec,
+};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -554,11 +556,9 @@ fn parse_nameserver(s: &str) -> Result<SocketAddr, ProbeError> {
 }
 
 impl ProbeSpec for DnsSpec {
-    fn kind(&self) -> &'static str {
-        "dns"
-    }
+    const KIND: &'static str = "dns";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         if self.name.trim().is_empty() {
             return Err(ProbeError::not_configured("name"));
         }
@@ -591,17 +591,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!((spec.record, spec.match_mode), (RecordKind::Aaaa, MatchMode::AnyOf));
-        assert_eq!(spec.build().unwrap().target(), "dns://api.test/AAAA");
+        assert_eq!(spec.build(&BuildContext::detached()).unwrap().target(), "dns://api.test/AAAA");
         assert_eq!(parse_nameserver("127.0.0.1").unwrap(), "127.0.0.1:53".parse().unwrap());
         assert!(toml::from_str::<DnsSpec>("name = \"a.test\"\nrecords = \"A\"").is_err());
-        assert_eq!(DnsSpec::default().build().unwrap_err().kind, ProbeErrorKind::NotConfigured);
+        assert_eq!(
+            DnsSpec::default().build(&BuildContext::detached()).unwrap_err().kind,
+            ProbeErrorKind::NotConfigured
+        );
         let bad = DnsSpec { name: "api.test".into(), expect: vec!["10.0.0".into()], ..DnsSpec::default() };
         assert_eq!(
-            bad.build().unwrap_err().message,
+            bad.build(&BuildContext::detached()).unwrap_err().message,
             "dns probe api.test A: expected value \"10.0.0\" is not an IPv4 address"
         );
         let bad = DnsSpec { name: "api.test".into(), nameservers: vec!["ns1".into()], ..DnsSpec::default() };
-        assert_eq!(bad.build().unwrap_err().message, "dns nameserver \"ns1\" is not `ip`, `ip:port` or `[ipv6]:port`");
+        assert_eq!(
+            bad.build(&BuildContext::detached()).unwrap_err().message,
+            "dns nameserver \"ns1\" is not `ip`, `ip:port` or `[ipv6]:port`"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::probe::{Observation, Probe, ProbeContext, ProbeError, ProbeSpec};
+use crate::probe::{BuildContext, Observation, Probe, ProbeContext, ProbeError, ProbeSpec};
 
 /// Checks a Dockerfile is an optimized multi-stage build.
 ///
@@ -331,11 +331,9 @@ pub struct DockerfileSpec {
 }
 
 impl ProbeSpec for DockerfileSpec {
-    fn kind(&self) -> &'static str {
-        "dockerfile"
-    }
+    const KIND: &'static str = "dockerfile";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         if self.min_stages == 0 {
             return Err(ProbeError::misconfigured("dockerfile: min_stages must be at least 1"));
         }

@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::model::Unit;
-use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec};
+use crate::probe::{BuildContext, Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec};
 
 /// Checks a JUnit XML report: it has test cases and none failed or errored.
 ///
@@ -168,11 +168,9 @@ pub struct JunitSpec {
 }
 
 impl ProbeSpec for JunitSpec {
-    fn kind(&self) -> &'static str {
-        "junit"
-    }
+    const KIND: &'static str = "junit";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         Ok(Arc::new(JunitProbe::new(&self.path).min_tests(self.min_tests)))
     }
 }

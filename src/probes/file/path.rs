@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::model::Unit;
-use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec};
+use crate::probe::{BuildContext, Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec};
 
 /// Checks a path exists and is not empty: a file of at least `min_bytes`, or a directory
 /// with at least one entry. A missing path fails the item (the document was not written);
@@ -95,11 +95,9 @@ pub struct PathSpec {
 }
 
 impl ProbeSpec for PathSpec {
-    fn kind(&self) -> &'static str {
-        "path"
-    }
+    const KIND: &'static str = "path";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         Ok(Arc::new(PathProbe::new(&self.path).min_bytes(self.min_bytes)))
     }
 }

@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::model::Unit;
-use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec};
+use crate::probe::{BuildContext, Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec};
 
 /// A scanner severity, least severe first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, JsonSchema)]
@@ -232,11 +232,9 @@ pub struct TrivySpec {
 }
 
 impl ProbeSpec for TrivySpec {
-    fn kind(&self) -> &'static str {
-        "trivy"
-    }
+    const KIND: &'static str = "trivy";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         Ok(Arc::new(TrivyProbe::new(&self.path).fail_on(self.fail_on).top(self.top)))
     }
 }

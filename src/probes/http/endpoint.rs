@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::client::{ClientOptions, HttpClient, SafeUrl, SendError, StatusPattern, StatusSet, display_url, json_eq};
 use super::verdict::{Blockers, blocked, is_login_url, login_redirect, unverified};
 use crate::model::{Threshold, Unit};
-use crate::probe::{Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Verdict};
+use crate::probe::{BuildContext, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Verdict};
 
 scrubbed_debug!(HttpSpec: url, method, body, content_type, expect_status, body_contains, body_regex, json_pointer, json_equals, latency_warn_ms, latency_critical_ms, client);
 
@@ -153,11 +153,9 @@ impl HttpSpec {
 }
 
 impl ProbeSpec for HttpSpec {
-    fn kind(&self) -> &'static str {
-        "http"
-    }
+    const KIND: &'static str = "http";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         Ok(Arc::new(self.build_probe()?))
     }
 }

@@ -18,7 +18,7 @@ use super::client::{
 use super::endpoint::{HttpProbe, HttpSpec};
 use super::verdict::{Blockers, blocked, login_redirect, unverified};
 use crate::model::Unit;
-use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Secret};
+use crate::probe::{BuildContext, Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Secret};
 
 scrubbed_debug!(HealthSpec: urls, expect_status, body_contains, latency_warn_ms, latency_critical_ms, client);
 scrubbed_debug!(AuthSpec: url, method, bearer_token, credential_headers, expect_denied, expect_allowed, client);
@@ -106,11 +106,9 @@ impl HealthSpec {
 }
 
 impl ProbeSpec for HealthSpec {
-    fn kind(&self) -> &'static str {
-        "http-health"
-    }
+    const KIND: &'static str = "http-health";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         Ok(Arc::new(self.build_probe()?))
     }
 }
@@ -217,11 +215,9 @@ impl AuthSpec {
 }
 
 impl ProbeSpec for AuthSpec {
-    fn kind(&self) -> &'static str {
-        "http-auth"
-    }
+    const KIND: &'static str = "http-auth";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         Ok(Arc::new(self.build_probe()?))
     }
 }
@@ -414,11 +410,9 @@ impl RateLimitSpec {
 }
 
 impl ProbeSpec for RateLimitSpec {
-    fn kind(&self) -> &'static str {
-        "http-rate-limit"
-    }
+    const KIND: &'static str = "http-rate-limit";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         Ok(Arc::new(self.build_probe()?))
     }
 }
@@ -630,11 +624,9 @@ impl InputValidationSpec {
 }
 
 impl ProbeSpec for InputValidationSpec {
-    fn kind(&self) -> &'static str {
-        "http-input-validation"
-    }
+    const KIND: &'static str = "http-input-validation";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         Ok(Arc::new(self.build_probe()?))
     }
 }
@@ -776,11 +768,9 @@ impl CdnSpec {
 }
 
 impl ProbeSpec for CdnSpec {
-    fn kind(&self) -> &'static str {
-        "http-cdn"
-    }
+    const KIND: &'static str = "http-cdn";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         Ok(Arc::new(self.build_probe()?))
     }
 }
@@ -944,11 +934,9 @@ impl DebugEndpointsSpec {
 }
 
 impl ProbeSpec for DebugEndpointsSpec {
-    fn kind(&self) -> &'static str {
-        "http-debug-endpoints"
-    }
+    const KIND: &'static str = "http-debug-endpoints";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         Ok(Arc::new(self.build_probe()?))
     }
 }
@@ -1063,11 +1051,9 @@ impl DocumentSpec {
 }
 
 impl ProbeSpec for DocumentSpec {
-    fn kind(&self) -> &'static str {
-        "http-document"
-    }
+    const KIND: &'static str = "http-document";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         Ok(Arc::new(self.build_probe()?))
     }
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::client::{ClientOptions, Fetched, HttpClient, SafeUrl, display_url, parse_method, parse_url};
 use super::verdict::{Blockers, blocked, unverified};
 use crate::model::Unit;
-use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Verdict};
+use crate::probe::{BuildContext, Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Verdict};
 
 scrubbed_debug!(MonitoringSpec: prometheus_url, grafana_url, client);
 scrubbed_debug!(LogAggregationSpec: loki_url, elasticsearch_url, client);
@@ -109,11 +109,9 @@ impl Default for MonitoringSpec {
 }
 
 impl ProbeSpec for MonitoringSpec {
-    fn kind(&self) -> &'static str {
-        "monitoring-stack"
-    }
+    const KIND: &'static str = "monitoring-stack";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         Ok(Arc::new(self.build_probe()?))
     }
 }
@@ -243,11 +241,9 @@ impl Default for LogAggregationSpec {
 }
 
 impl ProbeSpec for LogAggregationSpec {
-    fn kind(&self) -> &'static str {
-        "log-aggregation"
-    }
+    const KIND: &'static str = "log-aggregation";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         Ok(Arc::new(self.build_probe()?))
     }
 }
@@ -444,11 +440,9 @@ fn fill_url(template: &str, start: &str, end: &str) -> String {
 }
 
 impl ProbeSpec for LogsAppearingSpec {
-    fn kind(&self) -> &'static str {
-        "logs-appearing"
-    }
+    const KIND: &'static str = "logs-appearing";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         Ok(Arc::new(self.build_probe()?))
     }
 }

@@ -11,7 +11,7 @@ use super::client::{
     ClientOptions, Fetched, HttpClient, INSECURE_NOTE, SafeUrl, display_url, parse_url, secret_header_value,
 };
 use super::verdict::{Blockers, at_best_warn, blocked};
-use crate::probe::{Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Secret};
+use crate::probe::{BuildContext, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Secret};
 
 scrubbed_debug!(OciImageSpec: registry, repository, tag, username, password, client);
 
@@ -98,11 +98,9 @@ impl OciImageSpec {
 }
 
 impl ProbeSpec for OciImageSpec {
-    fn kind(&self) -> &'static str {
-        "oci-image"
-    }
+    const KIND: &'static str = "oci-image";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         Ok(Arc::new(self.build_probe()?))
     }
 }

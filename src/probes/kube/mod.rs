@@ -46,7 +46,7 @@ pub use manifest::ManifestError;
 pub use rollback::{RollbackPlan, RollbackTrigger, rollback};
 pub use source::{Origin, ResourceKind, Snapshot, Workload, WorkloadKind};
 
-use crate::probe::{Observation, Probe, ProbeContext, ProbeError, ProbeSpec};
+use crate::probe::{BuildContext, Observation, Probe, ProbeContext, ProbeError, ProbeSpec};
 
 /// Where a [`KubeProbe`] reads objects from.
 #[derive(Clone)]
@@ -254,11 +254,9 @@ pub struct KubeSpec {
 }
 
 impl ProbeSpec for KubeSpec {
-    fn kind(&self) -> &'static str {
-        "kube"
-    }
+    const KIND: &'static str = "kube";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         let selector = WorkloadSelector {
             namespace: self.namespace.clone(),
             name: self.name.clone(),

@@ -27,7 +27,7 @@ pub(crate) use redis::read_replies;
 pub use redis::{RedisProbe, RedisSpec};
 
 use crate::model::{Threshold, Unit};
-use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec};
+use crate::probe::{BuildContext, Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec};
 
 /// Connects to `address` within `timeout`, turning I/O errors into probe errors that name it.
 pub(crate) async fn connect(address: &str, timeout: Duration, cx: &ProbeContext) -> Result<TcpStream, ProbeError> {
@@ -171,11 +171,9 @@ pub(crate) fn require_host_port(kind: &str, address: &str) -> Result<(), ProbeEr
 }
 
 impl ProbeSpec for TcpSpec {
-    fn kind(&self) -> &'static str {
-        "tcp"
-    }
+    const KIND: &'static str = "tcp";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         require_host_port("tcp", &self.address)?;
         let mut p = TcpProbe::new(&self.address).timeout(self.timeout);
         if let Some(t) = latency_threshold("tcp connect", self.warn_latency, self.max_latency)? {

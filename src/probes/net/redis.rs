@@ -10,7 +10,9 @@ use serde::Deserialize;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
 use crate::model::{Threshold, Unit};
-use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeErrorKind, ProbeSpec, Secret};
+use crate::probe::{
+    BuildContext, Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeErrorKind, ProbeSpec, Secret,
+};
 
 /// The largest bulk reply accepted (INFO is a few KiB).
 const MAX_BULK: usize = 1 << 20;
@@ -393,11 +395,9 @@ pub struct RedisSpec {
 }
 
 impl ProbeSpec for RedisSpec {
-    fn kind(&self) -> &'static str {
-        "redis"
-    }
+    const KIND: &'static str = "redis";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         super::require_host_port("redis", &self.address)?;
         if let Some(r) = &self.role
             && r != "master"

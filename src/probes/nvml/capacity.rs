@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::snapshot::{self, Reading, Snapshot, Wanted};
 use super::{default_library, target, validate_library, with_nvml};
 use crate::model::{Threshold, Unit};
-use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Verdict};
+use crate::probe::{BuildContext, Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Verdict};
 
 /// Which value the capacity thresholds judge.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
@@ -75,11 +75,9 @@ impl Default for GpuCapacitySpec {
 }
 
 impl ProbeSpec for GpuCapacitySpec {
-    fn kind(&self) -> &'static str {
-        "nvml-capacity"
-    }
+    const KIND: &'static str = "nvml-capacity";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         Ok(Arc::new(GpuCapacityProbe::new(self.clone())?))
     }
 }

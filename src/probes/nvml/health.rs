@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::snapshot::{self, Gpu, Reading, Snapshot, Wanted};
 use super::{default_library, target, validate_library, with_nvml};
 use crate::model::{Level, Threshold, Unit};
-use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Verdict};
+use crate::probe::{BuildContext, Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Verdict};
 
 /// Spec of the `nvml-health` probe.
 ///
@@ -52,11 +52,9 @@ impl Default for GpuHealthSpec {
 }
 
 impl ProbeSpec for GpuHealthSpec {
-    fn kind(&self) -> &'static str {
-        "nvml-health"
-    }
+    const KIND: &'static str = "nvml-health";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         Ok(Arc::new(GpuHealthProbe::new(self.clone())?))
     }
 }

@@ -26,13 +26,13 @@
 //! never as a failure.
 //!
 //! ```no_run
-//! use nexus_readiness::probe::{Probe, ProbeContext, ProbeSpec};
+//! use nexus_readiness::probe::{BuildContext, Probe, ProbeContext, ProbeSpec};
 //! use nexus_readiness::probes::nvml::{GpuCapacitySpec, GpuHealthSpec};
 //!
 //! # async fn run() -> Result<(), nexus_readiness::probe::ProbeError> {
 //! let cx = ProbeContext::new();
-//! let health = GpuHealthSpec::default().build()?;
-//! let capacity = GpuCapacitySpec::default().build()?;
+//! let health = GpuHealthSpec::default().build(&BuildContext::detached())?;
+//! let capacity = GpuCapacitySpec::default().build(&BuildContext::detached())?;
 //! for probe in [health, capacity] {
 //!     match probe.check(&cx).await {
 //!         Ok(obs) => println!("{}: {} {}", probe.target(), obs.verdict, obs.summary),

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::snapshot::{self, Reading, Snapshot, Wanted};
 use super::{default_library, target, validate_library, with_nvml};
 use crate::model::Unit;
-use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Verdict};
+use crate::probe::{BuildContext, Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Verdict};
 
 /// Spec of the `nvml-gpus` probe: GPUs present (count, names, UUIDs, driver and CUDA versions).
 ///
@@ -43,11 +43,9 @@ impl Default for GpuPresenceSpec {
 }
 
 impl ProbeSpec for GpuPresenceSpec {
-    fn kind(&self) -> &'static str {
-        "nvml-gpus"
-    }
+    const KIND: &'static str = "nvml-gpus";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         Ok(Arc::new(GpuPresenceProbe::new(self.clone())?))
     }
 }

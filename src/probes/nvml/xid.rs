@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::{call_error, default_library, target, validate_library, with_nvml};
 use crate::model::{Unit, duration};
-use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Verdict};
+use crate::probe::{BuildContext, Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Verdict};
 
 /// XIDs caused by applications, not by the GPU, which NVIDIA's device plugin ignores too:
 /// 13 (graphics engine exception), 31 (GPU memory page fault), 43 (GPU stopped processing),
@@ -60,11 +60,9 @@ impl Default for GpuXidSpec {
 }
 
 impl ProbeSpec for GpuXidSpec {
-    fn kind(&self) -> &'static str {
-        "nvml-xid"
-    }
+    const KIND: &'static str = "nvml-xid";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         Ok(Arc::new(GpuXidProbe::new(self.clone())?))
     }
 }
@@ -232,7 +230,7 @@ fn watch(nvml: &Nvml, window: Duration) -> Result<Watch, ProbeError> {
             .map_err(|e| call_error(&format!("registering for xid events on gpu {i}"), &e.error))?;
         w.watched.push(*i);
     }
-    let deadline = Instant::now() + window;
+    let deadline = crate::probe::instant_after(window);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {

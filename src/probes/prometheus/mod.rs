@@ -41,16 +41,16 @@ pub use client::{PrometheusClient, QueryResult, Rule, Sample, Series, Target};
 pub use probes::{AlertRulesProbe, CapacityProbe, ExpectedRule, MetricsFlowingProbe, SeriesPresentProbe};
 pub use rules::{default_capacity_expr, default_series_selector, expected_rules, render_rule_file, rule_expr};
 
-use crate::model::{Threshold, Unit};
-use crate::probe::{Probe, ProbeError, ProbeSpec, Secret};
+use crate::model::{Checklist, Threshold, Unit};
+use crate::probe::{BuildContext, Probe, ProbeError, ProbeSpec, Secret};
 
 /// `GPU Utilization` → `gpu_utilization`.
 pub(crate) fn measurement_name(metric: &str) -> String {
     crate::model::slugify(metric).replace('-', "_")
 }
 
-fn default_timeout() -> String {
-    "10s".into()
+fn default_timeout() -> Duration {
+    Duration::from_secs(10)
 }
 
 /// Where Prometheus is and how to reach it; shared by every Prometheus spec.
@@ -63,8 +63,9 @@ pub struct Connection {
     #[serde(default)]
     pub bearer_token: Option<Secret>,
     /// Per-request timeout, e.g. `10s`.
-    #[serde(default = "default_timeout")]
-    pub timeout: String,
+    #[serde(default = "default_timeout", with = "crate::model::duration::human")]
+    #[schemars(with = "String")]
+    pub timeout: Duration,
 }
 
 impl Connection {
@@ -73,8 +74,7 @@ impl Connection {
     /// # Errors
     /// Misconfigured for a bad URL or timeout.
     pub fn client(&self) -> Result<PrometheusClient, ProbeError> {
-        let timeout = parse_duration("timeout", &self.timeout)?;
-        let c = PrometheusClient::new(&self.url, timeout)?;
+        let c = PrometheusClient::new(&self.url, self.timeout)?;
         Ok(match &self.bearer_token {
             Some(t) => c.bearer(t.clone()),
             None => c,
@@ -83,12 +83,8 @@ impl Connection {
 }
 
 /// The client for a spec's `url`, `bearer_token` and `timeout` fields.
-fn client_for(url: &str, bearer_token: &Option<Secret>, timeout: &str) -> Result<PrometheusClient, ProbeError> {
-    Connection { url: url.to_string(), bearer_token: bearer_token.clone(), timeout: timeout.to_string() }.client()
-}
-
-fn parse_duration(field: &str, v: &str) -> Result<Duration, ProbeError> {
-    crate::model::duration::parse(v).map_err(|e| ProbeError::misconfigured(format!("{field}: {e}")))
+fn client_for(url: &str, bearer_token: &Option<Secret>, timeout: Duration) -> Result<PrometheusClient, ProbeError> {
+    Connection { url: url.to_string(), bearer_token: bearer_token.clone(), timeout }.client()
 }
 
 /// Config spec of kind `prometheus-metrics`: metrics are flowing.
@@ -101,14 +97,16 @@ pub struct MetricsFlowingSpec {
     #[serde(default)]
     pub bearer_token: Option<Secret>,
     /// Per-request timeout.
-    #[serde(default = "default_timeout")]
-    pub timeout: String,
+    #[serde(default = "default_timeout", with = "crate::model::duration::human")]
+    #[schemars(with = "String")]
+    pub timeout: Duration,
     /// A selector that must have fresh samples, e.g. `up{job="nexus"}`.
     #[serde(default = "default_selector")]
     pub selector: String,
     /// Maximum age of the newest sample, e.g. `2m`.
-    #[serde(default = "default_max_age")]
-    pub max_age: String,
+    #[serde(default = "default_max_age", with = "crate::model::duration::human")]
+    #[schemars(with = "String")]
+    pub max_age: Duration,
     /// Only this job's scrape targets must be up (all targets when unset).
     #[serde(default)]
     pub job: Option<String>,
@@ -118,20 +116,18 @@ fn default_selector() -> String {
     "up".into()
 }
 
-fn default_max_age() -> String {
-    "2m".into()
+fn default_max_age() -> Duration {
+    Duration::from_secs(120)
 }
 
 impl ProbeSpec for MetricsFlowingSpec {
-    fn kind(&self) -> &'static str {
-        "prometheus-metrics"
-    }
+    const KIND: &'static str = "prometheus-metrics";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         let mut p = MetricsFlowingProbe::new(
-            client_for(&self.url, &self.bearer_token, &self.timeout)?,
+            client_for(&self.url, &self.bearer_token, self.timeout)?,
             &self.selector,
-            parse_duration("max_age", &self.max_age)?,
+            self.max_age,
         );
         if let Some(j) = &self.job {
             p = p.job(j);
@@ -140,7 +136,8 @@ impl ProbeSpec for MetricsFlowingSpec {
     }
 }
 
-/// Config spec of kind `prometheus-rules`: the built-in checklist's alert rules are defined.
+/// Config spec of kind `prometheus-rules`: the plan's checklist's alert rules are defined (by
+/// name, or by expression, with their `for`).
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AlertRulesSpec {
@@ -150,24 +147,29 @@ pub struct AlertRulesSpec {
     #[serde(default)]
     pub bearer_token: Option<Secret>,
     /// Per-request timeout.
-    #[serde(default = "default_timeout")]
-    pub timeout: String,
+    #[serde(default = "default_timeout", with = "crate::model::duration::human")]
+    #[schemars(with = "String")]
+    pub timeout: Duration,
     /// PromQL per alert (`HighErrorRate = "..."`) replacing the default expressions.
     #[serde(default)]
     pub expressions: BTreeMap<String, String>,
 }
 
 impl ProbeSpec for AlertRulesSpec {
-    fn kind(&self) -> &'static str {
-        "prometheus-rules"
-    }
+    const KIND: &'static str = "prometheus-rules";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
-        let (rules, unknown) = expected_rules(&crate::builtin::nexus(), &self.expressions);
+    fn build(&self, cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
+        if cx.checklist.alert_rules.is_empty() {
+            return Err(ProbeError::misconfigured(format!(
+                "prometheus-rules: checklist `{}` recommends no alert rules, so there is nothing to look for",
+                cx.checklist.id
+            )));
+        }
+        let (rules, unknown) = expected_rules(cx.checklist, &self.expressions);
         if !unknown.is_empty() {
             return Err(ProbeError::misconfigured(format!("no expression for alert rules: {}", unknown.join(", "))));
         }
-        Ok(Arc::new(AlertRulesProbe::new(client_for(&self.url, &self.bearer_token, &self.timeout)?, rules)))
+        Ok(Arc::new(AlertRulesProbe::new(client_for(&self.url, &self.bearer_token, self.timeout)?, rules)))
     }
 }
 
@@ -182,8 +184,9 @@ pub struct CapacitySpec {
     #[serde(default)]
     pub bearer_token: Option<Secret>,
     /// Per-request timeout.
-    #[serde(default = "default_timeout")]
-    pub timeout: String,
+    #[serde(default = "default_timeout", with = "crate::model::duration::human")]
+    #[schemars(with = "String")]
+    pub timeout: Duration,
     /// The checklist threshold's metric: `GPU Utilization`, `Memory Usage`, `Request Latency`,
     /// `Error Rate`.
     pub threshold: String,
@@ -195,20 +198,27 @@ pub struct CapacitySpec {
     #[serde(default)]
     pub unit: Option<Unit>,
     /// Require the level to hold over this window (range query), e.g. `5m`.
-    #[serde(default)]
-    pub sustain: Option<String>,
-    /// Step of the range query.
-    #[serde(default)]
-    pub step: Option<String>,
+    #[serde(default, with = "crate::model::duration::option")]
+    #[schemars(with = "Option<String>")]
+    pub sustain: Option<Duration>,
+    /// Step of the range query (default `15s`).
+    #[serde(default, with = "crate::model::duration::option")]
+    #[schemars(with = "Option<String>")]
+    pub step: Option<Duration>,
 }
 
 impl CapacitySpec {
-    /// The checklist threshold this spec names.
+    /// The threshold of `checklist` this spec names.
     ///
     /// # Errors
     /// Misconfigured naming the valid thresholds.
-    pub fn resolve_threshold(&self) -> Result<Threshold, ProbeError> {
-        let checklist = crate::builtin::nexus();
+    pub fn resolve_threshold(&self, checklist: &Checklist) -> Result<Threshold, ProbeError> {
+        if checklist.thresholds.is_empty() {
+            return Err(ProbeError::misconfigured(format!(
+                "prometheus-capacity: checklist `{}` has no capacity thresholds",
+                checklist.id
+            )));
+        }
         checklist
             .thresholds
             .iter()
@@ -226,12 +236,10 @@ impl CapacitySpec {
 }
 
 impl ProbeSpec for CapacitySpec {
-    fn kind(&self) -> &'static str {
-        "prometheus-capacity"
-    }
+    const KIND: &'static str = "prometheus-capacity";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
-        let threshold = self.resolve_threshold()?;
+    fn build(&self, cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
+        let threshold = self.resolve_threshold(cx.checklist)?;
         let (expr, unit) = match (&self.expr, default_capacity_expr(&threshold.metric)) {
             (Some(e), _) => (e.clone(), self.unit.unwrap_or(threshold.unit)),
             (None, Some((e, u))) => (e.to_string(), self.unit.unwrap_or(u)),
@@ -242,20 +250,15 @@ impl ProbeSpec for CapacitySpec {
                 )));
             }
         };
-        let mut p =
-            CapacityProbe::new(client_for(&self.url, &self.bearer_token, &self.timeout)?, expr, unit, threshold);
-        if let Some(w) = &self.sustain {
-            let step = match &self.step {
-                Some(s) => parse_duration("step", s)?,
-                None => Duration::from_secs(15),
-            };
-            p = p.sustained(parse_duration("sustain", w)?, step);
+        let mut p = CapacityProbe::new(client_for(&self.url, &self.bearer_token, self.timeout)?, expr, unit, threshold);
+        if let Some(w) = self.sustain {
+            p = p.sustained(w, self.step.unwrap_or(Duration::from_secs(15)));
         }
         Ok(Arc::new(p))
     }
 }
 
-/// Config spec of kind `prometheus-series`: the dashboards' key metrics exist as series.
+/// Config spec of kind `prometheus-series`: the plan's checklist's key metrics exist as series.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeriesSpec {
@@ -265,22 +268,27 @@ pub struct SeriesSpec {
     #[serde(default)]
     pub bearer_token: Option<Secret>,
     /// Per-request timeout.
-    #[serde(default = "default_timeout")]
-    pub timeout: String,
+    #[serde(default = "default_timeout", with = "crate::model::duration::human")]
+    #[schemars(with = "String")]
+    pub timeout: Duration,
     /// Selector per key metric, replacing the defaults (`"Queue depth" = "my_queue_len"`).
     #[serde(default)]
     pub selectors: BTreeMap<String, String>,
 }
 
 impl ProbeSpec for SeriesSpec {
-    fn kind(&self) -> &'static str {
-        "prometheus-series"
-    }
+    const KIND: &'static str = "prometheus-series";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
+        if cx.checklist.key_metrics.is_empty() {
+            return Err(ProbeError::misconfigured(format!(
+                "prometheus-series: checklist `{}` names no key metrics, so there is nothing to look for",
+                cx.checklist.id
+            )));
+        }
         let mut selectors = Vec::new();
         let mut unknown = Vec::new();
-        for m in &crate::builtin::nexus().key_metrics {
+        for m in &cx.checklist.key_metrics {
             match self.selectors.get(m).map(String::as_str).or_else(|| default_series_selector(m)) {
                 Some(s) => selectors.push((m.clone(), s.to_string())),
                 None => unknown.push(m.clone()),
@@ -289,6 +297,6 @@ impl ProbeSpec for SeriesSpec {
         if !unknown.is_empty() {
             return Err(ProbeError::misconfigured(format!("no selector for key metrics: {}", unknown.join(", "))));
         }
-        Ok(Arc::new(SeriesPresentProbe::new(client_for(&self.url, &self.bearer_token, &self.timeout)?, selectors)))
+        Ok(Arc::new(SeriesPresentProbe::new(client_for(&self.url, &self.bearer_token, self.timeout)?, selectors)))
     }
 }

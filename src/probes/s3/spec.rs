@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{DEFAULT_PAGE_SIZE, S3Check, S3Config, S3Probe};
-use crate::probe::{Probe, ProbeError, ProbeSpec, Secret};
+use crate::probe::{BuildContext, Probe, ProbeError, ProbeSpec, Secret};
 
 fn default_rpo_warn() -> Duration {
     Duration::from_secs(24 * 3600)
@@ -181,11 +181,9 @@ impl S3Spec {
 }
 
 impl ProbeSpec for S3Spec {
-    fn kind(&self) -> &'static str {
-        "s3"
-    }
+    const KIND: &'static str = "s3";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         Ok(Arc::new(self.build_probe()?))
     }
 }
@@ -204,7 +202,7 @@ mod tests {
         assert_eq!(s.check, S3Check::ObjectLock);
         assert_eq!(s.rpo_warn, Duration::from_secs(86_400));
         assert_eq!(s.page_size, 1000);
-        assert!(s.build().is_ok());
+        assert!(s.build(&BuildContext::detached()).is_ok());
     }
 
     #[test]
@@ -212,17 +210,20 @@ mod tests {
         let e = parse("bucket = \"b\"\ncheck = \"freshness\"\nrpo = \"1h\"\n").unwrap_err();
         assert!(e.to_string().contains("unknown field `rpo`"), "{e}");
         let mut s = parse("bucket = \"b\"\ncheck = \"freshness\"\nrpo_warn = \"3d\"\nrpo_critical = \"1d\"\n").unwrap();
-        assert!(s.build().unwrap_err().message.starts_with("s3 rpo thresholds:"));
+        assert!(s.build(&BuildContext::detached()).unwrap_err().message.starts_with("s3 rpo thresholds:"));
         s.rpo_warn = Duration::from_secs(60);
         s.access_key_id = Some(Secret::new("AKIDONLYID"));
-        assert_eq!(s.build().unwrap_err().message, "s3 access_key_id is set but secret_access_key is not");
+        assert_eq!(
+            s.build(&BuildContext::detached()).unwrap_err().message,
+            "s3 access_key_id is set but secret_access_key is not"
+        );
         s.access_key_id = None;
         s.page_size = 0;
-        assert_eq!(s.build().unwrap_err().message, "s3 page_size 0 is not between 1 and 1000");
+        assert_eq!(s.build(&BuildContext::detached()).unwrap_err().message, "s3 page_size 0 is not between 1 and 1000");
         s.page_size = 2;
         s.endpoint_url = Some("127.0.0.1:9000".into());
         assert_eq!(
-            s.build().unwrap_err().message,
+            s.build(&BuildContext::detached()).unwrap_err().message,
             "s3 endpoint_url \"127.0.0.1:9000\" must start with http:// or https://"
         );
     }
@@ -232,7 +233,7 @@ mod tests {
         let mut s = S3Spec::new("b", S3Check::Reachable);
         s.access_key_id = Some(Secret::new("AKIDSPECKEYID"));
         s.secret_access_key = Some(Secret::new("spec-secret-value"));
-        let text = format!("{s:?} {:?}", s.build().unwrap());
+        let text = format!("{s:?} {:?}", s.build(&BuildContext::detached()).unwrap());
         assert!(!text.contains("AKIDSPECKEYID") && !text.contains("spec-secret-value"), "{text}");
     }
 }

@@ -73,7 +73,9 @@ use tokio_rustls::TlsConnector;
 use self::cert::{CertInfo, date, datetime, days};
 use self::verifier::AcceptAndRecord;
 use crate::model::{Level, Threshold, Unit};
-use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeErrorKind, ProbeSpec, Verdict};
+use crate::probe::{
+    BuildContext, Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeErrorKind, ProbeSpec, Verdict,
+};
 
 /// Default connect + handshake timeout.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -769,11 +771,9 @@ impl TlsSpec {
 }
 
 impl ProbeSpec for TlsSpec {
-    fn kind(&self) -> &'static str {
-        "tls"
-    }
+    const KIND: &'static str = "tls";
 
-    fn build(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         match self.endpoints.as_slice() {
             [] => Err(ProbeError::not_configured("endpoints")),
             [one] => Ok(Arc::new(self.probe(one)?)),
@@ -801,7 +801,7 @@ mod tests {
         let spec: TlsSpec = toml::from_str("endpoints = [\"a.test\"]\nmin_version = \"1.3\"").unwrap();
         assert_eq!((spec.warn_days, spec.critical_days, spec.min_version), (30, 7, TlsVersion::Tls13));
         assert!(toml::from_str::<TlsSpec>("endpoint = \"a.test\"").is_err());
-        let none = TlsSpec::default().build().unwrap_err();
+        let none = TlsSpec::default().build(&BuildContext::detached()).unwrap_err();
         assert_eq!(none.kind, ProbeErrorKind::NotConfigured);
         let spec = TlsSpec {
             endpoints: vec!["a.test".into()],
@@ -810,9 +810,12 @@ mod tests {
             ca_file: Some("/nonexistent/ca.pem".into()),
             ..TlsSpec::default()
         };
-        assert_eq!(spec.build().unwrap_err().message, "tls probe: critical_days 10 is above warn_days 5");
+        assert_eq!(
+            spec.build(&BuildContext::detached()).unwrap_err().message,
+            "tls probe: critical_days 10 is above warn_days 5"
+        );
         let spec = TlsSpec { warn_days: 30, ..spec };
-        let e = spec.build().unwrap_err();
+        let e = spec.build(&BuildContext::detached()).unwrap_err();
         assert!(e.message.starts_with("cannot read ca_file /nonexistent/ca.pem"), "{}", e.message);
     }
 }
