@@ -233,17 +233,17 @@ async fn latency_thresholds_warn_and_fail() {
     );
     let base = serve(router).await;
     let mut s = HttpSpec::new(format!("{base}/lag"));
-    s.latency_warn_ms = Some(50.0);
-    s.latency_critical_ms = Some(5000.0);
+    s.warn_latency = Some(Duration::from_millis(50));
+    s.max_latency = Some(Duration::from_secs(5));
     let o = ok(check(&s.build_probe().unwrap()).await);
     assert_eq!(o.verdict, Verdict::Warn, "{}", o.summary);
     assert!(o.summary.contains("answered 200 but slowly"), "{}", o.summary);
-    s.latency_warn_ms = Some(10.0);
-    s.latency_critical_ms = Some(50.0);
+    s.warn_latency = Some(Duration::from_millis(10));
+    s.max_latency = Some(Duration::from_millis(50));
     let o = ok(check(&s.build_probe().unwrap()).await);
     assert_eq!(o.verdict, Verdict::Fail);
     assert!(o.measurement("latency").unwrap().evaluation.is_some());
-    s.latency_critical_ms = Some(5.0);
+    s.max_latency = Some(Duration::from_millis(5));
     let e = s.build_probe().unwrap_err();
     assert_eq!(e.kind, ProbeErrorKind::Misconfigured);
 }
@@ -296,7 +296,7 @@ async fn secret_header_is_sent_but_never_printed() {
     let toml = format!(
         r#"
 url = "{base}/echo-auth"
-latency_warn_ms = 100000
+warn_latency = "100s"
 [client]
 secret_headers = {{ Authorization = "{TOKEN}" }}
 headers = {{ X-Trace = "abc" }}

@@ -1,6 +1,7 @@
 //! The endpoint probe: one request, expected status, body match, latency thresholds.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use regex::Regex;
@@ -13,7 +14,7 @@ use super::verdict::{Blockers, blocked, is_login_url, login_redirect, unverified
 use crate::model::{Threshold, Unit};
 use crate::probe::{BuildContext, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Verdict};
 
-scrubbed_debug!(HttpSpec: url, method, body, content_type, expect_status, body_contains, body_regex, json_pointer, json_equals, latency_warn_ms, latency_critical_ms, client);
+scrubbed_debug!(HttpSpec: url, method, body, content_type, expect_status, body_contains, body_regex, json_pointer, json_equals, warn_latency, max_latency, client);
 
 fn default_method() -> String {
     "GET".into()
@@ -30,8 +31,8 @@ fn default_method() -> String {
 /// expect_status = ["2xx"]
 /// json_pointer = "/status"
 /// json_equals = "ok"
-/// latency_warn_ms = 300
-/// latency_critical_ms = 1000
+/// warn_latency = "300ms"
+/// max_latency = "1s"
 /// client = { timeout = "5s", secret_headers = { Authorization = "${env:NEXUS_TOKEN}" } }
 /// ```
 #[derive(Clone, Deserialize, schemars::JsonSchema)]
@@ -65,12 +66,14 @@ pub struct HttpSpec {
     /// The value expected at `json_pointer`.
     #[serde(default)]
     pub json_equals: Option<serde_json::Value>,
-    /// Latency from which the verdict is Warn (ms).
-    #[serde(default)]
-    pub latency_warn_ms: Option<f64>,
-    /// Latency above which the verdict is Fail (ms).
-    #[serde(default)]
-    pub latency_critical_ms: Option<f64>,
+    /// Latency from which the verdict is Warn (`"300ms"`).
+    #[serde(default, with = "crate::model::duration::option")]
+    #[schemars(with = "Option<String>")]
+    pub warn_latency: Option<Duration>,
+    /// Latency above which the verdict is Fail (`"1s"`).
+    #[serde(default, with = "crate::model::duration::option")]
+    #[schemars(with = "Option<String>")]
+    pub max_latency: Option<Duration>,
     /// Connection settings: timeout, redirects, body cap, TLS, headers.
     #[serde(default)]
     pub client: ClientOptions,
@@ -89,8 +92,8 @@ impl HttpSpec {
             body_regex: None,
             json_pointer: None,
             json_equals: None,
-            latency_warn_ms: None,
-            latency_critical_ms: None,
+            warn_latency: None,
+            max_latency: None,
             client: ClientOptions::default(),
         }
     }
@@ -124,18 +127,7 @@ impl HttpSpec {
         if self.json_equals.is_some() && self.json_pointer.is_none() {
             return Err(ProbeError::misconfigured("json_equals needs json_pointer"));
         }
-        let latency = match (self.latency_warn_ms, self.latency_critical_ms) {
-            (None, None) => None,
-            (w, c) => {
-                let c = c.or(w).unwrap_or_default();
-                let w = w.unwrap_or(c);
-                Some(
-                    Threshold::ceiling("latency", Unit::Milliseconds, w, c, "investigate the slow endpoint").map_err(
-                        |e| ProbeError::misconfigured("latency_warn_ms / latency_critical_ms").with_source(&e),
-                    )?,
-                )
-            }
-        };
+        let latency = latency_threshold(self.warn_latency, self.max_latency)?;
         Ok(HttpProbe {
             url: SafeUrl(url),
             method,
@@ -149,6 +141,24 @@ impl HttpSpec {
             latency,
             client,
         })
+    }
+}
+
+/// The latency threshold of `warn_latency` / `max_latency` (either alone sets both).
+pub(crate) fn latency_threshold(
+    warn: Option<Duration>,
+    critical: Option<Duration>,
+) -> Result<Option<Threshold>, ProbeError> {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    match (warn, critical) {
+        (None, None) => Ok(None),
+        (w, c) => {
+            let c = c.or(w).map(ms).unwrap_or_default();
+            let w = w.map(ms).unwrap_or(c);
+            Threshold::ceiling("latency", Unit::Milliseconds, w, c, "investigate the slow endpoint")
+                .map(Some)
+                .map_err(|e| ProbeError::misconfigured("warn_latency / max_latency").with_source(&e))
+        }
     }
 }
 

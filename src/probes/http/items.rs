@@ -20,7 +20,7 @@ use super::verdict::{Blockers, blocked, login_redirect, unverified};
 use crate::model::Unit;
 use crate::probe::{BuildContext, Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Secret};
 
-scrubbed_debug!(HealthSpec: urls, expect_status, body_contains, latency_warn_ms, latency_critical_ms, client);
+scrubbed_debug!(HealthSpec: urls, expect_status, body_contains, warn_latency, max_latency, client);
 scrubbed_debug!(AuthSpec: url, method, bearer_token, credential_headers, expect_denied, expect_allowed, client);
 scrubbed_debug!(RateLimitSpec: url, method, requests, within, client);
 scrubbed_debug!(InputValidationSpec: url, method, content_type, payloads, client);
@@ -56,12 +56,14 @@ pub struct HealthSpec {
     /// Each body must contain this text.
     #[serde(default)]
     pub body_contains: Option<String>,
-    /// Latency from which the verdict is Warn (ms).
-    #[serde(default)]
-    pub latency_warn_ms: Option<f64>,
-    /// Latency above which the verdict is Fail (ms).
-    #[serde(default)]
-    pub latency_critical_ms: Option<f64>,
+    /// Latency from which the verdict is Warn (`"300ms"`).
+    #[serde(default, with = "crate::model::duration::option")]
+    #[schemars(with = "Option<String>")]
+    pub warn_latency: Option<Duration>,
+    /// Latency above which the verdict is Fail (`"1s"`).
+    #[serde(default, with = "crate::model::duration::option")]
+    #[schemars(with = "Option<String>")]
+    pub max_latency: Option<Duration>,
     /// Connection settings.
     #[serde(default)]
     pub client: ClientOptions,
@@ -74,8 +76,8 @@ impl HealthSpec {
             urls: urls.into_iter().map(Into::into).collect(),
             expect_status: Vec::new(),
             body_contains: None,
-            latency_warn_ms: None,
-            latency_critical_ms: None,
+            warn_latency: None,
+            max_latency: None,
             client: ClientOptions::default(),
         }
     }
@@ -96,8 +98,8 @@ impl HealthSpec {
                 let mut s = HttpSpec::new(u.clone());
                 s.expect_status = self.expect_status.clone();
                 s.body_contains = self.body_contains.clone();
-                s.latency_warn_ms = self.latency_warn_ms;
-                s.latency_critical_ms = self.latency_critical_ms;
+                s.warn_latency = self.warn_latency;
+                s.max_latency = self.max_latency;
                 s.build_with(client.clone())
             })
             .collect::<Result<Vec<_>, _>>()?;

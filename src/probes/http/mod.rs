@@ -22,13 +22,14 @@
 //! URLs are stripped from every message.
 //!
 //! ```no_run
+//! use std::time::Duration;
 //! use nexus_readiness::probe::{Probe, ProbeContext};
 //! use nexus_readiness::probes::http::HttpSpec;
 //!
 //! # async fn demo() -> Result<(), nexus_readiness::probe::ProbeError> {
 //! let mut spec = HttpSpec::new("https://api.example.com/healthz");
-//! spec.latency_warn_ms = Some(300.0);
-//! spec.latency_critical_ms = Some(1000.0);
+//! spec.warn_latency = Some(Duration::from_millis(300));
+//! spec.max_latency = Some(Duration::from_secs(1));
 //! let probe = spec.build_probe()?;
 //! let obs = probe.check(&ProbeContext::new()).await?;
 //! println!("{}: {}", obs.verdict, obs.summary);

@@ -256,6 +256,9 @@ impl TlsProbeBuilder {
         if self.host.trim().is_empty() {
             return Err(ProbeError::misconfigured("tls probe: host is empty"));
         }
+        if self.timeout.is_zero() {
+            return Err(ProbeError::misconfigured("tls probe: timeout must be above 0s"));
+        }
         let sni = self.sni.unwrap_or_else(|| self.host.clone());
         ServerName::try_from(sni.clone()).map_err(|_| {
             ProbeError::misconfigured(format!("tls probe: sni {sni:?} is not a dns name or ip address"))
@@ -694,9 +697,10 @@ pub struct TlsSpec {
     /// Lowest acceptable negotiated version, `"1.2"` or `"1.3"`.
     #[serde(default)]
     pub min_version: TlsVersion,
-    /// Connect and handshake timeout in seconds.
-    #[serde(default = "default_timeout_secs")]
-    pub timeout_secs: u64,
+    /// Connect and handshake timeout (`"10s"`).
+    #[serde(default = "default_timeout", with = "crate::model::duration::human")]
+    #[schemars(with = "String")]
+    pub timeout: Duration,
 }
 
 fn default_warn_days() -> u32 {
@@ -707,8 +711,8 @@ fn default_critical_days() -> u32 {
     7
 }
 
-fn default_timeout_secs() -> u64 {
-    DEFAULT_TIMEOUT.as_secs()
+fn default_timeout() -> Duration {
+    DEFAULT_TIMEOUT
 }
 
 impl Default for TlsSpec {
@@ -721,7 +725,7 @@ impl Default for TlsSpec {
             warn_days: default_warn_days(),
             critical_days: default_critical_days(),
             min_version: TlsVersion::Tls12,
-            timeout_secs: default_timeout_secs(),
+            timeout: default_timeout(),
         }
     }
 }
@@ -756,7 +760,7 @@ impl TlsSpec {
             .warn_days(self.warn_days)
             .critical_days(self.critical_days)
             .min_version(self.min_version)
-            .timeout(Duration::from_secs(self.timeout_secs.max(1)));
+            .timeout(self.timeout);
         if let Some(s) = &self.sni {
             b = b.sni(s.clone());
         }
@@ -800,7 +804,17 @@ mod tests {
     fn spec_defaults_and_errors() {
         let spec: TlsSpec = toml::from_str("endpoints = [\"a.test\"]\nmin_version = \"1.3\"").unwrap();
         assert_eq!((spec.warn_days, spec.critical_days, spec.min_version), (30, 7, TlsVersion::Tls13));
+        assert_eq!(spec.timeout, Duration::from_secs(10));
         assert!(toml::from_str::<TlsSpec>("endpoint = \"a.test\"").is_err());
+        // One duration type: "2s" in TOML; the old `timeout_secs` is refused by name.
+        let spec: TlsSpec = toml::from_str("endpoints = [\"a.test\"]\ntimeout = \"2500ms\"").unwrap();
+        assert_eq!(spec.timeout, Duration::from_millis(2500));
+        let e = toml::from_str::<TlsSpec>("endpoints = [\"a.test\"]\ntimeout_secs = 5").unwrap_err();
+        assert!(e.to_string().contains("timeout_secs"), "{e}");
+        assert!(toml::from_str::<TlsSpec>("endpoints = [\"a.test\"]\ntimeout = 5").is_err());
+        let zero: TlsSpec = toml::from_str("endpoints = [\"a.test\"]\ntimeout = \"0s\"").unwrap();
+        let e = zero.build(&BuildContext::detached()).unwrap_err();
+        assert_eq!(e.message, "tls probe: timeout must be above 0s");
         let none = TlsSpec::default().build(&BuildContext::detached()).unwrap_err();
         assert_eq!(none.kind, ProbeErrorKind::NotConfigured);
         let spec = TlsSpec {
