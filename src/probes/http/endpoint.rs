@@ -1,6 +1,5 @@
 //! The endpoint probe: one request, expected status, body match, latency thresholds.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -9,10 +8,11 @@ use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
 use serde::Deserialize;
 
+use super::HttpKind;
 use super::client::{ClientOptions, HttpClient, SafeUrl, SendError, StatusPattern, StatusSet, display_url, json_eq};
 use super::verdict::{Blockers, blocked, is_login_url, login_redirect, unverified};
 use crate::model::{Threshold, Unit};
-use crate::probe::{BuildContext, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Verdict};
+use crate::probe::{Observation, Probe, ProbeContext, ProbeError, Verdict};
 
 scrubbed_debug!(HttpSpec: url, method, body, content_type, expect_status, body_contains, body_regex, json_pointer, json_equals, warn_latency, max_latency, client);
 
@@ -98,15 +98,6 @@ impl HttpSpec {
         }
     }
 
-    /// Builds the probe (the client is built once here).
-    ///
-    /// # Errors
-    /// `NotConfigured` for an empty URL, `Misconfigured` naming the bad field.
-    pub fn build_probe(&self) -> Result<HttpProbe, ProbeError> {
-        let client = self.client.build()?;
-        self.build_with(client)
-    }
-
     pub(crate) fn build_with(&self, client: HttpClient) -> Result<HttpProbe, ProbeError> {
         let url = super::client::parse_url("url", &self.url)?;
         let method = super::client::parse_method("method", &self.method)?;
@@ -162,11 +153,17 @@ pub(crate) fn latency_threshold(
     }
 }
 
-impl ProbeSpec for HttpSpec {
-    const KIND: &'static str = "http";
+impl HttpKind for HttpSpec {
+    const NAME: &'static str = "http";
+    type Probe = HttpProbe;
 
-    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(self.build_probe()?))
+    /// Builds the probe (the client is built once here).
+    ///
+    /// # Errors
+    /// `NotConfigured` for an empty URL, `Misconfigured` naming the bad field.
+    fn build_probe(&self) -> Result<HttpProbe, ProbeError> {
+        let client = self.client.build()?;
+        self.build_with(client)
     }
 }
 

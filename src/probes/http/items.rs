@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -11,6 +10,7 @@ use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap};
 use serde::Deserialize;
 
+use super::HttpKind;
 use super::client::{
     ClientOptions, Fetched, HttpClient, SafeUrl, StatusPattern, StatusSet, display_url, header_name, parse_method,
     parse_url, secret_header_value,
@@ -18,7 +18,7 @@ use super::client::{
 use super::endpoint::{HttpProbe, HttpSpec};
 use super::verdict::{Blockers, blocked, login_redirect, unverified};
 use crate::model::Unit;
-use crate::probe::{BuildContext, Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Secret};
+use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, Secret};
 
 scrubbed_debug!(HealthSpec: urls, expect_status, body_contains, warn_latency, max_latency, client);
 scrubbed_debug!(AuthSpec: url, method, bearer_token, credential_headers, expect_denied, expect_allowed, client);
@@ -81,12 +81,17 @@ impl HealthSpec {
             client: ClientOptions::default(),
         }
     }
+}
+
+impl HttpKind for HealthSpec {
+    const NAME: &'static str = "http-health";
+    type Probe = HealthProbe;
 
     /// Builds the probe.
     ///
     /// # Errors
     /// `NotConfigured` without URLs, `Misconfigured` naming the bad field.
-    pub fn build_probe(&self) -> Result<HealthProbe, ProbeError> {
+    fn build_probe(&self) -> Result<HealthProbe, ProbeError> {
         if self.urls.is_empty() {
             return Err(ProbeError::not_configured("urls"));
         }
@@ -104,14 +109,6 @@ impl HealthSpec {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(HealthProbe { probes })
-    }
-}
-
-impl ProbeSpec for HealthSpec {
-    const KIND: &'static str = "http-health";
-
-    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(self.build_probe()?))
     }
 }
 
@@ -184,12 +181,17 @@ impl AuthSpec {
             client: ClientOptions::default(),
         }
     }
+}
+
+impl HttpKind for AuthSpec {
+    const NAME: &'static str = "http-auth";
+    type Probe = AuthProbe;
 
     /// Builds the probe.
     ///
     /// # Errors
     /// `NotConfigured` without URL or credentials, `Misconfigured` naming the bad field.
-    pub fn build_probe(&self) -> Result<AuthProbe, ProbeError> {
+    fn build_probe(&self) -> Result<AuthProbe, ProbeError> {
         let url = parse_url("url", &self.url)?;
         let method = parse_method("method", &self.method)?;
         let mut credentials = HeaderMap::new();
@@ -213,14 +215,6 @@ impl AuthSpec {
             allowed: StatusSet::parse("expect_allowed", &self.expect_allowed, StatusSet::two_xx())?,
             client: self.client.build()?,
         })
-    }
-}
-
-impl ProbeSpec for AuthSpec {
-    const KIND: &'static str = "http-auth";
-
-    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(self.build_probe()?))
     }
 }
 
@@ -380,12 +374,17 @@ impl RateLimitSpec {
             client: ClientOptions::default(),
         }
     }
+}
+
+impl HttpKind for RateLimitSpec {
+    const NAME: &'static str = "http-rate-limit";
+    type Probe = RateLimitProbe;
 
     /// Builds the probe.
     ///
     /// # Errors
     /// `Misconfigured` when the burst is empty or beyond the hard maximums.
-    pub fn build_probe(&self) -> Result<RateLimitProbe, ProbeError> {
+    fn build_probe(&self) -> Result<RateLimitProbe, ProbeError> {
         let url = parse_url("url", &self.url)?;
         let method = parse_method("method", &self.method)?;
         if self.requests == 0 || self.requests > MAX_BURST_REQUESTS {
@@ -408,14 +407,6 @@ impl RateLimitSpec {
             within: self.within,
             client: self.client.build()?,
         })
-    }
-}
-
-impl ProbeSpec for RateLimitSpec {
-    const KIND: &'static str = "http-rate-limit";
-
-    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(self.build_probe()?))
     }
 }
 
@@ -598,12 +589,17 @@ impl InputValidationSpec {
             client: ClientOptions::default(),
         }
     }
+}
+
+impl HttpKind for InputValidationSpec {
+    const NAME: &'static str = "http-input-validation";
+    type Probe = InputValidationProbe;
 
     /// Builds the probe.
     ///
     /// # Errors
     /// `NotConfigured` without payloads, `Misconfigured` naming the bad field.
-    pub fn build_probe(&self) -> Result<InputValidationProbe, ProbeError> {
+    fn build_probe(&self) -> Result<InputValidationProbe, ProbeError> {
         let url = parse_url("url", &self.url)?;
         let method = parse_method("method", &self.method)?;
         if self.payloads.is_empty() {
@@ -622,14 +618,6 @@ impl InputValidationSpec {
             payloads: self.payloads.clone(),
             client: self.client.build()?,
         })
-    }
-}
-
-impl ProbeSpec for InputValidationSpec {
-    const KIND: &'static str = "http-input-validation";
-
-    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(self.build_probe()?))
     }
 }
 
@@ -759,21 +747,18 @@ impl CdnSpec {
     pub fn new(url: impl Into<String>) -> Self {
         CdnSpec { url: url.into(), client: ClientOptions::default() }
     }
+}
+
+impl HttpKind for CdnSpec {
+    const NAME: &'static str = "http-cdn";
+    type Probe = CdnProbe;
 
     /// Builds the probe.
     ///
     /// # Errors
     /// `NotConfigured` without URL, `Misconfigured` naming the bad field.
-    pub fn build_probe(&self) -> Result<CdnProbe, ProbeError> {
+    fn build_probe(&self) -> Result<CdnProbe, ProbeError> {
         Ok(CdnProbe { url: SafeUrl(parse_url("url", &self.url)?), client: self.client.build()? })
-    }
-}
-
-impl ProbeSpec for CdnSpec {
-    const KIND: &'static str = "http-cdn";
-
-    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(self.build_probe()?))
     }
 }
 
@@ -902,12 +887,17 @@ impl DebugEndpointsSpec {
             client: ClientOptions::default(),
         }
     }
+}
+
+impl HttpKind for DebugEndpointsSpec {
+    const NAME: &'static str = "http-debug-endpoints";
+    type Probe = DebugEndpointsProbe;
 
     /// Builds the probe.
     ///
     /// # Errors
     /// `NotConfigured` without base URL or paths, `Misconfigured` naming the bad field.
-    pub fn build_probe(&self) -> Result<DebugEndpointsProbe, ProbeError> {
+    fn build_probe(&self) -> Result<DebugEndpointsProbe, ProbeError> {
         let mut base = parse_url("base_url", &self.base_url)?;
         if !base.path().ends_with('/') {
             base.set_path(&format!("{}/", base.path()));
@@ -932,14 +922,6 @@ impl DebugEndpointsSpec {
             allowed: StatusSet::parse("allowed_status", &self.allowed_status, StatusSet::of(&[401, 403, 404]))?,
             client: opts.build()?,
         })
-    }
-}
-
-impl ProbeSpec for DebugEndpointsSpec {
-    const KIND: &'static str = "http-debug-endpoints";
-
-    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(self.build_probe()?))
     }
 }
 
@@ -1039,24 +1021,21 @@ impl DocumentSpec {
     pub fn new(url: impl Into<String>) -> Self {
         DocumentSpec { url: url.into(), body_contains: None, client: ClientOptions::default() }
     }
+}
+
+impl HttpKind for DocumentSpec {
+    const NAME: &'static str = "http-document";
+    type Probe = HttpProbe;
 
     /// Builds the probe (an [`HttpProbe`] GET expecting 2xx).
     ///
     /// # Errors
     /// `NotConfigured` without URL, `Misconfigured` naming the bad field.
-    pub fn build_probe(&self) -> Result<HttpProbe, ProbeError> {
+    fn build_probe(&self) -> Result<HttpProbe, ProbeError> {
         let mut s = HttpSpec::new(self.url.clone());
         s.body_contains = self.body_contains.clone();
         s.client = self.client.clone();
         s.build_probe()
-    }
-}
-
-impl ProbeSpec for DocumentSpec {
-    const KIND: &'static str = "http-document";
-
-    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(self.build_probe()?))
     }
 }
 

@@ -24,7 +24,7 @@
 //! ```no_run
 //! use std::time::Duration;
 //! use nexus_readiness::probe::{Probe, ProbeContext};
-//! use nexus_readiness::probes::http::HttpSpec;
+//! use nexus_readiness::probes::http::{HttpKind, HttpSpec};
 //!
 //! # async fn demo() -> Result<(), nexus_readiness::probe::ProbeError> {
 //! let mut spec = HttpSpec::new("https://api.example.com/healthz");
@@ -69,4 +69,48 @@ pub use observability::{
     TimeFormat,
 };
 pub(crate) use oci::parse_challenge;
+
+use std::sync::Arc;
+
+use crate::probe::{BuildContext, Probe, ProbeError, ProbeSpec};
+
+/// A spec of one of the HTTP kinds: its config name and the probe it builds. Every type that
+/// implements it is a [`ProbeSpec`] through one blanket impl, so a kind is written once.
+///
+/// In Rust, [`build_probe`](HttpKind::build_probe) gives the concrete probe type:
+///
+/// ```
+/// use std::time::Duration;
+/// use nexus_readiness::probes::http::{HttpKind, HttpSpec};
+///
+/// let mut spec = HttpSpec::new("https://api.example.com/healthz");
+/// spec.max_latency = Some(Duration::from_secs(1));
+/// let probe = spec.build_probe()?; // an HttpProbe
+/// assert_eq!(probe.url(), "https://api.example.com/healthz");
+/// assert_eq!(<HttpSpec as HttpKind>::NAME, "http");
+/// # Ok::<(), nexus_readiness::probe::ProbeError>(())
+/// ```
+pub trait HttpKind:
+    serde::de::DeserializeOwned + schemars::JsonSchema + Send + Sync + std::fmt::Debug + 'static
+{
+    /// The kind name used in config files (`"http-health"`): the [`ProbeSpec::KIND`] of the
+    /// type (a name of its own, so that both traits in scope leave `KIND` unambiguous).
+    const NAME: &'static str;
+    /// The probe this spec builds.
+    type Probe: Probe + 'static;
+
+    /// Builds the probe (its HTTP client once).
+    ///
+    /// # Errors
+    /// `NotConfigured` when the spec names no target, `Misconfigured` naming the bad field.
+    fn build_probe(&self) -> Result<Self::Probe, ProbeError>;
+}
+
+impl<S: HttpKind> ProbeSpec for S {
+    const KIND: &'static str = <S as HttpKind>::NAME;
+
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
+        Ok(Arc::new(self.build_probe()?))
+    }
+}
 pub use oci::{OciImageProbe, OciImageSpec};

@@ -1,6 +1,5 @@
 //! Monitoring and logging stack probes: Prometheus, Grafana, Loki, Elasticsearch, log queries.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -9,10 +8,11 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, Url};
 use serde::Deserialize;
 
+use super::HttpKind;
 use super::client::{ClientOptions, Fetched, HttpClient, SafeUrl, display_url, parse_method, parse_url};
 use super::verdict::{Blockers, blocked, unverified};
 use crate::model::Unit;
-use crate::probe::{BuildContext, Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Verdict};
+use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, Verdict};
 
 scrubbed_debug!(MonitoringSpec: prometheus_url, grafana_url, client);
 scrubbed_debug!(LogAggregationSpec: loki_url, elasticsearch_url, client);
@@ -83,12 +83,23 @@ impl MonitoringSpec {
     pub fn new() -> Self {
         MonitoringSpec { prometheus_url: None, grafana_url: None, client: ClientOptions::default() }
     }
+}
+
+impl Default for MonitoringSpec {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HttpKind for MonitoringSpec {
+    const NAME: &'static str = "monitoring-stack";
+    type Probe = MonitoringProbe;
 
     /// Builds the probe.
     ///
     /// # Errors
     /// `NotConfigured` without any URL, `Misconfigured` for a bad one.
-    pub fn build_probe(&self) -> Result<MonitoringProbe, ProbeError> {
+    fn build_probe(&self) -> Result<MonitoringProbe, ProbeError> {
         let prometheus = self.prometheus_url.as_deref().map(|u| parse_url("prometheus_url", u)).transpose()?;
         let grafana = self.grafana_url.as_deref().map(|u| parse_url("grafana_url", u)).transpose()?;
         if prometheus.is_none() && grafana.is_none() {
@@ -99,20 +110,6 @@ impl MonitoringSpec {
             grafana: grafana.map(|u| join(&u, "/api/health")).transpose()?.map(SafeUrl),
             client: self.client.build()?,
         })
-    }
-}
-
-impl Default for MonitoringSpec {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl ProbeSpec for MonitoringSpec {
-    const KIND: &'static str = "monitoring-stack";
-
-    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(self.build_probe()?))
     }
 }
 
@@ -215,12 +212,23 @@ impl LogAggregationSpec {
     pub fn new() -> Self {
         LogAggregationSpec { loki_url: None, elasticsearch_url: None, client: ClientOptions::default() }
     }
+}
+
+impl Default for LogAggregationSpec {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HttpKind for LogAggregationSpec {
+    const NAME: &'static str = "log-aggregation";
+    type Probe = LogAggregationProbe;
 
     /// Builds the probe.
     ///
     /// # Errors
     /// `NotConfigured` without any URL, `Misconfigured` for a bad one.
-    pub fn build_probe(&self) -> Result<LogAggregationProbe, ProbeError> {
+    fn build_probe(&self) -> Result<LogAggregationProbe, ProbeError> {
         let loki = self.loki_url.as_deref().map(|u| parse_url("loki_url", u)).transpose()?;
         let es = self.elasticsearch_url.as_deref().map(|u| parse_url("elasticsearch_url", u)).transpose()?;
         if loki.is_none() && es.is_none() {
@@ -231,20 +239,6 @@ impl LogAggregationSpec {
             elasticsearch: es.map(|u| join(&u, "/_cluster/health")).transpose()?.map(SafeUrl),
             client: self.client.build()?,
         })
-    }
-}
-
-impl Default for LogAggregationSpec {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl ProbeSpec for LogAggregationSpec {
-    const KIND: &'static str = "log-aggregation";
-
-    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(self.build_probe()?))
     }
 }
 
@@ -406,12 +400,22 @@ impl LogsAppearingSpec {
             client: ClientOptions::default(),
         }
     }
+}
+
+fn fill_url(template: &str, start: &str, end: &str) -> String {
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    template.trim().replace("{start}", &enc(start)).replace("{end}", &enc(end))
+}
+
+impl HttpKind for LogsAppearingSpec {
+    const NAME: &'static str = "logs-appearing";
+    type Probe = LogsAppearingProbe;
 
     /// Builds the probe.
     ///
     /// # Errors
     /// `NotConfigured` without URL, `Misconfigured` for a bad URL, pointer or window.
-    pub fn build_probe(&self) -> Result<LogsAppearingProbe, ProbeError> {
+    fn build_probe(&self) -> Result<LogsAppearingProbe, ProbeError> {
         // The template must give a valid URL once filled.
         let sample = fill_url(&self.url, "0", "0");
         let parsed = parse_url("url", &sample)?;
@@ -431,19 +435,6 @@ impl LogsAppearingSpec {
             body: self.body.clone(),
             client: self.client.build()?,
         })
-    }
-}
-
-fn fill_url(template: &str, start: &str, end: &str) -> String {
-    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    template.trim().replace("{start}", &enc(start)).replace("{end}", &enc(end))
-}
-
-impl ProbeSpec for LogsAppearingSpec {
-    const KIND: &'static str = "logs-appearing";
-
-    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(self.build_probe()?))
     }
 }
 

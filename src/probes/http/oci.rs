@@ -1,17 +1,16 @@
 //! Image pushed: the OCI distribution API, with the anonymous/basic Bearer token flow.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use reqwest::header::{ACCEPT, AUTHORIZATION, WWW_AUTHENTICATE};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 
+use super::HttpKind;
 use super::client::{
     ClientOptions, Fetched, HttpClient, INSECURE_NOTE, SafeUrl, display_url, parse_url, secret_header_value,
 };
 use super::verdict::{Blockers, at_best_warn, blocked};
-use crate::probe::{BuildContext, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Secret};
+use crate::probe::{Observation, Probe, ProbeContext, ProbeError, Secret};
 
 scrubbed_debug!(OciImageSpec: registry, repository, tag, username, password, client);
 
@@ -57,12 +56,17 @@ impl OciImageSpec {
             client: ClientOptions::default(),
         }
     }
+}
+
+impl HttpKind for OciImageSpec {
+    const NAME: &'static str = "oci-image";
+    type Probe = OciImageProbe;
 
     /// Builds the probe.
     ///
     /// # Errors
     /// `NotConfigured` for an empty registry, repository or tag; `Misconfigured` for a bad one.
-    pub fn build_probe(&self) -> Result<OciImageProbe, ProbeError> {
+    fn build_probe(&self) -> Result<OciImageProbe, ProbeError> {
         let registry = self.registry.trim().trim_end_matches('/');
         let registry = if registry.contains("://") || registry.is_empty() {
             registry.to_string()
@@ -94,14 +98,6 @@ impl OciImageSpec {
             credentials: self.username.clone().zip(self.password.clone()),
             client: self.client.build()?,
         })
-    }
-}
-
-impl ProbeSpec for OciImageSpec {
-    const KIND: &'static str = "oci-image";
-
-    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(self.build_probe()?))
     }
 }
 
