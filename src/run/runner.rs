@@ -892,6 +892,12 @@ impl Runner {
             if let Some(joined) = joined {
                 x.joined(joined);
             }
+            // Collect whatever else finished meanwhile without another trip through `select!`
+            // (which polls the cancellation future each time); new probes start once the
+            // batch is recorded, concurrency permitting.
+            while let Some(joined) = tasks.try_join_next() {
+                x.joined(joined);
+            }
         }
 
         if cancelled {
