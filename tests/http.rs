@@ -1500,3 +1500,40 @@ async fn fault_table_against_a_real_nginx() {
         )
     );
 }
+
+/// The builders make the probes the specs make, against a real server.
+#[tokio::test]
+async fn builders_make_the_probes_the_specs_make() {
+    let router =
+        Router::new().route("/healthz", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) })).route(
+            "/lag",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(120)).await;
+                "ok"
+            }),
+        );
+    let base = serve(router).await;
+    let p = HttpProbe::builder(format!("{base}/healthz")).json_pointer("/status").json_equals("ok").build().unwrap();
+    let o = ok(check(&p).await);
+    assert_eq!(o.verdict, Verdict::Pass, "{}", o.summary);
+    let p = HttpProbe::builder(format!("{base}/healthz")).json_pointer("/status").json_equals("down").build().unwrap();
+    assert_eq!(ok(check(&p).await).verdict, Verdict::Fail);
+    let p = HttpProbe::builder(format!("{base}/lag"))
+        .warn_latency(Duration::from_millis(10))
+        .max_latency(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    assert_eq!(ok(check(&p).await).verdict, Verdict::Warn);
+    let e = HttpProbe::builder(format!("{base}/lag"))
+        .max_latency(Duration::from_millis(5))
+        .warn_latency(Duration::from_millis(50))
+        .build()
+        .unwrap_err();
+    assert_eq!(e.kind, ProbeErrorKind::Misconfigured);
+
+    let p = HealthProbe::builder([format!("{base}/healthz"), format!("{base}/missing")]).build().unwrap();
+    let o = ok(check(&p).await);
+    assert_eq!(o.verdict, Verdict::Fail);
+    assert!(o.summary.starts_with("1 of 2 failed: "), "{}", o.summary);
+    assert_eq!(HealthProbe::builder(Vec::<String>::new()).build().unwrap_err().kind, ProbeErrorKind::NotConfigured);
+}

@@ -304,7 +304,7 @@ pub struct ItemReport {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ran_alone: bool,
     /// The rule by which this item keeps the report from being ready; `None` when it does
-    /// not block. Set by [`Report::recompute`].
+    /// not block. Kept by the [`Report`] whenever its items or policy change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocked_by: Option<BlockRule>,
 }

@@ -167,6 +167,106 @@ impl HttpKind for HttpSpec {
     }
 }
 
+/// Builds an [`HttpProbe`] in Rust: `HttpProbe::builder(url).….build()`, the same probe as
+/// the `http` kind's [`HttpSpec`].
+///
+/// ```
+/// use std::time::Duration;
+/// use nexus_readiness::probes::http::{HttpProbe, StatusPattern};
+///
+/// let probe = HttpProbe::builder("https://api.example.com/healthz")
+///     .expect_status([StatusPattern::Pattern("2xx".into())])
+///     .json_pointer("/status")
+///     .json_equals("ok")
+///     .warn_latency(Duration::from_millis(300))
+///     .max_latency(Duration::from_secs(1))
+///     .build()?;
+/// assert_eq!(probe.url(), "https://api.example.com/healthz");
+/// assert!(HttpProbe::builder("not a url").build().is_err());
+/// # Ok::<(), nexus_readiness::probe::ProbeError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct HttpProbeBuilder {
+    spec: HttpSpec,
+}
+
+impl HttpProbeBuilder {
+    /// The method (default `GET`).
+    pub fn method(mut self, method: impl Into<String>) -> Self {
+        self.spec.method = method.into();
+        self
+    }
+
+    /// A request body, sent with `content_type` (default `application/json`).
+    pub fn body(mut self, body: impl Into<String>) -> Self {
+        self.spec.body = Some(body.into());
+        self
+    }
+
+    /// The content type of the body.
+    pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
+        self.spec.content_type = Some(content_type.into());
+        self
+    }
+
+    /// Expected statuses (default 2xx).
+    pub fn expect_status(mut self, statuses: impl IntoIterator<Item = StatusPattern>) -> Self {
+        self.spec.expect_status = statuses.into_iter().collect();
+        self
+    }
+
+    /// The body must contain this text.
+    pub fn body_contains(mut self, text: impl Into<String>) -> Self {
+        self.spec.body_contains = Some(text.into());
+        self
+    }
+
+    /// The body must match this regular expression.
+    pub fn body_regex(mut self, regex: impl Into<String>) -> Self {
+        self.spec.body_regex = Some(regex.into());
+        self
+    }
+
+    /// A JSON pointer into the body (`/status`) that must exist.
+    pub fn json_pointer(mut self, pointer: impl Into<String>) -> Self {
+        self.spec.json_pointer = Some(pointer.into());
+        self
+    }
+
+    /// The value expected at the [`json_pointer`](Self::json_pointer).
+    pub fn json_equals(mut self, value: impl Into<serde_json::Value>) -> Self {
+        self.spec.json_equals = Some(value.into());
+        self
+    }
+
+    /// Latency from which the verdict is Warn.
+    pub fn warn_latency(mut self, latency: Duration) -> Self {
+        self.spec.warn_latency = Some(latency);
+        self
+    }
+
+    /// Latency above which the verdict is Fail.
+    pub fn max_latency(mut self, latency: Duration) -> Self {
+        self.spec.max_latency = Some(latency);
+        self
+    }
+
+    /// Connection settings: timeout, redirects, body cap, TLS, headers.
+    pub fn client(mut self, client: ClientOptions) -> Self {
+        self.spec.client = client;
+        self
+    }
+
+    /// The probe (its HTTP client is built here, once).
+    ///
+    /// # Errors
+    /// `Misconfigured` naming the bad setting (URL, method, status pattern, regex, latency
+    /// bounds, client options).
+    pub fn build(self) -> Result<HttpProbe, ProbeError> {
+        self.spec.build_probe()
+    }
+}
+
 /// The probe built from an [`HttpSpec`].
 #[derive(Debug, Clone)]
 pub struct HttpProbe {
@@ -184,6 +284,11 @@ pub struct HttpProbe {
 }
 
 impl HttpProbe {
+    /// A builder for a request to `url` expecting 2xx.
+    pub fn builder(url: impl Into<String>) -> HttpProbeBuilder {
+        HttpProbeBuilder { spec: HttpSpec::new(url) }
+    }
+
     /// The URL without credentials.
     pub fn url(&self) -> String {
         display_url(&self.url)

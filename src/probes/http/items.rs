@@ -112,10 +112,76 @@ impl HttpKind for HealthSpec {
     }
 }
 
+/// Builds a [`HealthProbe`] in Rust: `HealthProbe::builder(urls).….build()`, the same probe as
+/// the `http-health` kind's [`HealthSpec`].
+///
+/// ```
+/// use std::time::Duration;
+/// use nexus_readiness::probes::http::HealthProbe;
+///
+/// let probe = HealthProbe::builder(["https://api.example.com/healthz", "https://api.example.com/readyz"])
+///     .max_latency(Duration::from_secs(1))
+///     .build()?;
+/// # let _ = probe;
+/// assert!(HealthProbe::builder(Vec::<String>::new()).build().is_err());
+/// # Ok::<(), nexus_readiness::probe::ProbeError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct HealthProbeBuilder {
+    spec: HealthSpec,
+}
+
+impl HealthProbeBuilder {
+    /// Expected statuses (default 2xx).
+    pub fn expect_status(mut self, statuses: impl IntoIterator<Item = StatusPattern>) -> Self {
+        self.spec.expect_status = statuses.into_iter().collect();
+        self
+    }
+
+    /// Each body must contain this text.
+    pub fn body_contains(mut self, text: impl Into<String>) -> Self {
+        self.spec.body_contains = Some(text.into());
+        self
+    }
+
+    /// Latency from which the verdict is Warn.
+    pub fn warn_latency(mut self, latency: Duration) -> Self {
+        self.spec.warn_latency = Some(latency);
+        self
+    }
+
+    /// Latency above which the verdict is Fail.
+    pub fn max_latency(mut self, latency: Duration) -> Self {
+        self.spec.max_latency = Some(latency);
+        self
+    }
+
+    /// Connection settings.
+    pub fn client(mut self, client: ClientOptions) -> Self {
+        self.spec.client = client;
+        self
+    }
+
+    /// The probe.
+    ///
+    /// # Errors
+    /// `NotConfigured` without URLs, `Misconfigured` naming the bad setting.
+    pub fn build(self) -> Result<HealthProbe, ProbeError> {
+        self.spec.build_probe()
+    }
+}
+
 /// The probe built from a [`HealthSpec`].
 #[derive(Debug, Clone)]
 pub struct HealthProbe {
     probes: Vec<HttpProbe>,
+}
+
+impl HealthProbe {
+    /// A builder over the health endpoints `urls` (all must pass), expecting 2xx.
+    pub fn builder(urls: impl IntoIterator<Item = impl Into<String>>) -> HealthProbeBuilder {
+        HealthProbeBuilder { spec: HealthSpec::new(urls) }
+    }
 }
 
 #[async_trait]

@@ -58,11 +58,11 @@ mod oci;
 mod verdict;
 
 pub use client::{ClientOptions, StatusPattern, display_url};
-pub use endpoint::{HttpProbe, HttpSpec};
+pub use endpoint::{HttpProbe, HttpProbeBuilder, HttpSpec};
 pub use items::{
     AuthProbe, AuthSpec, CdnProbe, CdnSpec, DebugEndpointsProbe, DebugEndpointsSpec, DocumentSpec, HealthProbe,
-    HealthSpec, InputValidationProbe, InputValidationSpec, MAX_BURST_DURATION, MAX_BURST_REQUESTS, MAX_PAYLOADS,
-    RateLimitProbe, RateLimitSpec,
+    HealthProbeBuilder, HealthSpec, InputValidationProbe, InputValidationSpec, MAX_BURST_DURATION, MAX_BURST_REQUESTS,
+    MAX_PAYLOADS, RateLimitProbe, RateLimitSpec,
 };
 pub use observability::{
     LogAggregationProbe, LogAggregationSpec, LogsAppearingProbe, LogsAppearingSpec, MonitoringProbe, MonitoringSpec,
