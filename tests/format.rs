@@ -714,3 +714,17 @@ fn numbered_entries_between_checkbox_items_read_the_same_after_rendering() {
     assert!(format::render_markdown(&c).contains("1. Step one"));
     assert!(format::render_markdown(&c).contains("3. Step three"));
 }
+
+/// A Markdown heading whose text ends in `#` keeps it: rendered with a closing sequence, so
+/// that the text's own `#`s are not read as one (found by fuzzing `format_roundtrip`).
+#[test]
+fn headings_ending_in_a_hash_keep_it() {
+    for doc in ["# #\u{b}\n", "# C#\n\n## Use #\u{b}\n\n- [ ] a\n", "# ##\u{b}\n", "# T\n\n## Section F#\n\n- [ ] a\n"]
+    {
+        let c = format::parse_markdown(doc).unwrap_or_else(|e| panic!("{e}\n{doc:?}"));
+        assert_round_trip(&c);
+    }
+    let c = format::parse_markdown("# C#\n\n- [ ] a\n").unwrap();
+    assert_eq!(c.title, "C#");
+    assert!(format::render_markdown(&c).starts_with("# C# #\n"));
+}

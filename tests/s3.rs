@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use nexus_readiness::probe::{
     ManualClock, Observation, Probe, ProbeContext, ProbeError, ProbeErrorKind, Secret, Verdict,
 };
-use nexus_readiness::probes::s3::{S3Check, S3Config, S3Probe};
+use nexus_readiness::probes::s3::{S3Bucket, S3Config};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const ACCESS_KEY: &str = "AKIDNEXUSTESTKEY01";
@@ -89,8 +89,8 @@ impl Moto {
         self.config().client().await
     }
 
-    fn probe(&self, bucket: &str, check: S3Check) -> S3Probe {
-        S3Probe::new(self.config(), bucket, check)
+    fn bucket(&self, name: &str) -> S3Bucket {
+        S3Bucket::new(self.config(), name)
     }
 }
 
@@ -149,7 +149,7 @@ fn xml_field(body: &str, tag: &str) -> String {
     body[start..end].to_string()
 }
 
-async fn check(probe: &S3Probe) -> Result<Observation, ProbeError> {
+async fn check(probe: &impl Probe) -> Result<Observation, ProbeError> {
     probe.check(&ProbeContext::new()).await
 }
 
@@ -187,17 +187,17 @@ async fn reachable_and_missing_bucket() {
     let client = moto.client().await;
     create(&client, "backups").await;
 
-    let obs = check(&moto.probe("backups", S3Check::Reachable)).await.unwrap();
+    let obs = check(&moto.bucket("backups").reachable()).await.unwrap();
     assert_eq!((obs.verdict, obs.summary.as_str()), (Verdict::Pass, "bucket backups is reachable"));
     assert_eq!(obs.evidence.get("endpoint"), Some(moto.endpoint().as_str()));
 
-    let obs = check(&moto.probe("nope", S3Check::Reachable)).await.unwrap();
+    let obs = check(&moto.bucket("nope").reachable()).await.unwrap();
     assert_eq!((obs.verdict, obs.summary.as_str()), (Verdict::Fail, "bucket nope does not exist"));
 
     // Other checks on a missing bucket cannot look: an error naming the bucket.
-    let e = check(&moto.probe("nope", S3Check::Versioning)).await.unwrap_err();
+    let e = check(&moto.bucket("nope").versioning()).await.unwrap_err();
     assert_eq!((e.kind, e.message.as_str()), (ProbeErrorKind::NotFound, "bucket nope does not exist"));
-    let e = check(&moto.probe("nope", S3Check::Freshness)).await.unwrap_err();
+    let e = check(&moto.bucket("nope").freshness().build().unwrap()).await.unwrap_err();
     assert_eq!(e.message, "bucket nope does not exist");
 }
 
@@ -213,19 +213,19 @@ async fn access_denied_is_an_error_not_a_fail() {
     let (status, body) = http(moto.port, "POST", "/moto-api/reset-auth", &[], "0").await.unwrap();
     assert_eq!(status, 200, "{body}");
 
-    let reader = |check| S3Probe::new(moto.config_with(&key_id, &secret), "locked", check);
-    let e = check(&reader(S3Check::Reachable)).await.unwrap_err();
+    let reader = S3Bucket::new(moto.config_with(&key_id, &secret), "locked");
+    let e = check(&reader.reachable()).await.unwrap_err();
     eprintln!("policy-less IAM user, HeadBucket: {e}");
     assert_eq!(e.kind, ProbeErrorKind::PermissionDenied, "{e}");
     assert!(e.message.starts_with("access denied to bucket locked: HeadBucket: "), "{e}");
-    let e = check(&reader(S3Check::Versioning)).await.unwrap_err();
+    let e = check(&reader.versioning()).await.unwrap_err();
     eprintln!("policy-less IAM user, GetBucketVersioning: {e}");
     assert_eq!(e.kind, ProbeErrorKind::PermissionDenied, "{e}");
     assert!(e.message.starts_with("access denied to bucket locked: GetBucketVersioning: AccessDenied"), "{e}");
     assert!(!e.message.contains(&secret), "{e}");
 
     // An access key the server does not know is refused the same way.
-    let e = check(&moto.probe("locked", S3Check::Reachable)).await.unwrap_err();
+    let e = check(&moto.bucket("locked").reachable()).await.unwrap_err();
     eprintln!("unknown access key, HeadBucket: {e}");
     assert_eq!(e.kind, ProbeErrorKind::PermissionDenied, "{e}");
     assert_no_secret(&format!("{e:?}"));
@@ -249,14 +249,14 @@ async fn bucket_settings() {
     set_versioning("suspended", BucketVersioningStatus::Enabled).await.unwrap();
     set_versioning("suspended", BucketVersioningStatus::Suspended).await.unwrap();
     set_versioning("versioned", BucketVersioningStatus::Enabled).await.unwrap();
-    let obs = check(&moto.probe("plain", S3Check::Versioning)).await.unwrap();
+    let obs = check(&moto.bucket("plain").versioning()).await.unwrap();
     assert_eq!(
         (obs.verdict, obs.summary.as_str()),
         (Verdict::Fail, "versioning has never been enabled on bucket plain")
     );
-    let obs = check(&moto.probe("suspended", S3Check::Versioning)).await.unwrap();
+    let obs = check(&moto.bucket("suspended").versioning()).await.unwrap();
     assert_eq!((obs.verdict, obs.summary.as_str()), (Verdict::Fail, "versioning is suspended on bucket suspended"));
-    let obs = check(&moto.probe("versioned", S3Check::Versioning)).await.unwrap();
+    let obs = check(&moto.bucket("versioned").versioning()).await.unwrap();
     assert_eq!((obs.verdict, obs.summary.as_str()), (Verdict::Pass, "versioning is enabled on bucket versioned"));
 
     // Default encryption: absent, SSE-S3, SSE-KMS with a key id.
@@ -280,22 +280,22 @@ async fn bucket_settings() {
     let kms_key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     set_sse("sse-s3", ServerSideEncryption::Aes256, None).await.unwrap();
     set_sse("sse-kms", ServerSideEncryption::AwsKms, Some(kms_key)).await.unwrap();
-    let obs = check(&moto.probe("plain", S3Check::Encryption)).await.unwrap();
+    let obs = check(&moto.bucket("plain").encryption()).await.unwrap();
     assert_eq!(
         (obs.verdict, obs.summary.as_str()),
         (Verdict::Fail, "no default encryption is configured on bucket plain")
     );
-    let obs = check(&moto.probe("sse-s3", S3Check::Encryption)).await.unwrap();
+    let obs = check(&moto.bucket("sse-s3").encryption()).await.unwrap();
     assert_eq!(
         (obs.verdict, obs.summary.as_str()),
         (Verdict::Pass, "bucket sse-s3 encrypts new objects with SSE-S3 (AES256)")
     );
-    let obs = check(&moto.probe("sse-s3", S3Check::Encryption).require_kms(true)).await.unwrap();
+    let obs = check(&moto.bucket("sse-s3").encryption().require_kms(true)).await.unwrap();
     assert_eq!(
         (obs.verdict, obs.summary.as_str()),
         (Verdict::Fail, "bucket sse-s3 encrypts with SSE-S3 (AES256) but SSE-KMS is required")
     );
-    let obs = check(&moto.probe("sse-kms", S3Check::Encryption).require_kms(true)).await.unwrap();
+    let obs = check(&moto.bucket("sse-kms").encryption().require_kms(true)).await.unwrap();
     assert_eq!(obs.verdict, Verdict::Pass);
     assert_eq!(obs.summary, format!("bucket sse-kms encrypts new objects with SSE-KMS using key {kms_key}"));
     assert_eq!(obs.evidence.get("kms_key_id"), Some(kms_key));
@@ -345,9 +345,9 @@ async fn bucket_settings() {
         .send()
         .await
         .unwrap();
-    let obs = check(&moto.probe("plain", S3Check::Lifecycle)).await.unwrap();
+    let obs = check(&moto.bucket("plain").lifecycle()).await.unwrap();
     assert_eq!((obs.verdict, obs.summary.as_str()), (Verdict::Fail, "no lifecycle rules on bucket plain"));
-    let obs = check(&moto.probe("disabled-rules", S3Check::Lifecycle)).await.unwrap();
+    let obs = check(&moto.bucket("disabled-rules").lifecycle()).await.unwrap();
     assert_eq!(
         (obs.verdict, obs.summary.as_str()),
         (
@@ -355,7 +355,7 @@ async fn bucket_settings() {
             "bucket disabled-rules has lifecycle rules (paused) but none enabled that expires or transitions objects"
         )
     );
-    let obs = check(&moto.probe("retained", S3Check::Lifecycle)).await.unwrap();
+    let obs = check(&moto.bucket("retained").lifecycle()).await.unwrap();
     assert_eq!(
         (obs.verdict, obs.summary.as_str()),
         (
@@ -366,7 +366,7 @@ async fn bucket_settings() {
     assert_eq!(obs.evidence.get("rules"), Some("expire-db,archive"));
 
     // Server access logging: absent, then to the `logs` bucket (which lets the log delivery group write).
-    let obs = check(&moto.probe("logged", S3Check::Logging)).await.unwrap();
+    let obs = check(&moto.bucket("logged").logging()).await.unwrap();
     assert_eq!(
         (obs.verdict, obs.summary.as_str()),
         (Verdict::Fail, "server access logging is disabled on bucket logged")
@@ -384,17 +384,17 @@ async fn bucket_settings() {
         .send()
         .await
         .unwrap();
-    let obs = check(&moto.probe("logged", S3Check::Logging)).await.unwrap();
+    let obs = check(&moto.bucket("logged").logging()).await.unwrap();
     assert_eq!(
         (obs.verdict, obs.summary.as_str()),
         (Verdict::Pass, "server access logging of bucket logged goes to s3://logs/access/logged/")
     );
 
     // Object lock: absent, then a bucket created with object lock and a default retention.
-    let obs = check(&moto.probe("plain", S3Check::ObjectLock)).await.unwrap();
+    let obs = check(&moto.bucket("plain").object_lock()).await.unwrap();
     assert_eq!((obs.verdict, obs.summary.as_str()), (Verdict::Fail, "object lock is not configured on bucket plain"));
     c.create_bucket().bucket("locked").object_lock_enabled_for_bucket(true).send().await.unwrap();
-    let obs = check(&moto.probe("locked", S3Check::ObjectLock)).await.unwrap();
+    let obs = check(&moto.bucket("locked").object_lock()).await.unwrap();
     assert_eq!(
         (obs.verdict, obs.summary.as_str()),
         (Verdict::Warn, "object lock is enabled on bucket locked but sets no default retention")
@@ -416,7 +416,7 @@ async fn bucket_settings() {
         .send()
         .await
         .unwrap();
-    let obs = check(&moto.probe("locked", S3Check::ObjectLock)).await.unwrap();
+    let obs = check(&moto.bucket("locked").object_lock()).await.unwrap();
     assert_eq!(
         (obs.verdict, obs.summary.as_str()),
         (Verdict::Pass, "object lock on bucket locked: COMPLIANCE retention for 30 days")
@@ -432,8 +432,8 @@ async fn freshness_across_pages_with_a_manual_clock() {
     create(&c, "db-backups").await;
 
     // Empty prefix.
-    let probe = moto.probe("db-backups", S3Check::Freshness).prefix("postgres/").page_size(2);
-    let obs = check(&probe).await.unwrap();
+    let fresh = || moto.bucket("db-backups").freshness().prefix("postgres/").page_size(2);
+    let obs = check(&fresh().build().unwrap()).await.unwrap();
     assert_eq!(
         (obs.verdict, obs.summary.as_str()),
         (Verdict::Fail, "no backup objects under s3://db-backups/postgres/")
@@ -453,7 +453,7 @@ async fn freshness_across_pages_with_a_manual_clock() {
     let lm = head.last_modified().unwrap();
     let written = DateTime::<Utc>::from_timestamp(lm.secs(), lm.subsec_nanos()).unwrap();
 
-    let probe = probe.verify_newest(true);
+    let probe = fresh().verify_newest(true).build().unwrap();
     let obs = probe.check(&clock_at(written + chrono::Duration::hours(1))).await.unwrap();
     assert_eq!(
         (obs.verdict, obs.summary.as_str()),
@@ -481,9 +481,11 @@ async fn freshness_across_pages_with_a_manual_clock() {
 
     // A tighter RPO from code.
     let tight = moto
-        .probe("db-backups", S3Check::Freshness)
+        .bucket("db-backups")
+        .freshness()
         .prefix("postgres/")
         .rpo(Duration::from_secs(600), Duration::from_secs(1800))
+        .build()
         .unwrap();
     let obs = tight.check(&clock_at(written + chrono::Duration::hours(1))).await.unwrap();
     assert_eq!(obs.verdict, Verdict::Fail);
@@ -493,9 +495,12 @@ async fn freshness_across_pages_with_a_manual_clock() {
     // Read-back of an empty newest object.
     put(&c, "db-backups", "empty/dump.sql.gz", b"").await;
     let obs = moto
-        .probe("db-backups", S3Check::Freshness)
+        .bucket("db-backups")
+        .freshness()
         .prefix("empty/")
         .verify_newest(true)
+        .build()
+        .unwrap()
         .check(&clock_at(written + chrono::Duration::hours(1)))
         .await
         .unwrap();
@@ -522,8 +527,11 @@ async fn connection_refused_is_unreachable_with_the_endpoint() {
     let port = common::free_port();
     let endpoint = format!("http://127.0.0.1:{port}");
     let config = single_attempt_config(&endpoint);
-    for c in [S3Check::Reachable, S3Check::Freshness] {
-        let e = S3Probe::new(config.clone(), "backups", c).check(&ProbeContext::new()).await.unwrap_err();
+    let bucket = S3Bucket::new(config, "backups");
+    let probes: [(&str, Box<dyn Probe>); 2] =
+        [("reachable", Box::new(bucket.reachable())), ("freshness", Box::new(bucket.freshness().build().unwrap()))];
+    for (c, probe) in probes {
+        let e = probe.check(&ProbeContext::new()).await.unwrap_err();
         eprintln!("{c}: {e}");
         assert_eq!(e.kind, ProbeErrorKind::Unreachable, "{e}");
         assert!(e.message.contains(&format!("cannot reach {endpoint}")), "{e}");
@@ -567,7 +575,7 @@ async fn unreadable_answer_names_operation_status_and_root_element() {
     )
     .await;
     let config = single_attempt_config(&endpoint);
-    let e = S3Probe::new(config, "plain", S3Check::Versioning).check(&ProbeContext::new()).await.unwrap_err();
+    let e = S3Bucket::new(config, "plain").versioning().check(&ProbeContext::new()).await.unwrap_err();
     eprintln!("{e}");
     assert_eq!(e.kind, ProbeErrorKind::Protocol, "{e}");
     for part in ["GetBucketVersioning", "plain", "HTTP 200", "<GetBucketVersioningResponse>", "body starts"] {
@@ -603,7 +611,7 @@ async fn newest_among_10000_keys() {
     }
     println!("uploaded 10000 objects in {:.1}s", started.elapsed().as_secs_f64());
     for page in [1000, 100] {
-        let probe = moto.probe("big", S3Check::Freshness).prefix("nightly/").page_size(page);
+        let probe = moto.bucket("big").freshness().prefix("nightly/").page_size(page).build().unwrap();
         let started = Instant::now();
         let obs = check(&probe).await.unwrap();
         let wall = started.elapsed();
@@ -689,7 +697,7 @@ async fn fault_backup_item_with_every_backup_deleted_fails() {
     assert_eq!(item.status, Status::Pass, "{}", item.reason);
     assert!(
         item.reason.starts_with(
-            "backup storage of bucket nexus-backups: reachable; versioning is enabled on bucket nexus-backups; \
+            "backup storage of s3 bucket nexus-backups: reachable; versioning is enabled on bucket nexus-backups; \
              bucket nexus-backups encrypts new objects with SSE-S3 (AES256); newest backup s3://nexus-backups/postgres/2026-11-30.dump is "
         ),
         "{}",
@@ -702,7 +710,7 @@ async fn fault_backup_item_with_every_backup_deleted_fails() {
     assert_eq!(item.status, Status::Fail, "{}", item.reason);
     assert!(
         item.reason.starts_with(
-            "backup storage of bucket nexus-backups: no backup objects under s3://nexus-backups/postgres/ (ok: \
+            "backup storage of s3 bucket nexus-backups: no backup objects under s3://nexus-backups/postgres/ (ok: \
              versioning is enabled on bucket nexus-backups; bucket nexus-backups encrypts new objects with SSE-S3 (AES256))"
         ),
         "{}",
@@ -716,7 +724,7 @@ async fn fault_backup_item_with_every_backup_deleted_fails() {
     assert_eq!(item.status, Status::Fail, "{}", item.reason);
     assert!(
         item.reason.starts_with(
-            "backup storage of bucket bare-bucket: versioning has never been enabled on bucket bare-bucket; no default \
+            "backup storage of s3 bucket bare-bucket: versioning has never been enabled on bucket bare-bucket; no default \
              encryption is configured on bucket bare-bucket (ok: newest backup s3://bare-bucket/postgres/today.dump is "
         ),
         "{}",
@@ -726,5 +734,9 @@ async fn fault_backup_item_with_every_backup_deleted_fails() {
     // A missing bucket stops at reachability.
     let item = run_backup_item(&text.replace("bucket = \"nexus-backups\"", "bucket = \"no-such-bucket\"")).await;
     assert_eq!(item.status, Status::Fail, "{}", item.reason);
-    assert!(item.reason.starts_with("bucket no-such-bucket does not exist"), "{}", item.reason);
+    assert!(
+        item.reason.starts_with("backup storage of s3 bucket no-such-bucket: bucket no-such-bucket does not exist"),
+        "{}",
+        item.reason
+    );
 }

@@ -24,7 +24,9 @@ fn example_configs() -> Vec<(String, String)> {
         for p in entries {
             if p.is_dir() {
                 walk(&p, out);
-            } else if p.extension().is_some_and(|e| e == "toml") {
+            } else if p.extension().is_some_and(|e| e == "toml") && !p.ends_with("team_checklist.toml") {
+                // team_checklist.toml is a config of a team's checklist with a user's kind:
+                // tests/team_example.rs checks it against that checklist's schema.
                 let name = p.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap().display().to_string();
                 out.push((name, std::fs::read_to_string(&p).unwrap()));
             }

@@ -54,4 +54,26 @@ fn the_schema_of_the_team_config_knows_the_users_kind_in_targets() {
     let schema = nexus_readiness::config::schema(&registry, &team_checklist::checklist().unwrap());
     let max_age = schema.pointer("/properties/targets/properties/backups/anyOf/0/properties/max_age");
     assert!(max_age.is_some(), "{schema}");
+    // The example's config passes that schema (an independent validator), and a typo does not.
+    let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+    let check = |text: &str| -> Vec<String> {
+        let toml: toml::Value = toml::from_str(text).unwrap();
+        validator.iter_errors(&to_json(&toml)).map(|e| format!("{}: {e}", e.instance_path())).collect()
+    };
+    assert_eq!(check(team_checklist::CONFIG), Vec::<String>::new());
+    assert!(!check(&team_checklist::CONFIG.replace("max_age = \"26h\"", "max_agee = \"26h\"")).is_empty());
+}
+
+/// TOML as the JSON an editor's schema validator sees (dates as RFC 3339 strings).
+fn to_json(v: &toml::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        toml::Value::String(s) => Value::String(s.clone()),
+        toml::Value::Integer(i) => Value::from(*i),
+        toml::Value::Float(f) => Value::from(*f),
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Array(a) => Value::Array(a.iter().map(to_json).collect()),
+        toml::Value::Table(t) => Value::Object(t.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
+    }
 }

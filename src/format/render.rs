@@ -166,7 +166,16 @@ impl Renderer<'_> {
                 self.line(text);
                 self.line(&c.to_string().repeat(width));
             }
-            _ => self.line(&format!("{} {text}", "#".repeat((level + 1 + self.shift).min(6)))),
+            _ => {
+                let hashes = "#".repeat((level + 1 + self.shift).min(6));
+                // A title ending in `#` would lose it as an ATX closing sequence (`# #`, `# Use #`):
+                // write one, so that the title's own `#`s are read as text.
+                if text.ends_with('#') {
+                    self.line(&format!("{hashes} {text} {hashes}"))
+                } else {
+                    self.line(&format!("{hashes} {text}"))
+                }
+            }
         }
         self.blank();
     }

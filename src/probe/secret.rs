@@ -112,12 +112,14 @@ pub fn is_sensitive_key(key: &str) -> bool {
 
 /// Whether a URL query or fragment parameter usually carries a secret: everything
 /// [`is_sensitive_key`] matches, signatures (`sig`, `X-Amz-Signature`, `X-Goog-Signature`,
-/// SAS tokens), credentials (`X-Amz-Credential`), OAuth `code`, `key`, `auth`, sessions.
+/// SAS tokens), credentials (`X-Amz-Credential`), OAuth `code`, `key`, `auth`, sessions,
+/// and the signer identities of signed URLs ([`SIGNED_URL_PARAMS`]).
 /// `name` is compared percent-decoded and case-insensitively.
 fn is_sensitive_param(name: &str) -> bool {
     let decoded = percent_decode(name).to_ascii_lowercase();
     let n = decoded.trim();
     is_sensitive_key(n)
+        || SIGNED_URL_PARAMS.contains(&n)
         || ["signature", "session", "credential", "secret", "token"].iter().any(|s| n.contains(s))
         || ["sig", "code", "key", "auth", "pass", "pwd", "jwt", "sas", "skey", "hmac", "otp", "ticket"].contains(&n)
         || n.ends_with("key")
@@ -125,6 +127,26 @@ fn is_sensitive_param(name: &str) -> bool {
         || n.ends_with("-auth")
         || n.ends_with("_auth")
 }
+
+/// Query parameters of signed storage URLs, named explicitly (lowercase):
+/// - Azure SAS: `sig` (the signature); in a user delegation SAS, the delegation key's object
+///   and tenant ids (`skoid`, `sktid`) and the authorized / unauthorized object ids (`saoid`,
+///   `suoid`);
+/// - GCS signed URLs: V4 `X-Goog-Signature` and `X-Goog-Credential`, V2 `Signature` and the
+///   signer's `GoogleAccessId`.
+///
+/// The other SAS fields (`sv`, `se`, `sp`, `sr`, `spr`, `sip`...) carry no secret and stay.
+const SIGNED_URL_PARAMS: &[&str] = &[
+    "sig",
+    "skoid",
+    "sktid",
+    "saoid",
+    "suoid",
+    "x-goog-signature",
+    "x-goog-credential",
+    "signature",
+    "googleaccessid",
+];
 
 /// Decodes `%XX` escapes (and `+` as a space); invalid escapes stay as they are.
 fn percent_decode(s: &str) -> String {
@@ -366,6 +388,42 @@ impl schemars::JsonSchema for Secret {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signed_storage_urls_lose_their_signatures() {
+        let canary = "c2lnLWNhbmFyeS12YWx1ZQ%3D%3D";
+        let cases = [
+            (
+                format!(
+                    "https://acct.blob.core.windows.net/c/b?sv=2023-11-03&ss=b&srt=co&sp=rl&se=2030-01-01T00%3A00%3A00Z&spr=https&sig={canary}"
+                ),
+                "https://acct.blob.core.windows.net/c/b?sv=2023-11-03&ss=b&srt=co&sp=rl&se=2030-01-01T00%3A00%3A00Z&spr=https&sig=redacted".to_string(),
+            ),
+            (
+                format!(
+                    "https://acct.blob.core.windows.net/c?sp=r&skoid=oid-canary&sktid=tid-canary&skt=2030&ske=2031&sks=b&skv=2023&saoid=ao-canary&suoid=uo-canary&sv=2023&sr=c&SIG={canary}"
+                ),
+                "https://acct.blob.core.windows.net/c?sp=r&skoid=redacted&sktid=redacted&skt=2030&ske=2031&sks=b&skv=2023&saoid=redacted&suoid=redacted&sv=2023&sr=c&SIG=redacted".to_string(),
+            ),
+            (
+                format!(
+                    "https://storage.googleapis.com/b/o?X-Goog-Algorithm=GOOG4-RSA-SHA256&X-Goog-Credential=sa%40p.iam.gserviceaccount.com%2F20300101%2Fauto%2Fstorage%2Fgoog4_request&X-Goog-Date=20300101T000000Z&X-Goog-Expires=900&X-Goog-SignedHeaders=host&X-Goog-Signature={canary}"
+                ),
+                "https://storage.googleapis.com/b/o?X-Goog-Algorithm=GOOG4-RSA-SHA256&X-Goog-Credential=redacted&X-Goog-Date=20300101T000000Z&X-Goog-Expires=900&X-Goog-SignedHeaders=host&X-Goog-Signature=redacted".to_string(),
+            ),
+            (
+                format!("https://storage.googleapis.com/b/o?GoogleAccessId=sa%40p.iam.gserviceaccount.com&Expires=1893456000&Signature={canary}"),
+                "https://storage.googleapis.com/b/o?GoogleAccessId=redacted&Expires=1893456000&Signature=redacted".to_string(),
+            ),
+        ];
+        for (input, want) in cases {
+            let got = scrub_urls(&input);
+            assert_eq!(got, want);
+            for c in [canary, "oid-canary", "tid-canary", "ao-canary", "uo-canary"] {
+                assert!(!got.contains(c), "{c} left in {got}");
+            }
+        }
+    }
 
     #[test]
     fn urls_lose_user_info_and_sensitive_parameters() {

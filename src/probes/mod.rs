@@ -45,6 +45,19 @@ pub mod prometheus;
 #[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
 pub mod s3;
 
+#[cfg(feature = "gcs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gcs")))]
+pub mod gcs;
+
+#[cfg(feature = "azure")]
+#[cfg_attr(docsrs, doc(cfg(feature = "azure")))]
+pub mod azure;
+
+/// The provider-neutral parts of the backup storage probes.
+#[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "s3", feature = "gcs", feature = "azure"))))]
+pub mod backup;
+
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod tls;
@@ -116,10 +129,17 @@ pub(crate) fn register_all(r: &mut crate::config::Registry) {
     r.register::<kube::KubeSpec>();
     #[cfg(not(feature = "kube"))]
     r.unavailable(&["kube"], "kube");
-    #[cfg(feature = "s3")]
-    r.register::<s3::S3Spec>();
+    // Backup storage: `s3`, `gcs`, `azure`, and `backup` (provider = ...).
+    #[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
+    backup::register(r);
     #[cfg(not(feature = "s3"))]
     r.unavailable(&["s3"], "s3");
+    #[cfg(not(feature = "gcs"))]
+    r.unavailable(&["gcs"], "gcs");
+    #[cfg(not(feature = "azure"))]
+    r.unavailable(&["azure"], "azure");
+    #[cfg(not(any(feature = "s3", feature = "gcs", feature = "azure")))]
+    r.unavailable(&["backup"], "s3");
     #[cfg(feature = "nvml")]
     r.register::<nvml::GpuPresenceSpec>()
         .register::<nvml::GpuHealthSpec>()

@@ -52,7 +52,9 @@ pub fn readme_config_blocks() -> Vec<(usize, String)> {
             (None, "```toml") => current = Some((n + 2, String::new())),
             (Some(_), "```") => {
                 let (at, text) = current.take().unwrap();
-                if text.lines().any(|l| l.trim_start().starts_with('[')) {
+                // Config blocks, not a Cargo manifest's `[dependencies]`.
+                let manifest = text.lines().any(|l| l.trim() == "[dependencies]");
+                if !manifest && text.lines().any(|l| l.trim_start().starts_with('[')) {
                     blocks.push((at, text));
                 }
             }

@@ -4,7 +4,7 @@
 //! configured" and "Audit logging enabled" items, and the rollback plan's "Restore from latest
 //! backup" step, by looking at one bucket (and optionally a key prefix):
 //!
-//! | [`S3Check`] | calls | Pass when |
+//! | `check` | calls | Pass when |
 //! |---|---|---|
 //! | `reachable` | HeadBucket | the bucket exists and we may use it |
 //! | `versioning` | GetBucketVersioning | versioning is `Enabled` |
@@ -19,30 +19,16 @@
 //! with explicit overrides for S3-compatible stores: endpoint URL, path-style addressing,
 //! region and static credentials.
 //!
-//! ```no_run
-//! use nexus_readiness::probe::{Probe, ProbeContext, Secret};
-//! use nexus_readiness::probes::s3::{S3Check, S3Config, S3Probe};
-//! use std::time::Duration;
-//!
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let config = S3Config::new()
-//!     .endpoint_url("http://127.0.0.1:9000")
-//!     .path_style(true)
-//!     .region("us-east-1")
-//!     .static_credentials(Secret::new("AKIA..."), Secret::new("..."));
-//! let probe = S3Probe::new(config, "nexus-backups", S3Check::Freshness)
-//!     .prefix("postgres/")
-//!     .rpo(Duration::from_secs(24 * 3600), Duration::from_secs(48 * 3600))?;
-//! let observation = probe.check(&ProbeContext::new()).await?;
-//! println!("{}: {}", observation.verdict, observation.summary);
-//! # Ok(())
-//! # }
-//! ```
+//! Each check is its own probe type, made from one [`S3Bucket`] handle that they share (one
+//! client per bucket): [`S3Reachable`], [`S3Versioning`], [`S3Encryption`], [`S3Lifecycle`],
+//! [`S3ObjectLock`], [`S3Logging`], [`S3Freshness`] and [`S3Backup`]. In config files they are
+//! `kind = "s3"` with `check = "..."` ([`S3Spec`]), or `kind = "backup"` (the default provider).
 
 mod error;
 mod spec;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -59,10 +45,11 @@ use tokio::sync::OnceCell;
 use self::error::{CallError, ServiceFault, classify, fault_to_error};
 use crate::model::{Threshold, Unit};
 use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, Secret, Verdict};
+use crate::probes::backup::{FreshnessOptions, NewestSearch, Place, combine, fail_keeping, judge_freshness};
 
 pub use spec::S3Spec;
 
-/// Which property of the bucket an [`S3Probe`] checks.
+/// Which check an `s3` config entry builds (`check = "..."`): one probe type each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
@@ -260,135 +247,137 @@ impl S3Config {
 }
 
 /// Default page size of ListObjectsV2 (the service maximum).
-pub const DEFAULT_PAGE_SIZE: i32 = 1000;
+pub const DEFAULT_PAGE_SIZE: u32 = 1000;
 
-/// A probe of one S3 bucket (and optional key prefix) for one [`S3Check`].
+/// One bucket on one S3 endpoint: the handle every S3 probe type shares.
 ///
-/// The client is built on first use and shared by later checks of the same probe.
-pub struct S3Probe {
-    config: S3Config,
-    client: OnceCell<Client>,
-    bucket: String,
-    prefix: String,
-    check: S3Check,
-    rpo: Threshold,
-    page_size: i32,
-    verify_newest: bool,
-    require_kms: bool,
+/// Cloning is cheap. The client is built on first use and shared by every probe made from this
+/// handle or its clones, so the six checks of one bucket load the AWS chain once.
+///
+/// ```no_run
+/// use nexus_readiness::probe::{Probe, ProbeContext, Secret};
+/// use nexus_readiness::probes::s3::{S3Bucket, S3Config};
+/// use std::time::Duration;
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let config = S3Config::new()
+///     .endpoint_url("http://127.0.0.1:9000")
+///     .path_style(true)
+///     .region("us-east-1")
+///     .static_credentials(Secret::new("AKIA..."), Secret::new("..."));
+/// let bucket = S3Bucket::new(config, "nexus-backups");
+/// let versioning = bucket.versioning();
+/// let freshness = bucket
+///     .freshness()
+///     .prefix("postgres/")
+///     .rpo(Duration::from_secs(24 * 3600), Duration::from_secs(48 * 3600))
+///     .build()?;
+/// for observation in [versioning.check(&ProbeContext::new()).await?, freshness.check(&ProbeContext::new()).await?] {
+///     println!("{}: {}", observation.verdict, observation.summary);
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct S3Bucket {
+    inner: Arc<BucketInner>,
 }
 
-impl fmt::Debug for S3Probe {
+struct BucketInner {
+    config: S3Config,
+    client: OnceCell<Client>,
+    name: String,
+}
+
+impl fmt::Debug for S3Bucket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("S3Probe")
-            .field("config", &self.config)
-            .field("bucket", &self.bucket)
-            .field("prefix", &self.prefix)
-            .field("check", &self.check)
-            .field("rpo", &self.rpo)
-            .field("page_size", &self.page_size)
-            .field("verify_newest", &self.verify_newest)
-            .field("require_kms", &self.require_kms)
+        f.debug_struct("S3Bucket")
+            .field("name", &self.inner.name)
+            .field("config", &self.inner.config)
             .finish_non_exhaustive()
     }
 }
 
-fn rpo_threshold(warn: Duration, critical: Duration) -> Result<Threshold, ProbeError> {
-    Threshold::ceiling(
-        "backup age",
-        Unit::Seconds,
-        warn.as_secs_f64(),
-        critical.as_secs_f64(),
-        "check the backup job: the newest backup is older than the recovery point objective",
-    )
-    .map_err(|e| ProbeError::misconfigured(format!("s3 rpo thresholds: {e}")))
-}
+impl S3Bucket {
+    /// The bucket `name`, reached with a client built from `config` on first use.
+    pub fn new(config: S3Config, name: impl Into<String>) -> Self {
+        S3Bucket { inner: Arc::new(BucketInner { config, client: OnceCell::new(), name: name.into() }) }
+    }
 
-impl S3Probe {
-    /// A probe of `bucket` for `check`; freshness defaults to an RPO of 24h (warn) / 48h
-    /// (fail), listing 1000 keys per request.
-    pub fn new(config: S3Config, bucket: impl Into<String>, check: S3Check) -> Self {
-        S3Probe {
-            config,
-            client: OnceCell::new(),
-            bucket: bucket.into(),
-            prefix: String::new(),
-            check,
-            rpo: rpo_threshold(Duration::from_secs(24 * 3600), Duration::from_secs(48 * 3600))
-                .unwrap_or_else(|_| unreachable_threshold()),
-            page_size: DEFAULT_PAGE_SIZE,
-            verify_newest: false,
-            require_kms: false,
+    /// The bucket `name`, reached with an existing client (its own endpoint and credentials);
+    /// `config` is then used only for messages.
+    pub fn with_client(config: S3Config, client: Client, name: impl Into<String>) -> Self {
+        S3Bucket { inner: Arc::new(BucketInner { config, client: OnceCell::from(client), name: name.into() }) }
+    }
+
+    /// The bucket's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The client configuration.
+    pub fn config(&self) -> &S3Config {
+        &self.inner.config
+    }
+
+    /// HeadBucket: the bucket exists (else Fail) and we may use it (else Error, permission
+    /// denied).
+    pub fn reachable(&self) -> S3Reachable {
+        S3Reachable { bucket: self.clone() }
+    }
+
+    /// GetBucketVersioning: versioning is `Enabled`.
+    pub fn versioning(&self) -> S3Versioning {
+        S3Versioning { bucket: self.clone() }
+    }
+
+    /// GetBucketEncryption: default encryption is SSE-S3 or SSE-KMS.
+    pub fn encryption(&self) -> S3Encryption {
+        S3Encryption { bucket: self.clone(), require_kms: false }
+    }
+
+    /// GetBucketLifecycleConfiguration: an enabled rule expires or transitions objects.
+    pub fn lifecycle(&self) -> S3Lifecycle {
+        S3Lifecycle { bucket: self.clone() }
+    }
+
+    /// GetObjectLockConfiguration: object lock with a default retention.
+    pub fn object_lock(&self) -> S3ObjectLock {
+        S3ObjectLock { bucket: self.clone() }
+    }
+
+    /// GetBucketLogging: server access logging is enabled.
+    pub fn logging(&self) -> S3Logging {
+        S3Logging { bucket: self.clone() }
+    }
+
+    /// ListObjectsV2 (+ HeadObject): the newest object under a prefix against the RPO.
+    pub fn freshness(&self) -> S3FreshnessBuilder {
+        S3FreshnessBuilder { bucket: self.clone(), options: FreshnessOptions::new(DEFAULT_PAGE_SIZE) }
+    }
+
+    fn place(&self) -> Place {
+        Place {
+            provider: "s3",
+            noun: "bucket",
+            name: self.inner.name.clone(),
+            base_uri: format!("s3://{}/", self.inner.name),
         }
     }
 
-    /// Uses an existing client (its own endpoint and credentials) instead of building one.
-    /// `config` is then used only for messages.
-    pub fn with_client(mut self, client: Client) -> Self {
-        self.client = OnceCell::from(client);
-        self
-    }
-
-    /// Looks only at keys under `prefix` (freshness).
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
-        self
-    }
-
-    /// The recovery point objective: newest backup older than `warn` is a Warn, older than
-    /// `critical` a Fail.
-    ///
-    /// # Errors
-    /// [`ProbeError`] (misconfigured) when `warn` is longer than `critical`.
-    pub fn rpo(mut self, warn: Duration, critical: Duration) -> Result<Self, ProbeError> {
-        self.rpo = rpo_threshold(warn, critical)?;
-        Ok(self)
-    }
-
-    /// Uses a ready threshold over the backup age (any time unit: seconds, days...).
-    pub fn rpo_threshold(mut self, threshold: Threshold) -> Self {
-        self.rpo = threshold;
-        self
-    }
-
-    /// Keys per ListObjectsV2 request, 1 to 1000.
-    pub fn page_size(mut self, n: i32) -> Self {
-        self.page_size = n.clamp(1, 1000);
-        self
-    }
-
-    /// Also reads back the newest object's head (HeadObject): size > 0 and an ETag or
-    /// checksum present.
-    pub fn verify_newest(mut self, on: bool) -> Self {
-        self.verify_newest = on;
-        self
-    }
-
-    /// For the encryption check: SSE-S3 alone is a Fail, SSE-KMS is required.
-    pub fn require_kms(mut self, on: bool) -> Self {
-        self.require_kms = on;
-        self
-    }
-
-    /// The bucket.
-    pub fn bucket(&self) -> &str {
-        &self.bucket
-    }
-
-    /// What the probe checks.
-    pub fn check_kind(&self) -> S3Check {
-        self.check
-    }
-
-    fn location(&self) -> String {
-        format!("s3://{}/{}", self.bucket, self.prefix)
+    fn not_configured(&self) -> Result<(), ProbeError> {
+        if self.inner.name.trim().is_empty() {
+            return Err(ProbeError::not_configured("s3.bucket"));
+        }
+        Ok(())
     }
 
     async fn client(&self) -> &Client {
-        self.client.get_or_init(|| self.config.client()).await
+        self.inner.client.get_or_init(|| self.inner.config.client()).await
     }
 
     fn endpoint(&self) -> String {
-        self.config.endpoint_for_display()
+        self.inner.config.endpoint_for_display()
     }
 
     /// Sends one request: deadline and cancellation from `cx`, errors classified.
@@ -399,7 +388,7 @@ impl S3Probe {
     {
         match cx.run(fut).await? {
             Ok(v) => Ok(Ok(v)),
-            Err(e) => match classify(op, &self.bucket, &self.endpoint(), e) {
+            Err(e) => match classify(op, &self.inner.name, &self.endpoint(), e) {
                 CallError::Service(f) => Ok(Err(f)),
                 CallError::Probe(e) => Err(e),
             },
@@ -407,39 +396,36 @@ impl S3Probe {
     }
 
     fn base(&self, obs: Observation) -> Observation {
-        obs.with_evidence("bucket", &self.bucket).with_evidence("endpoint", self.endpoint())
+        obs.with_evidence("bucket", &self.inner.name).with_evidence("endpoint", self.endpoint())
     }
 
-    async fn reachable(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+    async fn check_reachable(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+        let b = self.name();
         let client = self.client().await;
-        match self.call(cx, "HeadBucket", client.head_bucket().bucket(&self.bucket).send()).await? {
+        match self.call(cx, "HeadBucket", client.head_bucket().bucket(b).send()).await? {
             Ok(out) => {
-                let mut obs = self.base(Observation::pass(format!("bucket {} is reachable", self.bucket)));
+                let mut obs = self.base(Observation::pass(format!("bucket {b} is reachable")));
                 if let Some(r) = out.bucket_region() {
                     obs = obs.with_evidence("region", r);
                 }
                 Ok(obs)
             }
-            Err(f) if f.status == 404 => {
-                Ok(self.base(Observation::fail(format!("bucket {} does not exist", self.bucket))))
+            Err(f) if f.status == 404 => Ok(self.base(Observation::fail(format!("bucket {b} does not exist")))),
+            Err(f) if f.status == 403 => {
+                Err(ProbeError::permission_denied(format!("access denied to bucket {b}: HeadBucket: {}", f.describe())))
             }
-            Err(f) if f.status == 403 => Err(ProbeError::permission_denied(format!(
-                "access denied to bucket {}: HeadBucket: {}",
-                self.bucket,
-                f.describe()
-            ))),
-            Err(f) => Err(fault_to_error("HeadBucket", &self.bucket, &f)),
+            Err(f) => Err(fault_to_error("HeadBucket", b, &f)),
         }
     }
 
-    async fn versioning(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+    async fn check_versioning(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+        let b = self.name();
         let client = self.client().await;
         let op = "GetBucketVersioning";
         let out = self
-            .call(cx, op, client.get_bucket_versioning().bucket(&self.bucket).send())
+            .call(cx, op, client.get_bucket_versioning().bucket(b).send())
             .await?
-            .map_err(|f| fault_to_error(op, &self.bucket, &f))?;
-        let b = &self.bucket;
+            .map_err(|f| fault_to_error(op, b, &f))?;
         let mut obs = match out.status() {
             Some(BucketVersioningStatus::Enabled) => Observation::pass(format!("versioning is enabled on bucket {b}")),
             Some(BucketVersioningStatus::Suspended) => {
@@ -457,10 +443,10 @@ impl S3Probe {
         Ok(self.base(obs))
     }
 
-    async fn encryption(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+    async fn check_encryption(&self, cx: &ProbeContext, require_kms: bool) -> Result<Observation, ProbeError> {
+        let b = self.name();
         let client = self.client().await;
         let op = "GetBucketEncryption";
-        let b = &self.bucket;
         let out = match self.call(cx, op, client.get_bucket_encryption().bucket(b).send()).await? {
             Ok(out) => out,
             Err(f) if f.is("ServerSideEncryptionConfigurationNotFoundError") => {
@@ -480,7 +466,7 @@ impl S3Probe {
         let key = d.kms_master_key_id();
         let key_text = key.map_or_else(|| "the aws managed key".to_string(), |k| format!("key {k}"));
         let mut obs = match algorithm {
-            ServerSideEncryption::Aes256 if self.require_kms => {
+            ServerSideEncryption::Aes256 if require_kms => {
                 Observation::fail(format!("bucket {b} encrypts with SSE-S3 (AES256) but SSE-KMS is required"))
             }
             ServerSideEncryption::Aes256 => {
@@ -504,10 +490,10 @@ impl S3Probe {
         Ok(self.base(obs))
     }
 
-    async fn lifecycle(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+    async fn check_lifecycle(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+        let b = self.name();
         let client = self.client().await;
         let op = "GetBucketLifecycleConfiguration";
-        let b = &self.bucket;
         let rules = match self.call(cx, op, client.get_bucket_lifecycle_configuration().bucket(b).send()).await? {
             Ok(out) => out.rules().to_vec(),
             Err(f) if f.is("NoSuchLifecycleConfiguration") => Vec::new(),
@@ -535,10 +521,10 @@ impl S3Probe {
         Ok(self.base(obs))
     }
 
-    async fn object_lock(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+    async fn check_object_lock(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+        let b = self.name();
         let client = self.client().await;
         let op = "GetObjectLockConfiguration";
-        let b = &self.bucket;
         let out = match self.call(cx, op, client.get_object_lock_configuration().bucket(b).send()).await? {
             Ok(out) => out,
             Err(f) if f.is("ObjectLockConfigurationNotFoundError") => {
@@ -575,10 +561,10 @@ impl S3Probe {
         Ok(self.base(obs))
     }
 
-    async fn logging(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+    async fn check_logging(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+        let b = self.name();
         let client = self.client().await;
         let op = "GetBucketLogging";
-        let b = &self.bucket;
         let out = self
             .call(cx, op, client.get_bucket_logging().bucket(b).send())
             .await?
@@ -595,137 +581,34 @@ impl S3Probe {
         Ok(self.base(obs))
     }
 
-    async fn freshness(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
-        let client = self.client().await;
-        let scan = self.find_newest(cx, client).await?;
-        let location = self.location();
-        let counts = |obs: Observation| {
-            obs.with_measurement(Measurement::new("objects_scanned", scan.scanned as f64, Unit::Count))
-                .with_measurement(Measurement::new("list_requests", f64::from(scan.requests), Unit::Count))
+    async fn check_freshness(&self, cx: &ProbeContext, o: &FreshnessOptions) -> Result<Observation, ProbeError> {
+        let search = self.find_newest(cx, o).await?;
+        let (obs, newest) = judge_freshness(&self.place(), &o.prefix, search, &o.rpo, cx.now());
+        let obs = match newest {
+            Some(n) if o.verify_newest => self.read_back(cx, &n.key, obs).await?,
+            _ => obs,
         };
-        let Some(newest) = scan.newest else {
-            return Ok(self.base(counts(Observation::fail(format!("no backup objects under {location}")))));
-        };
-        let now = cx.now();
-        let age = (now - newest.last_modified).to_std().unwrap_or(Duration::ZERO);
-        let age_text = crate::model::duration::format(Duration::from_secs(age.as_secs()));
-        let uri = format!("s3://{}/{}", self.bucket, newest.key);
-        let eval = self.rpo.evaluate_in(age.as_secs_f64(), Unit::Seconds).ok();
-        let rpo_text = |bound: f64| match self.rpo.unit.convert(bound, Unit::Seconds) {
-            Ok(secs) => crate::model::duration::format(Duration::from_secs_f64(secs.max(0.0))),
-            Err(_) => self.rpo.unit.format(bound),
-        };
-        let summary = match eval.as_ref().map(|e| e.level) {
-            Some(crate::model::Level::Breach) => {
-                format!("newest backup {uri} is {age_text} old, older than the {} rpo", rpo_text(self.rpo.breach))
-            }
-            Some(crate::model::Level::Warn) => {
-                format!("newest backup {uri} is {age_text} old, past the {} warning", rpo_text(self.rpo.healthy))
-            }
-            _ => format!("newest backup {uri} is {age_text} old"),
-        };
-        let mut obs = counts(Observation::pass(summary))
-            .with_measurement(
-                Measurement::new("backup_age_seconds", age.as_secs_f64(), Unit::Seconds)
-                    .label("bucket", &self.bucket)
-                    .evaluate(&self.rpo),
-            )
-            .with_evidence("newest_object", &newest.key)
-            .with_evidence("newest_last_modified", newest.last_modified.to_rfc3339())
-            .with_evidence("newest_size", newest.size.to_string());
-        if self.verify_newest {
-            obs = self.read_back(cx, client, &newest.key, obs).await?;
-        }
-        Ok(self.base(obs))
-    }
-
-    /// Reachable, versioning, encryption and freshness, in that order; a bucket that does not
-    /// exist stops there. A Fail anywhere makes the whole a Fail (parts that could not look are
-    /// named in it); otherwise a part that could not look makes the whole an Error.
-    async fn backup(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
-        let reach = self.reachable(cx).await?;
-        if reach.verdict == Verdict::Fail {
-            return Ok(reach);
-        }
-        let parts = [
-            ("versioning", self.versioning(cx).await),
-            ("encryption", self.encryption(cx).await),
-            ("newest backup", self.freshness(cx).await),
-        ];
-        let mut obs = Observation::pass(String::new());
-        let mut texts = Vec::new();
-        let mut errors: Vec<(&str, ProbeError)> = Vec::new();
-        for (name, part) in parts {
-            match part {
-                Ok(o) => {
-                    obs.verdict = obs.verdict.worst(o.verdict);
-                    texts.push((o.verdict, o.summary));
-                    obs.measurements.extend(o.measurements);
-                    for (k, v) in o.evidence.iter() {
-                        obs.evidence.insert(k, v);
-                    }
-                }
-                Err(e) => errors.push((name, e)),
-            }
-        }
-        let b = &self.bucket;
-        let failing: Vec<&str> = texts.iter().filter(|(v, _)| *v != Verdict::Pass).map(|(_, t)| t.as_str()).collect();
-        let could_not = errors.iter().map(|(n, e)| format!("{n} could not be checked: {e}")).collect::<Vec<_>>();
-        if obs.verdict != Verdict::Fail
-            && let Some((_, first)) = errors.first()
-        {
-            let mut e = first.clone();
-            e.message = format!("backup storage of bucket {b}: {}", could_not.join("; "));
-            return Err(e);
-        }
-        obs.summary = if obs.verdict == Verdict::Pass {
-            format!(
-                "backup storage of bucket {b}: reachable; {}",
-                texts.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join("; ")
-            )
-        } else {
-            let mut all: Vec<String> = failing.iter().map(|t| (*t).to_string()).collect();
-            all.extend(could_not);
-            let passing: Vec<&str> =
-                texts.iter().filter(|(v, _)| *v == Verdict::Pass).map(|(_, t)| t.as_str()).collect();
-            let ok = if passing.is_empty() { String::new() } else { format!(" (ok: {})", passing.join("; ")) };
-            format!("backup storage of bucket {b}: {}{ok}", all.join("; "))
-        };
-        for (k, v) in reach.evidence.iter() {
-            obs.evidence.insert(k, v);
-        }
         Ok(self.base(obs))
     }
 
     /// HeadObject on the newest key: size > 0 and an ETag or checksum present.
-    async fn read_back(
-        &self,
-        cx: &ProbeContext,
-        client: &Client,
-        key: &str,
-        mut obs: Observation,
-    ) -> Result<Observation, ProbeError> {
+    async fn read_back(&self, cx: &ProbeContext, key: &str, mut obs: Observation) -> Result<Observation, ProbeError> {
+        let b = self.name();
+        let client = self.client().await;
         let op = "HeadObject";
-        let uri = format!("s3://{}/{}", self.bucket, key);
-        // A failed read-back keeps the listing's measurements and evidence.
-        let failed = |mut obs: Observation, summary: String| {
-            obs.verdict = Verdict::Fail;
-            obs.summary = summary;
-            Ok(obs)
-        };
-        let head = match self.call(cx, op, client.head_object().bucket(&self.bucket).key(key).send()).await? {
+        let uri = format!("s3://{b}/{key}");
+        let head = match self.call(cx, op, client.head_object().bucket(b).key(key).send()).await? {
             Ok(h) => h,
             Err(f) if f.status == 404 => {
-                return failed(obs, format!("newest backup {uri} vanished before it could be read back"));
+                return Ok(fail_keeping(obs, format!("newest backup {uri} vanished before it could be read back")));
             }
             Err(f) if f.status == 403 => {
                 return Err(ProbeError::permission_denied(format!(
-                    "access denied to bucket {}: {op} {key}: {}",
-                    self.bucket,
+                    "access denied to bucket {b}: {op} {key}: {}",
                     f.describe()
                 )));
             }
-            Err(f) => return Err(fault_to_error(op, &self.bucket, &f)),
+            Err(f) => return Err(fault_to_error(op, b, &f)),
         };
         let size = head.content_length().unwrap_or(0);
         let checksum = [
@@ -740,10 +623,10 @@ impl S3Probe {
         let etag = head.e_tag().filter(|e| !e.trim_matches('"').is_empty());
         obs = obs.with_evidence("newest_content_length", size.to_string());
         if size <= 0 {
-            return failed(obs, format!("newest backup {uri} is empty (0 bytes)"));
+            return Ok(fail_keeping(obs, format!("newest backup {uri} is empty (0 bytes)")));
         }
         if etag.is_none() && checksum.is_none() {
-            return failed(obs, format!("newest backup {uri} has neither an etag nor a checksum"));
+            return Ok(fail_keeping(obs, format!("newest backup {uri} has neither an etag nor a checksum")));
         }
         if let Some(e) = etag {
             obs = obs.with_evidence("newest_etag", e);
@@ -755,45 +638,251 @@ impl S3Probe {
     }
 
     /// Lists every key under the prefix page by page, keeping only the newest.
-    async fn find_newest(&self, cx: &ProbeContext, client: &Client) -> Result<Scan, ProbeError> {
+    async fn find_newest(&self, cx: &ProbeContext, o: &FreshnessOptions) -> Result<NewestSearch, ProbeError> {
+        let b = self.name();
+        let client = self.client().await;
         let op = "ListObjectsV2";
-        let mut scan = Scan { newest: None, scanned: 0, requests: 0 };
+        let mut search = NewestSearch::new();
         let mut token: Option<String> = None;
+        let page_size = i32::try_from(o.page_size).unwrap_or(DEFAULT_PAGE_SIZE as i32);
         loop {
-            let mut req = client.list_objects_v2().bucket(&self.bucket).max_keys(self.page_size);
-            if !self.prefix.is_empty() {
-                req = req.prefix(&self.prefix);
+            let mut req = client.list_objects_v2().bucket(b).max_keys(page_size);
+            if !o.prefix.is_empty() {
+                req = req.prefix(&o.prefix);
             }
             if let Some(t) = token.take() {
                 req = req.continuation_token(t);
             }
-            scan.requests += 1;
-            let page = self.call(cx, op, req.send()).await?.map_err(|f| fault_to_error(op, &self.bucket, &f))?;
-            for o in page.contents() {
-                let (Some(key), Some(lm)) = (o.key(), o.last_modified()) else { continue };
-                // Zero-byte "folder" markers are not backups.
-                if key.ends_with('/') && o.size().unwrap_or(0) == 0 {
-                    continue;
-                }
-                scan.scanned += 1;
+            search.request();
+            let page = self.call(cx, op, req.send()).await?.map_err(|f| fault_to_error(op, b, &f))?;
+            for obj in page.contents() {
+                let (Some(key), Some(lm)) = (obj.key(), obj.last_modified()) else { continue };
                 let Some(lm) = to_chrono(lm) else { continue };
-                if scan.newest.as_ref().is_none_or(|n| lm > n.last_modified) {
-                    scan.newest = Some(Newest { key: key.to_string(), last_modified: lm, size: o.size().unwrap_or(0) });
-                }
+                search.offer(key, lm, obj.size().unwrap_or(0));
             }
             match (page.is_truncated(), page.next_continuation_token()) {
                 (Some(true), Some(t)) if !t.is_empty() => token = Some(t.to_string()),
                 (Some(true), _) => {
                     return Err(ProbeError::protocol(format!(
-                        "{op} on bucket {} at {}: truncated page without a continuation token",
-                        self.bucket,
+                        "{op} on bucket {b} at {}: truncated page without a continuation token",
                         self.endpoint()
                     )));
                 }
                 _ => break,
             }
         }
-        Ok(scan)
+        Ok(search)
+    }
+}
+
+/// Declares a probe type for one check that needs nothing but the bucket handle.
+macro_rules! plain_check {
+    ($(#[$doc:meta])* $name:ident, $method:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug)]
+        pub struct $name {
+            bucket: S3Bucket,
+        }
+
+        impl $name {
+            /// The bucket handle.
+            pub fn bucket(&self) -> &S3Bucket {
+                &self.bucket
+            }
+        }
+
+        #[async_trait]
+        impl Probe for $name {
+            fn target(&self) -> String {
+                format!("s3://{}/", self.bucket.name())
+            }
+
+            async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+                self.bucket.not_configured()?;
+                self.bucket.$method(cx).await
+            }
+        }
+    };
+}
+
+plain_check!(
+    /// HeadBucket: the bucket exists (else Fail) and we may use it (else Error, permission
+    /// denied). Made by [`S3Bucket::reachable`].
+    S3Reachable,
+    check_reachable
+);
+plain_check!(
+    /// GetBucketVersioning: versioning is `Enabled`; `Suspended` or never set is a Fail. Made by
+    /// [`S3Bucket::versioning`].
+    S3Versioning,
+    check_versioning
+);
+plain_check!(
+    /// GetBucketLifecycleConfiguration: an enabled rule expires or transitions objects (the
+    /// retention policy). Made by [`S3Bucket::lifecycle`].
+    S3Lifecycle,
+    check_lifecycle
+);
+plain_check!(
+    /// GetObjectLockConfiguration: object lock with a default retention (mode and period). Made
+    /// by [`S3Bucket::object_lock`].
+    S3ObjectLock,
+    check_object_lock
+);
+plain_check!(
+    /// GetBucketLogging: server access logging is enabled (the audit log). Made by
+    /// [`S3Bucket::logging`].
+    S3Logging,
+    check_logging
+);
+
+/// GetBucketEncryption: default encryption is SSE-S3 or SSE-KMS (the KMS key id is reported).
+/// Made by [`S3Bucket::encryption`].
+#[derive(Clone, Debug)]
+pub struct S3Encryption {
+    bucket: S3Bucket,
+    require_kms: bool,
+}
+
+impl S3Encryption {
+    /// SSE-S3 alone is a Fail: SSE-KMS is required.
+    pub fn require_kms(mut self, on: bool) -> Self {
+        self.require_kms = on;
+        self
+    }
+}
+
+#[async_trait]
+impl Probe for S3Encryption {
+    fn target(&self) -> String {
+        format!("s3://{}/", self.bucket.name())
+    }
+
+    async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+        self.bucket.not_configured()?;
+        self.bucket.check_encryption(cx, self.require_kms).await
+    }
+}
+
+/// Builds an [`S3Freshness`]: [`S3Bucket::freshness`], then the options, then
+/// [`build`](Self::build).
+#[derive(Clone, Debug)]
+pub struct S3FreshnessBuilder {
+    bucket: S3Bucket,
+    options: FreshnessOptions,
+}
+
+impl S3FreshnessBuilder {
+    /// Looks only at keys under `prefix` (default: the whole bucket).
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.options.prefix = prefix.into();
+        self
+    }
+
+    /// The recovery point objective: a newest backup older than `warn` is a Warn, older than
+    /// `critical` a Fail (default 24h / 48h). `warn` longer than `critical` is an error of
+    /// [`build`](Self::build).
+    pub fn rpo(mut self, warn: Duration, critical: Duration) -> Self {
+        self.options.set_rpo("s3", warn, critical);
+        self
+    }
+
+    /// Uses a ready threshold over the backup age (any time unit: seconds, days...).
+    pub fn rpo_threshold(mut self, threshold: Threshold) -> Self {
+        self.options.rpo = threshold;
+        self
+    }
+
+    /// Keys per ListObjectsV2 request, 1 to 1000 (default 1000).
+    pub fn page_size(mut self, n: u32) -> Self {
+        self.options.page_size = n;
+        self
+    }
+
+    /// Also reads back the newest object's head (HeadObject): size > 0 and an ETag or checksum
+    /// present.
+    pub fn verify_newest(mut self, on: bool) -> Self {
+        self.options.verify_newest = on;
+        self
+    }
+
+    /// The probe.
+    ///
+    /// # Errors
+    /// [`ProbeError`] (misconfigured): RPO warning after the RPO, page size out of range.
+    pub fn build(self) -> Result<S3Freshness, ProbeError> {
+        Ok(S3Freshness { bucket: self.bucket, options: self.options.finish("s3", DEFAULT_PAGE_SIZE)? })
+    }
+}
+
+/// ListObjectsV2 (+ HeadObject): the newest object under the prefix is younger than the RPO.
+/// Made by [`S3Bucket::freshness`].
+#[derive(Clone, Debug)]
+pub struct S3Freshness {
+    bucket: S3Bucket,
+    options: FreshnessOptions,
+}
+
+impl S3Freshness {
+    /// The bucket handle.
+    pub fn bucket(&self) -> &S3Bucket {
+        &self.bucket
+    }
+}
+
+#[async_trait]
+impl Probe for S3Freshness {
+    fn target(&self) -> String {
+        format!("s3://{}/{}", self.bucket.name(), self.options.prefix)
+    }
+
+    async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+        self.bucket.not_configured()?;
+        self.bucket.check_freshness(cx, &self.options).await
+    }
+}
+
+/// The backup storage item as a whole: reachable, versioning enabled, default encryption, and
+/// the newest backup under the prefix against the RPO (read back when the freshness probe
+/// verifies the newest object). The worst part decides; each part's reason is in the summary.
+#[derive(Clone, Debug)]
+pub struct S3Backup {
+    freshness: S3Freshness,
+    require_kms: bool,
+}
+
+impl S3Backup {
+    /// The backup judgement over the bucket and prefix of `freshness`.
+    pub fn new(freshness: S3Freshness) -> Self {
+        S3Backup { freshness, require_kms: false }
+    }
+
+    /// SSE-S3 alone is a Fail: SSE-KMS is required.
+    pub fn require_kms(mut self, on: bool) -> Self {
+        self.require_kms = on;
+        self
+    }
+}
+
+#[async_trait]
+impl Probe for S3Backup {
+    fn target(&self) -> String {
+        self.freshness.target()
+    }
+
+    async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+        let bucket = &self.freshness.bucket;
+        bucket.not_configured()?;
+        let reach = bucket.check_reachable(cx).await?;
+        if reach.verdict == Verdict::Fail {
+            return combine(&bucket.place(), reach, Vec::new());
+        }
+        let parts = vec![
+            ("versioning", bucket.check_versioning(cx).await),
+            ("encryption", bucket.check_encryption(cx, self.require_kms).await),
+            ("newest backup", bucket.check_freshness(cx, &self.freshness.options).await),
+        ];
+        Ok(bucket.base(combine(&bucket.place(), reach, parts)?))
     }
 }
 
@@ -809,34 +898,6 @@ fn strip_userinfo(url: &str) -> String {
         Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
         None => url.to_string(),
     }
-}
-
-fn unreachable_threshold() -> Threshold {
-    // Only reached if the fixed defaults above were invalid, which they are not; keep a
-    // harmless ceiling rather than panicking.
-    Threshold {
-        metric: "backup age".into(),
-        unit: Unit::Seconds,
-        direction: crate::model::Direction::Ceiling,
-        healthy: 86_400.0,
-        breach: 172_800.0,
-        action: String::new(),
-        sustain: None,
-    }
-}
-
-#[derive(Debug)]
-struct Newest {
-    key: String,
-    last_modified: DateTime<Utc>,
-    size: i64,
-}
-
-#[derive(Debug)]
-struct Scan {
-    newest: Option<Newest>,
-    scanned: u64,
-    requests: u32,
 }
 
 fn to_chrono(t: &AwsDateTime) -> Option<DateTime<Utc>> {
@@ -883,29 +944,6 @@ fn describe_retention_rule(r: &LifecycleRule) -> Option<String> {
     (!parts.is_empty()).then(|| format!("{} ({})", rule_id(r), parts.join(", ")))
 }
 
-#[async_trait]
-impl Probe for S3Probe {
-    fn target(&self) -> String {
-        self.location()
-    }
-
-    async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
-        if self.bucket.trim().is_empty() {
-            return Err(ProbeError::not_configured("s3.bucket"));
-        }
-        match self.check {
-            S3Check::Reachable => self.reachable(cx).await,
-            S3Check::Versioning => self.versioning(cx).await,
-            S3Check::Encryption => self.encryption(cx).await,
-            S3Check::Lifecycle => self.lifecycle(cx).await,
-            S3Check::ObjectLock => self.object_lock(cx).await,
-            S3Check::Logging => self.logging(cx).await,
-            S3Check::Freshness => self.freshness(cx).await,
-            S3Check::Backup => self.backup(cx).await,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -915,8 +953,8 @@ mod tests {
         let config = S3Config::new()
             .endpoint_url("http://127.0.0.1:1")
             .static_credentials(Secret::new("AKIDEXAMPLEKEYID"), Secret::new("wJalrXUtnFEMIsecretvalue"));
-        let probe = S3Probe::new(config, "b", S3Check::Versioning);
-        let text = format!("{probe:?}");
+        let bucket = S3Bucket::new(config, "b");
+        let text = format!("{:?} {:?} {:?}", bucket.versioning(), bucket.freshness().build().unwrap(), bucket);
         assert!(!text.contains("AKIDEXAMPLEKEYID") && !text.contains("wJalrXUtnFEMIsecretvalue"), "{text}");
         assert!(text.contains("[redacted]"), "{text}");
     }
@@ -931,17 +969,34 @@ mod tests {
     }
 
     #[test]
-    fn rpo_rejects_warn_after_critical() {
-        let e = S3Probe::new(S3Config::new(), "b", S3Check::Freshness)
+    fn freshness_builder_keeps_the_first_mistake() {
+        let bucket = S3Bucket::new(S3Config::new(), "b");
+        let e = bucket
+            .freshness()
             .rpo(Duration::from_secs(7200), Duration::from_secs(3600))
+            .page_size(0)
+            .build()
             .unwrap_err();
         assert!(e.message.starts_with("s3 rpo thresholds: "), "{e}");
+        let e = bucket.freshness().page_size(1001).build().unwrap_err();
+        assert_eq!(e.message, "s3 page_size 1001 is not between 1 and 1000");
     }
 
     #[tokio::test]
     async fn empty_bucket_is_not_configured() {
-        let e = S3Probe::new(S3Config::new(), " ", S3Check::Reachable).check(&ProbeContext::new()).await.unwrap_err();
+        let bucket = S3Bucket::new(S3Config::new(), " ");
+        let e = bucket.reachable().check(&ProbeContext::new()).await.unwrap_err();
         assert_eq!(e.config_key.as_deref(), Some("s3.bucket"));
+        let e = S3Backup::new(bucket.freshness().build().unwrap()).check(&ProbeContext::new()).await.unwrap_err();
+        assert_eq!(e.config_key.as_deref(), Some("s3.bucket"));
+    }
+
+    #[test]
+    fn probes_of_one_bucket_share_its_handle() {
+        let bucket = S3Bucket::new(S3Config::new(), "b");
+        let v = bucket.versioning();
+        let f = bucket.freshness().build().unwrap();
+        assert!(Arc::ptr_eq(&v.bucket().inner, &f.bucket().inner));
     }
 
     #[test]

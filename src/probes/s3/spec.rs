@@ -5,20 +5,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{DEFAULT_PAGE_SIZE, S3Check, S3Config, S3Probe};
+use super::{DEFAULT_PAGE_SIZE, S3Backup, S3Bucket, S3Check, S3Config, S3FreshnessBuilder};
 use crate::probe::{BuildContext, Probe, ProbeError, ProbeSpec, Secret};
-
-fn default_rpo_warn() -> Duration {
-    Duration::from_secs(24 * 3600)
-}
-
-fn default_rpo_critical() -> Duration {
-    Duration::from_secs(48 * 3600)
-}
-
-fn default_page_size() -> i32 {
-    DEFAULT_PAGE_SIZE
-}
+use crate::probes::backup::{FreshnessFields, check_endpoint, require_name};
 
 fn default_max_attempts() -> u32 {
     3
@@ -41,7 +30,11 @@ fn default_max_attempts() -> u32 {
 /// secret_access_key = "${env:BACKUP_SECRET_ACCESS_KEY}"
 /// ```
 ///
-/// `Debug` shows no key: credentials are [`Secret`]s.
+/// Each check reads only its own fields: `prefix`, `rpo_warn`, `rpo_critical`, `page_size` and
+/// `verify_newest` are read by `freshness` and `backup`, `require_kms` by `encryption` and
+/// `backup`. The others accept and ignore them, because one `[targets.backup]` table serves
+/// every check of the bucket (a bad value is still an error). `Debug` shows no key:
+/// credentials are [`Secret`]s.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct S3Spec {
@@ -51,27 +44,27 @@ pub struct S3Spec {
     /// `logging`, `freshness`, or `backup` (reachable, versioning, encryption and freshness
     /// together).
     pub check: S3Check,
-    /// Key prefix the backups live under (freshness); empty for the whole bucket.
+    /// Freshness, backup: key prefix the backups live under; the whole bucket when unset.
     #[serde(default)]
-    pub prefix: String,
-    /// Freshness: a newest backup older than this is a Warn (default `24h`).
-    #[serde(default = "default_rpo_warn", with = "crate::model::duration::human")]
-    #[schemars(with = "String")]
-    pub rpo_warn: Duration,
-    /// Freshness: a newest backup older than this is a Fail, the recovery point objective
-    /// (default `48h`).
-    #[serde(default = "default_rpo_critical", with = "crate::model::duration::human")]
-    #[schemars(with = "String")]
-    pub rpo_critical: Duration,
-    /// Freshness: keys per ListObjectsV2 request, 1 to 1000 (default 1000).
-    #[serde(default = "default_page_size")]
-    pub page_size: i32,
-    /// Freshness: also read back the newest object's head (size > 0, ETag or checksum).
+    pub prefix: Option<String>,
+    /// Freshness, backup: a newest backup older than this is a Warn (default `24h`).
+    #[serde(default, with = "crate::model::duration::option")]
+    #[schemars(with = "Option<String>")]
+    pub rpo_warn: Option<Duration>,
+    /// Freshness, backup: a newest backup older than this is a Fail, the recovery point
+    /// objective (default `48h`).
+    #[serde(default, with = "crate::model::duration::option")]
+    #[schemars(with = "Option<String>")]
+    pub rpo_critical: Option<Duration>,
+    /// Freshness, backup: keys per ListObjectsV2 request, 1 to 1000 (default 1000).
     #[serde(default)]
-    pub verify_newest: bool,
-    /// Encryption: require SSE-KMS (SSE-S3 alone is a Fail).
+    pub page_size: Option<u32>,
+    /// Freshness, backup: also read back the newest object's head (size > 0, ETag or checksum).
     #[serde(default)]
-    pub require_kms: bool,
+    pub verify_newest: Option<bool>,
+    /// Encryption, backup: require SSE-KMS (SSE-S3 alone is a Fail).
+    #[serde(default)]
+    pub require_kms: Option<bool>,
     /// Endpoint of an S3-compatible store (`https://minio.internal:9000`); AWS when unset.
     #[serde(default)]
     pub endpoint_url: Option<String>,
@@ -101,12 +94,12 @@ impl S3Spec {
         S3Spec {
             bucket: bucket.into(),
             check,
-            prefix: String::new(),
-            rpo_warn: default_rpo_warn(),
-            rpo_critical: default_rpo_critical(),
-            page_size: DEFAULT_PAGE_SIZE,
-            verify_newest: false,
-            require_kms: false,
+            prefix: None,
+            rpo_warn: None,
+            rpo_critical: None,
+            page_size: None,
+            verify_newest: None,
+            require_kms: None,
             endpoint_url: None,
             path_style: false,
             region: None,
@@ -124,11 +117,7 @@ impl S3Spec {
     pub fn config(&self) -> Result<S3Config, ProbeError> {
         let mut c = S3Config::new().path_style(self.path_style).max_attempts(self.max_attempts);
         if let Some(u) = &self.endpoint_url {
-            if !(u.starts_with("http://") || u.starts_with("https://")) {
-                return Err(ProbeError::misconfigured(format!(
-                    "s3 endpoint_url {u:?} must start with http:// or https://"
-                )));
-            }
+            check_endpoint("s3", "endpoint_url", u)?;
             c = c.endpoint_url(u.clone());
         }
         if let Some(r) = &self.region {
@@ -157,26 +146,42 @@ impl S3Spec {
         Ok(c)
     }
 
-    /// Builds the probe (also as [`S3Probe`], without the `dyn`).
+    fn freshness_fields(&self) -> FreshnessFields {
+        FreshnessFields {
+            prefix: self.prefix.clone(),
+            rpo_warn: self.rpo_warn,
+            rpo_critical: self.rpo_critical,
+            page_size: self.page_size,
+            verify_newest: self.verify_newest,
+        }
+    }
+
+    fn freshness(&self, bucket: &S3Bucket) -> Result<super::S3Freshness, ProbeError> {
+        let o = self.freshness_fields().options("s3", DEFAULT_PAGE_SIZE)?;
+        S3FreshnessBuilder { bucket: bucket.clone(), options: o }.build()
+    }
+
+    /// Builds the probe for the spec's check.
     ///
     /// # Errors
     /// [`ProbeError`] (misconfigured) naming the field that is wrong.
-    pub fn build_probe(&self) -> Result<S3Probe, ProbeError> {
-        if self.bucket.trim().is_empty() {
-            return Err(ProbeError::misconfigured("s3 bucket is empty"));
-        }
-        if !(1..=1000).contains(&self.page_size) {
-            return Err(ProbeError::misconfigured(format!(
-                "s3 page_size {} is not between 1 and 1000",
-                self.page_size
-            )));
-        }
-        S3Probe::new(self.config()?, self.bucket.clone(), self.check)
-            .prefix(self.prefix.clone())
-            .page_size(self.page_size)
-            .verify_newest(self.verify_newest)
-            .require_kms(self.require_kms)
-            .rpo(self.rpo_warn, self.rpo_critical)
+    pub fn build_probe(&self) -> Result<Arc<dyn Probe>, ProbeError> {
+        require_name("s3", "bucket", &self.bucket)?;
+        let check = self.check;
+        // Checked whatever the check, so a shared target with a bad value fails every binding.
+        self.freshness_fields().options("s3", DEFAULT_PAGE_SIZE)?;
+        let bucket = S3Bucket::new(self.config()?, self.bucket.clone());
+        let require_kms = self.require_kms.unwrap_or(false);
+        Ok(match check {
+            S3Check::Reachable => Arc::new(bucket.reachable()),
+            S3Check::Versioning => Arc::new(bucket.versioning()),
+            S3Check::Encryption => Arc::new(bucket.encryption().require_kms(require_kms)),
+            S3Check::Lifecycle => Arc::new(bucket.lifecycle()),
+            S3Check::ObjectLock => Arc::new(bucket.object_lock()),
+            S3Check::Logging => Arc::new(bucket.logging()),
+            S3Check::Freshness => Arc::new(self.freshness(&bucket)?),
+            S3Check::Backup => Arc::new(S3Backup::new(self.freshness(&bucket)?).require_kms(require_kms)),
+        })
     }
 }
 
@@ -184,7 +189,7 @@ impl ProbeSpec for S3Spec {
     const KIND: &'static str = "s3";
 
     fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(self.build_probe()?))
+        self.build_probe()
     }
 }
 
@@ -200,9 +205,10 @@ mod tests {
     fn parses_with_defaults() {
         let s = parse("bucket = \"b\"\ncheck = \"object-lock\"\n").unwrap();
         assert_eq!(s.check, S3Check::ObjectLock);
-        assert_eq!(s.rpo_warn, Duration::from_secs(86_400));
-        assert_eq!(s.page_size, 1000);
-        assert!(s.build(&BuildContext::detached()).is_ok());
+        assert_eq!(s.rpo_warn, None);
+        assert!(s.build_probe().is_ok());
+        let s = parse("bucket = \"b\"\ncheck = \"backup\"\nprefix = \"db/\"\nrequire_kms = true\n").unwrap();
+        assert_eq!(s.build_probe().unwrap().target(), "s3://b/db/");
     }
 
     #[test]
@@ -210,22 +216,27 @@ mod tests {
         let e = parse("bucket = \"b\"\ncheck = \"freshness\"\nrpo = \"1h\"\n").unwrap_err();
         assert!(e.to_string().contains("unknown field `rpo`"), "{e}");
         let mut s = parse("bucket = \"b\"\ncheck = \"freshness\"\nrpo_warn = \"3d\"\nrpo_critical = \"1d\"\n").unwrap();
-        assert!(s.build(&BuildContext::detached()).unwrap_err().message.starts_with("s3 rpo thresholds:"));
-        s.rpo_warn = Duration::from_secs(60);
+        assert!(s.build_probe().unwrap_err().message.starts_with("s3 rpo thresholds:"));
+        s.rpo_warn = Some(Duration::from_secs(60));
         s.access_key_id = Some(Secret::new("AKIDONLYID"));
-        assert_eq!(
-            s.build(&BuildContext::detached()).unwrap_err().message,
-            "s3 access_key_id is set but secret_access_key is not"
-        );
+        assert_eq!(s.build_probe().unwrap_err().message, "s3 access_key_id is set but secret_access_key is not");
         s.access_key_id = None;
-        s.page_size = 0;
-        assert_eq!(s.build(&BuildContext::detached()).unwrap_err().message, "s3 page_size 0 is not between 1 and 1000");
-        s.page_size = 2;
+        s.page_size = Some(0);
+        assert_eq!(s.build_probe().unwrap_err().message, "s3 page_size 0 is not between 1 and 1000");
+        s.page_size = Some(2);
         s.endpoint_url = Some("127.0.0.1:9000".into());
         assert_eq!(
-            s.build(&BuildContext::detached()).unwrap_err().message,
+            s.build_probe().unwrap_err().message,
             "s3 endpoint_url \"127.0.0.1:9000\" must start with http:// or https://"
         );
+    }
+
+    #[test]
+    fn fields_of_other_checks_are_accepted_for_shared_targets() {
+        let s = parse("bucket = \"b\"\ncheck = \"versioning\"\nprefix = \"db/\"\nrequire_kms = true\n").unwrap();
+        assert_eq!(s.build_probe().unwrap().target(), "s3://b/");
+        let s = parse("bucket = \"b\"\ncheck = \"logging\"\npage_size = 5000\n").unwrap();
+        assert_eq!(s.build_probe().unwrap_err().message, "s3 page_size 5000 is not between 1 and 1000");
     }
 
     #[test]
@@ -233,7 +244,7 @@ mod tests {
         let mut s = S3Spec::new("b", S3Check::Reachable);
         s.access_key_id = Some(Secret::new("AKIDSPECKEYID"));
         s.secret_access_key = Some(Secret::new("spec-secret-value"));
-        let text = format!("{s:?} {:?}", s.build(&BuildContext::detached()).unwrap());
+        let text = format!("{s:?} {:?}", s.build_probe().unwrap());
         assert!(!text.contains("AKIDSPECKEYID") && !text.contains("spec-secret-value"), "{text}");
     }
 }
