@@ -6,6 +6,7 @@
 #   scripts/test.sh                  # everything
 #   SKIP_INSTALL=1 scripts/test.sh   # check versions only; fail instead of installing
 #   scripts/test.sh --install-only   # install and check the servers and tools, run nothing
+#   scripts/test.sh --cargo test --all-features --test s3   # one cargo command, servers checked
 #
 # Nothing of the host is changed beyond installing packages: Python test servers live in a
 # virtual environment of this script's own under the cache directory (the machine's own Python
@@ -183,6 +184,11 @@ export NEXUS_READINESS_BIN_OPENSSL="$BIN_openssl"
 echo "versions: rustc $(rustc --version | first_version), redis-server $VER_redis, prometheus $VER_prometheus, promtool $VER_promtool, dnsmasq $VER_dnsmasq, nginx $VER_nginx, moto $VER_moto (venv $VENV), fake-gcs-server $VER_fake_gcs (venv $FAKE_GCS_VENV), azurite $VER_azurite (node $(node --version 2>/dev/null | first_version)), gcc $VER_gcc, openssl $VER_openssl, cargo-deny $VER_cargo_deny"
 
 [ "${1:-}" != "--install-only" ] || exit 0
+# `scripts/test.sh --cargo test --all-features --test s3`: one cargo command with the checked servers.
+if [ "${1:-}" = "--cargo" ]; then
+  shift
+  exec cargo "$@"
+fi
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

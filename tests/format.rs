@@ -728,3 +728,17 @@ fn headings_ending_in_a_hash_keep_it() {
     assert_eq!(c.title, "C#");
     assert!(format::render_markdown(&c).starts_with("# C# #\n"));
 }
+
+/// A title starting with a backslash escape keeps it (found by fuzzing `format_roundtrip`:
+/// `# \\|` read as `\|`, then rendered and read back as `|`).
+#[test]
+fn titles_starting_with_a_backslash_escape_keep_it() {
+    for (doc, title) in [("# \\\\| \n", "\\\\|"), ("# \\|x\n", "\\|x"), ("# \\# T\n", "\\# T")] {
+        let c = format::parse_markdown(doc).unwrap_or_else(|e| panic!("{e}\n{doc:?}"));
+        assert_eq!(c.title, title, "{doc:?}");
+        assert_round_trip(&c);
+    }
+    let c = format::parse_markdown("# T\n\n- [ ] \\[draft\\] review\n").unwrap();
+    assert_eq!(c.items().next().unwrap().title, "\\[draft\\] review");
+    assert_round_trip(&c);
+}

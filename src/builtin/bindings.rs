@@ -29,8 +29,9 @@ const fn kube(item: &'static str, check: &'static str) -> Row {
     (item, "kube", "targets.kubernetes", check)
 }
 
-const fn s3(item: &'static str, check: &'static str) -> Row {
-    (item, "s3", "targets.backup", check)
+/// Backup storage: `provider = "s3" | "gcs" | "azure"` in the target (default s3).
+const fn backup(item: &'static str, check: &'static str) -> Row {
+    (item, "backup", "targets.backup", check)
 }
 
 /// The default bindings, in checklist order.
@@ -41,7 +42,7 @@ const ROWS: &[Row] = &[
     b("pre-deployment.infrastructure.dns-records-configured", "dns", "targets.dns"),
     // Reachable, versioning, encryption and the newest backup against the RPO: a bucket that
     // only exists is no backup.
-    s3("pre-deployment.infrastructure.backup-storage-configured", "backup"),
+    backup("pre-deployment.infrastructure.backup-storage-configured", "backup"),
     b("pre-deployment.infrastructure.monitoring-stack-deployed", "monitoring-stack", "targets.monitoring"),
     b("pre-deployment.infrastructure.log-aggregation-configured", "log-aggregation", "targets.log_aggregation"),
     b("pre-deployment.infrastructure.alerting-rules-defined", "prometheus-rules", "targets.prometheus.rules"),
@@ -91,8 +92,8 @@ const ROWS: &[Row] = &[
     b("post-deployment.documentation.runbook-created", "path", "targets.runbook"),
     b("post-deployment.documentation.incident-response-plan-documented", "path", "targets.incident_response_plan"),
     // Compliance
-    s3("compliance.data-retention-policies-configured", "lifecycle"),
-    s3("compliance.audit-logging-enabled", "logging"),
+    backup("compliance.data-retention-policies-configured", "lifecycle"),
+    backup("compliance.audit-logging-enabled", "logging"),
 ];
 
 /// The default bindings of the built-in checklist, in checklist order.
@@ -112,7 +113,7 @@ mod tests {
     #[test]
     fn every_kube_and_s3_binding_names_its_check() {
         for (item, kind, _, check) in ROWS {
-            if matches!(*kind, "kube" | "s3") {
+            if matches!(*kind, "kube" | "backup") {
                 assert!(!check.is_empty(), "{item} has no check");
             }
         }

@@ -147,14 +147,7 @@ pub fn schema(registry: &Registry, checklist: &Checklist) -> Value {
             .collect();
         let spec = match registry.get(kind).and_then(|k| spec_schema(k, &mut generator)) {
             Some(mut v) => {
-                if let Some(req) = v.get_mut("required").and_then(Value::as_array_mut) {
-                    req.retain(|r| !r.as_str().is_some_and(|r| filled.contains(&r)));
-                    if req.is_empty()
-                        && let Some(o) = v.as_object_mut()
-                    {
-                        o.remove("required");
-                    }
-                }
+                unrequire(&mut v, &filled);
                 if let Some(o) = v.as_object_mut() {
                     o.insert(
                         "description".into(),
@@ -206,6 +199,24 @@ pub fn schema(registry: &Registry, checklist: &Checklist) -> Value {
         });
     }
     root
+}
+
+/// `v` without `filled` among its required properties, in its alternatives too (a spec that
+/// is one of several shapes, like the backup kind's providers).
+fn unrequire(v: &mut Value, filled: &[&str]) {
+    if let Some(req) = v.get_mut("required").and_then(Value::as_array_mut) {
+        req.retain(|r| !r.as_str().is_some_and(|r| filled.contains(&r)));
+        if req.is_empty()
+            && let Some(o) = v.as_object_mut()
+        {
+            o.remove("required");
+        }
+    }
+    for key in ["oneOf", "anyOf", "allOf"] {
+        if let Some(alternatives) = v.get_mut(key).and_then(Value::as_array_mut) {
+            alternatives.iter_mut().for_each(|a| unrequire(a, filled));
+        }
+    }
 }
 
 fn insert_path(map: &mut Map<String, Value>, path: &[&str], spec: Value) {

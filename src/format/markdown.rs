@@ -166,6 +166,11 @@ fn tree(text: &str) -> Vec<Node> {
                     top.text.push_str(&t);
                 }
             }
+            Event::Text(_) if range.start > 0 && text.as_bytes()[range.start - 1] == b'\\' => {
+                // A backslash escape (`\|`, `\\`): the event starts after the backslash, which is
+                // part of the source text all the same.
+                inline(&mut stack, &(range.start - 1..range.end));
+            }
             _ => inline(&mut stack, &range),
         }
     }
