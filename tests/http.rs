@@ -1537,3 +1537,38 @@ async fn builders_make_the_probes_the_specs_make() {
     assert!(o.summary.starts_with("1 of 2 failed: "), "{}", o.summary);
     assert_eq!(HealthProbe::builder(Vec::<String>::new()).build().unwrap_err().kind, ProbeErrorKind::NotConfigured);
 }
+
+/// Every HTTP item probe has a builder; each builds what its spec builds (checked on a real
+/// server) and refuses what its spec refuses.
+#[tokio::test]
+async fn item_probe_builders_agree_with_their_specs() {
+    let router = Router::new()
+        .route(
+            "/api",
+            get(|headers: axum::http::HeaderMap| async move {
+                if headers.get("authorization").is_some() { StatusCode::OK } else { StatusCode::UNAUTHORIZED }
+            }),
+        )
+        .route("/asset.js", get(|| async { ([("cache-control", "public, max-age=600")], "x") }));
+    let base = serve(router).await;
+    let token = Secret::new("sk-builder-0123456789");
+    let p = AuthProbe::builder(format!("{base}/api"), token.clone()).build().unwrap();
+    let spec = AuthSpec::new(format!("{base}/api"), token);
+    assert_eq!(ok(check(&p).await).verdict, ok(check(&spec.build_probe().unwrap()).await).verdict);
+    assert_eq!(ok(check(&p).await).verdict, Verdict::Pass);
+    assert!(!format!("{p:?}").contains("sk-builder"), "{p:?}");
+
+    let p = CdnProbe::builder(format!("{base}/asset.js")).build().unwrap();
+    let spec = CdnSpec::new(format!("{base}/asset.js"));
+    assert_eq!(ok(check(&p).await).summary, ok(check(&spec.build_probe().unwrap()).await).summary);
+
+    let p = DebugEndpointsProbe::builder(base.clone()).paths(["/debug/pprof/"]).build().unwrap();
+    assert_eq!(ok(check(&p).await).verdict, Verdict::Pass);
+
+    assert_eq!(
+        RateLimitProbe::builder(format!("{base}/api"), 5_000).build().unwrap_err().kind,
+        ProbeErrorKind::Misconfigured
+    );
+    assert!(RateLimitProbe::builder(format!("{base}/api"), 5).within(Duration::from_secs(2)).build().is_ok());
+    assert!(InputValidationProbe::builder(format!("{base}/api"), ["{not json"]).method("PUT").build().is_ok());
+}

@@ -284,6 +284,60 @@ impl HttpKind for AuthSpec {
     }
 }
 
+/// Builds a [`AuthProbe`] in Rust: `AuthProbe::builder(..).….build()`, the same probe as the
+/// `http-auth` kind's [`AuthSpec`].
+#[derive(Debug, Clone)]
+pub struct AuthProbeBuilder {
+    spec: AuthSpec,
+}
+
+impl AuthProbeBuilder {
+    /// The method (default `GET`).
+    pub fn method(mut self, method: impl Into<String>) -> Self {
+        self.spec.method = method.into();
+        self
+    }
+
+    /// Another credential header for the authenticated request (`X-Api-Key`).
+    pub fn credential_header(mut self, name: impl Into<String>, value: Secret) -> Self {
+        self.spec.credential_headers.insert(name.into(), value);
+        self
+    }
+
+    /// Statuses that mean "denied" (default 401 and 403).
+    pub fn expect_denied(mut self, statuses: impl IntoIterator<Item = StatusPattern>) -> Self {
+        self.spec.expect_denied = statuses.into_iter().collect();
+        self
+    }
+
+    /// Statuses that mean "allowed" (default 2xx).
+    pub fn expect_allowed(mut self, statuses: impl IntoIterator<Item = StatusPattern>) -> Self {
+        self.spec.expect_allowed = statuses.into_iter().collect();
+        self
+    }
+
+    /// Connection settings.
+    pub fn client(mut self, client: ClientOptions) -> Self {
+        self.spec.client = client;
+        self
+    }
+
+    /// The probe.
+    ///
+    /// # Errors
+    /// `NotConfigured` without a URL, `Misconfigured` naming the bad setting.
+    pub fn build(self) -> Result<AuthProbe, ProbeError> {
+        self.spec.build_probe()
+    }
+}
+
+impl AuthProbe {
+    /// A builder for a protected endpoint `url`, with `bearer_token` for the authenticated request.
+    pub fn builder(url: impl Into<String>, bearer_token: Secret) -> AuthProbeBuilder {
+        AuthProbeBuilder { spec: AuthSpec::new(url, bearer_token) }
+    }
+}
+
 /// The probe built from an [`AuthSpec`]. Its Debug output shows credential header names only.
 #[derive(Clone)]
 pub struct AuthProbe {
@@ -473,6 +527,48 @@ impl HttpKind for RateLimitSpec {
             within: self.within,
             client: self.client.build()?,
         })
+    }
+}
+
+/// Builds a [`RateLimitProbe`] in Rust: `RateLimitProbe::builder(..).….build()`, the same probe as the
+/// `http-rate-limit` kind's [`RateLimitSpec`].
+#[derive(Debug, Clone)]
+pub struct RateLimitProbeBuilder {
+    spec: RateLimitSpec,
+}
+
+impl RateLimitProbeBuilder {
+    /// The method (default `GET`).
+    pub fn method(mut self, method: impl Into<String>) -> Self {
+        self.spec.method = method.into();
+        self
+    }
+
+    /// The time the burst may take (default 10s, at most [`MAX_BURST_DURATION`]).
+    pub fn within(mut self, within: Duration) -> Self {
+        self.spec.within = within;
+        self
+    }
+
+    /// Connection settings.
+    pub fn client(mut self, client: ClientOptions) -> Self {
+        self.spec.client = client;
+        self
+    }
+
+    /// The probe.
+    ///
+    /// # Errors
+    /// `Misconfigured` naming the bad setting (a burst above the caps, a bad URL).
+    pub fn build(self) -> Result<RateLimitProbe, ProbeError> {
+        self.spec.build_probe()
+    }
+}
+
+impl RateLimitProbe {
+    /// A builder for a burst of `requests` requests to `url`.
+    pub fn builder(url: impl Into<String>, requests: u32) -> RateLimitProbeBuilder {
+        RateLimitProbeBuilder { spec: RateLimitSpec::new(url, requests) }
     }
 }
 
@@ -687,6 +783,51 @@ impl HttpKind for InputValidationSpec {
     }
 }
 
+/// Builds a [`InputValidationProbe`] in Rust: `InputValidationProbe::builder(..).….build()`, the same probe as the
+/// `http-input-validation` kind's [`InputValidationSpec`].
+#[derive(Debug, Clone)]
+pub struct InputValidationProbeBuilder {
+    spec: InputValidationSpec,
+}
+
+impl InputValidationProbeBuilder {
+    /// The method (default `POST`).
+    pub fn method(mut self, method: impl Into<String>) -> Self {
+        self.spec.method = method.into();
+        self
+    }
+
+    /// The content type of the payloads (default `application/json`).
+    pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
+        self.spec.content_type = content_type.into();
+        self
+    }
+
+    /// Connection settings.
+    pub fn client(mut self, client: ClientOptions) -> Self {
+        self.spec.client = client;
+        self
+    }
+
+    /// The probe.
+    ///
+    /// # Errors
+    /// `NotConfigured` without payloads, `Misconfigured` naming the bad setting.
+    pub fn build(self) -> Result<InputValidationProbe, ProbeError> {
+        self.spec.build_probe()
+    }
+}
+
+impl InputValidationProbe {
+    /// A builder for malformed `payloads` sent to `url`.
+    pub fn builder(
+        url: impl Into<String>,
+        payloads: impl IntoIterator<Item = impl Into<String>>,
+    ) -> InputValidationProbeBuilder {
+        InputValidationProbeBuilder { spec: InputValidationSpec::new(url, payloads) }
+    }
+}
+
 /// The probe built from an [`InputValidationSpec`].
 #[derive(Debug, Clone)]
 pub struct InputValidationProbe {
@@ -825,6 +966,36 @@ impl HttpKind for CdnSpec {
     /// `NotConfigured` without URL, `Misconfigured` naming the bad field.
     fn build_probe(&self) -> Result<CdnProbe, ProbeError> {
         Ok(CdnProbe { url: SafeUrl(parse_url("url", &self.url)?), client: self.client.build()? })
+    }
+}
+
+/// Builds a [`CdnProbe`] in Rust: `CdnProbe::builder(..).….build()`, the same probe as the
+/// `http-cdn` kind's [`CdnSpec`].
+#[derive(Debug, Clone)]
+pub struct CdnProbeBuilder {
+    spec: CdnSpec,
+}
+
+impl CdnProbeBuilder {
+    /// Connection settings.
+    pub fn client(mut self, client: ClientOptions) -> Self {
+        self.spec.client = client;
+        self
+    }
+
+    /// The probe.
+    ///
+    /// # Errors
+    /// `Misconfigured` naming the bad setting.
+    pub fn build(self) -> Result<CdnProbe, ProbeError> {
+        self.spec.build_probe()
+    }
+}
+
+impl CdnProbe {
+    /// A builder for a cached asset at `url`.
+    pub fn builder(url: impl Into<String>) -> CdnProbeBuilder {
+        CdnProbeBuilder { spec: CdnSpec::new(url) }
     }
 }
 
@@ -988,6 +1159,49 @@ impl HttpKind for DebugEndpointsSpec {
             allowed: StatusSet::parse("allowed_status", &self.allowed_status, StatusSet::of(&[401, 403, 404]))?,
             client: opts.build()?,
         })
+    }
+}
+
+/// Builds a [`DebugEndpointsProbe`] in Rust: `DebugEndpointsProbe::builder(..).….build()`, the same probe as the
+/// `http-debug-endpoints` kind's [`DebugEndpointsSpec`].
+#[derive(Debug, Clone)]
+pub struct DebugEndpointsProbeBuilder {
+    spec: DebugEndpointsSpec,
+}
+
+impl DebugEndpointsProbeBuilder {
+    /// The paths that must not be served (default: pprof, expvar, Spring actuator, `/metrics`,
+    /// `/server-status`, `/.env`).
+    pub fn paths(mut self, paths: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.spec.paths = paths.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Statuses that mean "not exposed" (default 401, 403, 404).
+    pub fn allowed_status(mut self, statuses: impl IntoIterator<Item = StatusPattern>) -> Self {
+        self.spec.allowed_status = statuses.into_iter().collect();
+        self
+    }
+
+    /// Connection settings.
+    pub fn client(mut self, client: ClientOptions) -> Self {
+        self.spec.client = client;
+        self
+    }
+
+    /// The probe.
+    ///
+    /// # Errors
+    /// `Misconfigured` naming the bad setting.
+    pub fn build(self) -> Result<DebugEndpointsProbe, ProbeError> {
+        self.spec.build_probe()
+    }
+}
+
+impl DebugEndpointsProbe {
+    /// A builder for the service at `base_url`, with the default debug paths.
+    pub fn builder(base_url: impl Into<String>) -> DebugEndpointsProbeBuilder {
+        DebugEndpointsProbeBuilder { spec: DebugEndpointsSpec::new(base_url) }
     }
 }
 

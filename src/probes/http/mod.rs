@@ -60,9 +60,10 @@ mod verdict;
 pub use client::{ClientOptions, StatusPattern, display_url};
 pub use endpoint::{HttpProbe, HttpProbeBuilder, HttpSpec};
 pub use items::{
-    AuthProbe, AuthSpec, CdnProbe, CdnSpec, DebugEndpointsProbe, DebugEndpointsSpec, DocumentSpec, HealthProbe,
-    HealthProbeBuilder, HealthSpec, InputValidationProbe, InputValidationSpec, MAX_BURST_DURATION, MAX_BURST_REQUESTS,
-    MAX_PAYLOADS, RateLimitProbe, RateLimitSpec,
+    AuthProbe, AuthProbeBuilder, AuthSpec, CdnProbe, CdnProbeBuilder, CdnSpec, DebugEndpointsProbe,
+    DebugEndpointsProbeBuilder, DebugEndpointsSpec, DocumentSpec, HealthProbe, HealthProbeBuilder, HealthSpec,
+    InputValidationProbe, InputValidationProbeBuilder, InputValidationSpec, MAX_BURST_DURATION, MAX_BURST_REQUESTS,
+    MAX_PAYLOADS, RateLimitProbe, RateLimitProbeBuilder, RateLimitSpec,
 };
 pub use observability::{
     LogAggregationProbe, LogAggregationSpec, LogsAppearingProbe, LogsAppearingSpec, MonitoringProbe, MonitoringSpec,
