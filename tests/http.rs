@@ -1572,3 +1572,25 @@ async fn item_probe_builders_agree_with_their_specs() {
     assert!(RateLimitProbe::builder(format!("{base}/api"), 5).within(Duration::from_secs(2)).build().is_ok());
     assert!(InputValidationProbe::builder(format!("{base}/api"), ["{not json"]).method("PUT").build().is_ok());
 }
+
+#[test]
+fn observability_and_registry_builders_refuse_what_their_specs_refuse() {
+    let e = MonitoringProbe::builder().build().unwrap_err();
+    assert_eq!((e.kind, e.config_key.as_deref()), (ProbeErrorKind::NotConfigured, Some("prometheus_url")));
+    assert!(MonitoringProbe::builder().prometheus_url("http://127.0.0.1:9090").build().is_ok());
+    let e = LogAggregationProbe::builder().build().unwrap_err();
+    assert_eq!(e.kind, ProbeErrorKind::NotConfigured);
+    assert!(LogAggregationProbe::builder().loki_url("http://127.0.0.1:3100").build().is_ok());
+    let e = LogsAppearingProbe::builder("http://127.0.0.1:3100/q", "data").build().unwrap_err();
+    assert_eq!(e.message, "pointer `data` must start with `/`");
+    let e = LogsAppearingProbe::builder("http://127.0.0.1:3100/q", "/data").window(Duration::ZERO).build().unwrap_err();
+    assert_eq!(e.kind, ProbeErrorKind::Misconfigured);
+    let token = Secret::new("oci-builder-secret-0123");
+    let p = OciImageProbe::builder("127.0.0.1:5000", "nexus/inference", "v1")
+        .username("ci")
+        .password(token)
+        .build()
+        .unwrap();
+    assert!(!format!("{p:?}").contains("oci-builder-secret"), "{p:?}");
+    assert_eq!(OciImageProbe::builder("ghcr.io", "", "v1").build().unwrap_err().kind, ProbeErrorKind::NotConfigured);
+}

@@ -66,8 +66,8 @@ pub use items::{
     MAX_PAYLOADS, RateLimitProbe, RateLimitProbeBuilder, RateLimitSpec,
 };
 pub use observability::{
-    LogAggregationProbe, LogAggregationSpec, LogsAppearingProbe, LogsAppearingSpec, MonitoringProbe, MonitoringSpec,
-    TimeFormat,
+    LogAggregationProbe, LogAggregationProbeBuilder, LogAggregationSpec, LogsAppearingProbe, LogsAppearingProbeBuilder,
+    LogsAppearingSpec, MonitoringProbe, MonitoringProbeBuilder, MonitoringSpec, TimeFormat,
 };
 pub(crate) use oci::parse_challenge;
 
@@ -114,4 +114,4 @@ impl<S: HttpKind> ProbeSpec for S {
         Ok(Arc::new(self.build_probe()?))
     }
 }
-pub use oci::{OciImageProbe, OciImageSpec};
+pub use oci::{OciImageProbe, OciImageProbeBuilder, OciImageSpec};

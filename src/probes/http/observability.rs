@@ -113,6 +113,48 @@ impl HttpKind for MonitoringSpec {
     }
 }
 
+/// Builds a [`MonitoringProbe`] in Rust: `MonitoringProbe::builder(..).….build()`, the same probe as the
+/// `monitoring-stack` kind's [`MonitoringSpec`].
+#[derive(Debug, Clone)]
+pub struct MonitoringProbeBuilder {
+    spec: MonitoringSpec,
+}
+
+impl MonitoringProbeBuilder {
+    /// Prometheus base URL (`http://prometheus:9090`).
+    pub fn prometheus_url(mut self, url: impl Into<String>) -> Self {
+        self.spec.prometheus_url = Some(url.into());
+        self
+    }
+
+    /// Grafana base URL (`http://grafana:3000`).
+    pub fn grafana_url(mut self, url: impl Into<String>) -> Self {
+        self.spec.grafana_url = Some(url.into());
+        self
+    }
+
+    /// Connection settings.
+    pub fn client(mut self, client: ClientOptions) -> Self {
+        self.spec.client = client;
+        self
+    }
+
+    /// The probe.
+    ///
+    /// # Errors
+    /// `NotConfigured` without a URL, `Misconfigured` naming the bad setting.
+    pub fn build(self) -> Result<MonitoringProbe, ProbeError> {
+        self.spec.build_probe()
+    }
+}
+
+impl MonitoringProbe {
+    /// A builder for the monitoring stack (set at least one URL).
+    pub fn builder() -> MonitoringProbeBuilder {
+        MonitoringProbeBuilder { spec: MonitoringSpec::new() }
+    }
+}
+
 /// The probe built from a [`MonitoringSpec`].
 #[derive(Debug, Clone)]
 pub struct MonitoringProbe {
@@ -239,6 +281,48 @@ impl HttpKind for LogAggregationSpec {
             elasticsearch: es.map(|u| join(&u, "/_cluster/health")).transpose()?.map(SafeUrl),
             client: self.client.build()?,
         })
+    }
+}
+
+/// Builds a [`LogAggregationProbe`] in Rust: `LogAggregationProbe::builder(..).….build()`, the same probe as the
+/// `log-aggregation` kind's [`LogAggregationSpec`].
+#[derive(Debug, Clone)]
+pub struct LogAggregationProbeBuilder {
+    spec: LogAggregationSpec,
+}
+
+impl LogAggregationProbeBuilder {
+    /// Loki base URL (`http://loki:3100`).
+    pub fn loki_url(mut self, url: impl Into<String>) -> Self {
+        self.spec.loki_url = Some(url.into());
+        self
+    }
+
+    /// Elasticsearch / OpenSearch base URL (`https://es:9200`).
+    pub fn elasticsearch_url(mut self, url: impl Into<String>) -> Self {
+        self.spec.elasticsearch_url = Some(url.into());
+        self
+    }
+
+    /// Connection settings.
+    pub fn client(mut self, client: ClientOptions) -> Self {
+        self.spec.client = client;
+        self
+    }
+
+    /// The probe.
+    ///
+    /// # Errors
+    /// `NotConfigured` without a URL, `Misconfigured` naming the bad setting.
+    pub fn build(self) -> Result<LogAggregationProbe, ProbeError> {
+        self.spec.build_probe()
+    }
+}
+
+impl LogAggregationProbe {
+    /// A builder for the log aggregation stack (set at least one URL).
+    pub fn builder() -> LogAggregationProbeBuilder {
+        LogAggregationProbeBuilder { spec: LogAggregationSpec::new() }
     }
 }
 
@@ -435,6 +519,60 @@ impl HttpKind for LogsAppearingSpec {
             body: self.body.clone(),
             client: self.client.build()?,
         })
+    }
+}
+
+/// Builds a [`LogsAppearingProbe`] in Rust: `LogsAppearingProbe::builder(..).….build()`, the same probe as the
+/// `logs-appearing` kind's [`LogsAppearingSpec`].
+#[derive(Debug, Clone)]
+pub struct LogsAppearingProbeBuilder {
+    spec: LogsAppearingSpec,
+}
+
+impl LogsAppearingProbeBuilder {
+    /// How far back to look (default 15m).
+    pub fn window(mut self, window: Duration) -> Self {
+        self.spec.window = window;
+        self
+    }
+
+    /// How `{start}` / `{end}` are written (default rfc3339).
+    pub fn time_format(mut self, format: TimeFormat) -> Self {
+        self.spec.time_format = format;
+        self
+    }
+
+    /// The method (default `GET`; Elasticsearch `_count`/`_search` queries use `POST`).
+    pub fn method(mut self, method: impl Into<String>) -> Self {
+        self.spec.method = method.into();
+        self
+    }
+
+    /// A request body (JSON), may hold `{start}` / `{end}`.
+    pub fn body(mut self, body: impl Into<String>) -> Self {
+        self.spec.body = Some(body.into());
+        self
+    }
+
+    /// Connection settings.
+    pub fn client(mut self, client: ClientOptions) -> Self {
+        self.spec.client = client;
+        self
+    }
+
+    /// The probe.
+    ///
+    /// # Errors
+    /// `Misconfigured` naming the bad setting (URL, pointer, window).
+    pub fn build(self) -> Result<LogsAppearingProbe, ProbeError> {
+        self.spec.build_probe()
+    }
+}
+
+impl LogsAppearingProbe {
+    /// A builder for a log query at `url` whose entries (or count) are at the JSON `pointer`.
+    pub fn builder(url: impl Into<String>, pointer: impl Into<String>) -> LogsAppearingProbeBuilder {
+        LogsAppearingProbeBuilder { spec: LogsAppearingSpec::new(url, pointer) }
     }
 }
 

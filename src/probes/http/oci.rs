@@ -101,6 +101,52 @@ impl HttpKind for OciImageSpec {
     }
 }
 
+/// Builds a [`OciImageProbe`] in Rust: `OciImageProbe::builder(..).….build()`, the same probe as the
+/// `oci-image` kind's [`OciImageSpec`].
+#[derive(Debug, Clone)]
+pub struct OciImageProbeBuilder {
+    spec: OciImageSpec,
+}
+
+impl OciImageProbeBuilder {
+    /// User name for the token endpoint or Basic authentication.
+    pub fn username(mut self, username: impl Into<String>) -> Self {
+        self.spec.username = Some(username.into());
+        self
+    }
+
+    /// Password or access token.
+    pub fn password(mut self, password: Secret) -> Self {
+        self.spec.password = Some(password);
+        self
+    }
+
+    /// Connection settings.
+    pub fn client(mut self, client: ClientOptions) -> Self {
+        self.spec.client = client;
+        self
+    }
+
+    /// The probe.
+    ///
+    /// # Errors
+    /// `NotConfigured` without a repository, `Misconfigured` naming the bad setting.
+    pub fn build(self) -> Result<OciImageProbe, ProbeError> {
+        self.spec.build_probe()
+    }
+}
+
+impl OciImageProbe {
+    /// A builder for the image `repository:tag` in `registry`.
+    pub fn builder(
+        registry: impl Into<String>,
+        repository: impl Into<String>,
+        tag: impl Into<String>,
+    ) -> OciImageProbeBuilder {
+        OciImageProbeBuilder { spec: OciImageSpec::new(registry, repository, tag) }
+    }
+}
+
 /// The probe built from an [`OciImageSpec`].
 #[derive(Debug, Clone)]
 pub struct OciImageProbe {
