@@ -1294,6 +1294,13 @@ async fn only_runs_the_items_selected_by_id_section_or_tag() {
     assert!(report.render(nexus_readiness::report::Format::Json).contains("\"unmatched_selectors\""));
     let report = Runner::builder().only(["checks"]).build().run(&pass_plan).await;
     assert!(report.ready());
+
+    // Polling stops at once on a selector that matches nothing: no round can fix it.
+    let policy = PollPolicy::new(Duration::from_millis(20), Duration::from_secs(30));
+    let t0 = Instant::now();
+    let report = Runner::builder().only(["typo"]).build().wait_until_ready(&pass_plan, policy).await;
+    assert!(!report.ready());
+    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
 }
 
 #[tokio::test]

@@ -150,8 +150,11 @@ impl Runner {
             {
                 break;
             }
-            // Blocked by something no probe can change (a pending attestation).
-            if report.items().iter().enumerate().any(|(i, it)| !pollable[i] && it.blocks()) {
+            // Blocked by something no probe can change (a pending attestation, an `only`
+            // selector that matches no item).
+            if !report.unmatched_selectors().is_empty()
+                || report.items().iter().enumerate().any(|(i, it)| !pollable[i] && it.blocks())
+            {
                 break;
             }
             if crate::probe::instant_after(policy.period) >= deadline {
