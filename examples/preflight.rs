@@ -32,7 +32,7 @@ OPTIONS:
                           item reports which key it needs
     -p, --phase LIST      phases to run, comma separated: pre-deployment, deployment,
                           post-deployment, continuous (default: all, or [runner] phases)
-    -f, --format FORMAT   summary (default), markdown, json, junit, tap, prometheus, rst
+    -f, --format FORMAT   summary (default), markdown, json, junit, tap, prometheus, rst, sarif
     -v, --verbose         summary: list every passed, attested and waived item
     -o, --output FILE     write the report there (atomically) instead of stdout
     -h, --help            this text

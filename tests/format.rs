@@ -742,3 +742,18 @@ fn titles_starting_with_a_backslash_escape_keep_it() {
     assert_eq!(c.items().next().unwrap().title, "\\[draft\\] review");
     assert_round_trip(&c);
 }
+
+/// The last line reads the same with or without its newline (found by fuzzing
+/// `format_roundtrip`: `>- [x]` at the end of the file was no task item, and once rendered
+/// with a newline it was one inside a quote).
+#[test]
+fn the_last_line_reads_the_same_without_its_newline() {
+    for doc in ["# T\n\n- [ ] a", "# T\n\n>- [x]", "# T\n\n- [x]", "# T\n\n## S\n\n- [ ] a\n  b"] {
+        let with = format::parse_markdown(&format!("{doc}\n"));
+        let without = format::parse_markdown(doc);
+        assert_eq!(format!("{with:?}"), format!("{without:?}"), "{doc:?}");
+        if let Ok(c) = without {
+            assert_round_trip(&c);
+        }
+    }
+}

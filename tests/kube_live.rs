@@ -76,6 +76,97 @@ fn decode(s: &str) -> String {
     String::from_utf8(out).unwrap()
 }
 
+/// The value at a JSON pointer, created as needed.
+fn json_pointer_mut<'v>(v: &'v mut Value, ptr: &str) -> &'v mut Value {
+    ptr.split('/').skip(1).fold(v, |cur, seg| {
+        let seg = seg.replace("~1", "/").replace("~0", "~");
+        if !cur.is_object() {
+            *cur = json!({});
+        }
+        cur.as_object_mut().unwrap().entry(seg).or_insert(Value::Null)
+    })
+}
+
+/// The apiVersion and list kind of a collection path, as the API server names them
+/// (`apps/v1`, `ReplicaSetList`): typed Go clients refuse a generic `List`.
+fn list_kind(path: &str) -> (String, String) {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let (gv, discovery_path) = match parts.as_slice() {
+        ["api", v, ..] => (v.to_string(), format!("/api/{v}")),
+        ["apis", g, v, ..] => (format!("{g}/{v}"), format!("/apis/{g}/{v}")),
+        _ => ("v1".into(), String::new()),
+    };
+    let resource = parts.last().copied().unwrap_or("");
+    let kind = discovery(&discovery_path)
+        .and_then(|d| {
+            d["resources"]
+                .as_array()?
+                .iter()
+                .find(|r| r["name"] == resource)
+                .and_then(|r| r["kind"].as_str().map(str::to_string))
+        })
+        .map(|k| format!("{k}List"))
+        .unwrap_or_else(|| "List".into());
+    (gv, kind)
+}
+
+/// The discovery documents kubectl reads to map `deployment/x` to a resource: the legacy
+/// (unaggregated) forms, which clients fall back to when the server does not offer the
+/// aggregated ones.
+fn discovery(path: &str) -> Option<Value> {
+    let verbs = ["get", "list", "watch", "create", "update", "patch", "delete"];
+    let res = |name: &str, kind: &str, namespaced: bool, short: &[&str]| {
+        json!({"name": name, "singularName": kind.to_ascii_lowercase(), "namespaced": namespaced, "kind": kind,
+               "verbs": verbs, "shortNames": short})
+    };
+    let list = |gv: &str, resources: Vec<Value>| json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources});
+    let groups =
+        [("apps", "v1"), ("batch", "v1"), ("autoscaling", "v2"), ("networking.k8s.io", "v1"), ("policy", "v1")];
+    Some(match path {
+        "/version" => json!({"major": "1", "minor": "37", "gitVersion": "v1.37.0", "platform": "linux/amd64"}),
+        "/api" => json!({"kind": "APIVersions", "versions": ["v1"],
+                         "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:443"}]}),
+        "/apis" => json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups.iter().map(|(g, v)| {
+            let gv = json!({"groupVersion": format!("{g}/{v}"), "version": v});
+            json!({"name": g, "versions": [gv.clone()], "preferredVersion": gv})
+        }).collect::<Vec<_>>()}),
+        "/api/v1" => list(
+            "v1",
+            vec![
+                res("pods", "Pod", true, &["po"]),
+                res("services", "Service", true, &["svc"]),
+                res("namespaces", "Namespace", false, &["ns"]),
+                res("nodes", "Node", false, &["no"]),
+                res("secrets", "Secret", true, &[]),
+                res("configmaps", "ConfigMap", true, &["cm"]),
+                res("serviceaccounts", "ServiceAccount", true, &["sa"]),
+            ],
+        ),
+        "/apis/apps/v1" => list(
+            "apps/v1",
+            vec![
+                res("deployments", "Deployment", true, &["deploy"]),
+                res("replicasets", "ReplicaSet", true, &["rs"]),
+                res("statefulsets", "StatefulSet", true, &["sts"]),
+                res("daemonsets", "DaemonSet", true, &["ds"]),
+            ],
+        ),
+        "/apis/batch/v1" => {
+            list("batch/v1", vec![res("jobs", "Job", true, &[]), res("cronjobs", "CronJob", true, &["cj"])])
+        }
+        "/apis/autoscaling/v2" => {
+            list("autoscaling/v2", vec![res("horizontalpodautoscalers", "HorizontalPodAutoscaler", true, &["hpa"])])
+        }
+        "/apis/networking.k8s.io/v1" => {
+            list("networking.k8s.io/v1", vec![res("networkpolicies", "NetworkPolicy", true, &["netpol"])])
+        }
+        "/apis/policy/v1" => {
+            list("policy/v1", vec![res("poddisruptionbudgets", "PodDisruptionBudget", true, &["pdb"])])
+        }
+        _ => return None,
+    })
+}
+
 /// RFC 7386 JSON merge patch.
 fn merge_patch(target: &mut Value, patch: &Value) {
     match patch {
@@ -120,6 +211,14 @@ async fn handle(State(fake): State<Shared>, method: Method, uri: Uri, headers: H
     if let Some(d) = delay {
         tokio::time::sleep(d).await;
     }
+    if let Some(doc) = discovery(&path) {
+        return axum::Json(doc).into_response();
+    }
+    if matches!(query_param(&query, "watch"), Some("true" | "1")) {
+        // A watch that sees no change: held open a moment, then ended (clients re-watch).
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        return ([(axum::http::header::CONTENT_TYPE, "application/json")], "").into_response();
+    }
     let mut f = fake.lock().unwrap();
     if let Some((_, code, reason, message)) = f.errors.iter().find(|(p, ..)| path.starts_with(p.as_str())) {
         return status(*code, reason, message);
@@ -127,7 +226,13 @@ async fn handle(State(fake): State<Shared>, method: Method, uri: Uri, headers: H
     if let Some(items) = f.collections.get(&path) {
         // LIST with limit/continue and labelSelector.
         let selector = query_param(&query, "labelSelector").map(decode).unwrap_or_default();
-        let items: Vec<&Value> = items.iter().filter(|i| labels_match(i, &selector)).collect();
+        let field = query_param(&query, "fieldSelector").map(decode).unwrap_or_default();
+        let name = field.strip_prefix("metadata.name=").map(|n| n.trim_start_matches('='));
+        let items: Vec<&Value> = items
+            .iter()
+            .filter(|i| labels_match(i, &selector))
+            .filter(|i| name.is_none_or(|n| i["metadata"]["name"] == n))
+            .collect();
         let start: usize = query_param(&query, "continue").map(|c| c.parse().unwrap()).unwrap_or(0);
         let limit: usize = query_param(&query, "limit").map(|c| c.parse().unwrap()).unwrap_or(usize::MAX);
         let end = start.saturating_add(limit).min(items.len());
@@ -135,8 +240,11 @@ async fn handle(State(fake): State<Shared>, method: Method, uri: Uri, headers: H
         if end < items.len() {
             meta["continue"] = json!(end.to_string());
         }
-        return axum::Json(json!({"apiVersion": "v1", "kind": "List", "metadata": meta, "items": items[start..end]}))
-            .into_response();
+        let (api_version, kind) = list_kind(&path);
+        return axum::Json(
+            json!({"apiVersion": api_version, "kind": kind, "metadata": meta, "items": items[start..end]}),
+        )
+        .into_response();
     }
     // GET or PATCH of one object: collection/name.
     let (collection, name) = path.rsplit_once('/').unwrap();
@@ -147,6 +255,23 @@ async fn handle(State(fake): State<Shared>, method: Method, uri: Uri, headers: H
         // A merge patch, as the API server applies it: metadata.resourceVersion in the patch is a
         // precondition (409 Conflict when the object changed); dryRun validates without storing.
         let patch: Value = serde_json::from_slice(&body).unwrap();
+        let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+        if content_type.starts_with("application/json-patch+json") {
+            // RFC 6902, as `kubectl rollout undo` sends it.
+            let mut patched = obj.clone();
+            for op in patch.as_array().unwrap() {
+                let ptr = op["path"].as_str().unwrap();
+                match op["op"].as_str().unwrap() {
+                    "replace" | "add" => *json_pointer_mut(&mut patched, ptr) = op["value"].clone(),
+                    "remove" => *json_pointer_mut(&mut patched, ptr) = Value::Null,
+                    other => return status(422, "Invalid", &format!("unsupported op {other}")),
+                }
+            }
+            if !query.contains("dryRun=All") {
+                *obj = patched.clone();
+            }
+            return axum::Json(patched).into_response();
+        }
         if let Some(want) = patch["metadata"]["resourceVersion"].as_str()
             && obj["metadata"]["resourceVersion"].as_str() != Some(want)
         {
@@ -269,7 +394,7 @@ fn deployment(name: &str, replicas: i32, ready: i32, revision: i64) -> Deploymen
                 "spec": {
                     "serviceAccountName": "nexus-api",
                     "containers": [{
-                        "name": "server", "image": format!("registry.example.com/{name}:{revision}.0.0"),
+                        "name": "server", "image": format!("registry.example.com/{name}:{revision}.0.0"), "imagePullPolicy": "Always",
                         "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}},
                         "env": [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "nexus-db", "key": "password"}}}]
                     }]
@@ -289,6 +414,8 @@ fn replica_set(deploy: &str, revision: i64, image: &str) -> ReplicaSet {
                      "annotations": {"deployment.kubernetes.io/revision": revision.to_string()},
                      "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": deploy, "uid": format!("uid-{deploy}"), "controller": true}]},
         "spec": {
+            // The API server defaults replicas; kubectl relies on it.
+            "replicas": 0,
             "selector": {"matchLabels": {"app": deploy, "pod-template-hash": format!("h{revision}")}},
             "template": {
                 "metadata": {"labels": {"app": deploy, "pod-template-hash": format!("h{revision}")}},
@@ -352,7 +479,11 @@ fn lb_service(name: &str, app: &str, ip: Option<&str>) -> Service {
 }
 
 fn findings(obs: &Observation) -> Vec<String> {
-    obs.evidence.iter().filter(|(k, _)| k.starts_with("finding.")).map(|(_, v)| v.to_string()).collect()
+    obs.evidence
+        .iter()
+        .filter(|(k, _)| k.starts_with("finding.") && !k.ends_with(".at"))
+        .map(|(_, v)| v.to_string())
+        .collect()
 }
 
 fn assert_finding(obs: &Observation, text: &str) {
@@ -855,4 +986,142 @@ async fn daemonset_and_statefulset_rollouts() {
     assert_eq!(obs.summary, "rollout of 1 statefulset complete");
     let err = c.check("rollback-possible", "name = \"cache\"").await.unwrap_err();
     assert_eq!(err.kind, ProbeErrorKind::NotApplicable);
+}
+
+// ---------------------------------------------------------------- the real kubectl
+
+/// `kubectl --kubeconfig <fake> ARGS...`: (exit success, stdout, stderr).
+async fn kubectl(bin: &std::path::Path, c: &Cluster, args: &[&str]) -> (bool, String, String) {
+    let home = tempfile::tempdir().unwrap();
+    let out = tokio::process::Command::new(bin)
+        .arg("--kubeconfig")
+        .arg(&c.kubeconfig)
+        .args(args)
+        .env("HOME", home.path())
+        .env_remove("KUBECONFIG")
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Drops nulls and empty objects/arrays, which Go and Rust serialise differently.
+fn prune(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), prune(v)))
+                .filter(|(_, v)| !(v.is_null() || v.as_object().is_some_and(|o| o.is_empty())))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(prune).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The fake API server answers the real `kubectl` as a cluster would: `get` lists the same
+/// objects the probes read, `rollout status` agrees with `rollout-complete`, and `rollout undo
+/// --dry-run=server` sends the template our `rollback()` restores, as a dry run.
+#[tokio::test]
+async fn kubectl_agrees_with_the_fake_api_server() {
+    let Some(bin) = common::require_binary("kubectl") else { return };
+    let c = Cluster::start().await;
+    rollback_cluster(&c);
+    c.add(DEPLOYMENTS, &[deployment("stuck", 3, 1, 1)]);
+
+    // kubectl get: the same objects.
+    let (ok, out, err) = kubectl(&bin, &c, &["get", "deployments", "-n", "nexus", "-o", "json"]).await;
+    assert!(ok, "kubectl get failed: {err}");
+    let listed: Value = serde_json::from_str(&out).unwrap();
+    let stored = c.fake.lock().unwrap().collections[DEPLOYMENTS].clone();
+    assert_eq!(listed["items"].as_array().unwrap(), &stored, "kubectl get shows other objects");
+    let (ok, out, err) = kubectl(&bin, &c, &["get", "rs", "-n", "nexus", "-l", "app=nexus-api", "-o", "name"]).await;
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["replicaset.apps/nexus-api-rs3", "replicaset.apps/nexus-api-rs2", "replicaset.apps/nexus-api-rs1"]
+    );
+
+    // kubectl rollout status: the same verdict as rollout-complete.
+    let (ok, out, err) =
+        kubectl(&bin, &c, &["rollout", "status", "deployment/nexus-api", "-n", "nexus", "--timeout=10s"]).await;
+    assert!(ok, "rollout status nexus-api: {out}{err}");
+    assert!(out.contains("deployment \"nexus-api\" successfully rolled out"), "{out}");
+    assert_eq!(c.check("rollout-complete", "name = \"nexus-api\"").await.unwrap().verdict, Verdict::Pass);
+    let (ok, out, err) =
+        kubectl(&bin, &c, &["rollout", "status", "deployment/stuck", "-n", "nexus", "--timeout=2s"]).await;
+    assert!(!ok, "rollout status of an incomplete rollout succeeded: {out}");
+    assert!(out.contains("Waiting for deployment \"stuck\" rollout to finish"), "{out}{err}");
+    let obs = c.check("rollout-complete", "name = \"stuck\"").await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Fail, "{obs:?}");
+
+    // kubectl rollout undo --dry-run=server: the previous revision's template, not stored.
+    c.clear_requests();
+    let (ok, out, err) =
+        kubectl(&bin, &c, &["rollout", "undo", "deployment/nexus-api", "-n", "nexus", "--dry-run=server"]).await;
+    assert!(ok, "rollout undo: {out}{err}\n{:#?}", c.requests());
+    assert!(out.contains("deployment.apps/nexus-api rolled back (server dry run)"), "{out}");
+    let reqs = c.requests();
+    let patch = reqs.iter().find(|r| r.method == "PATCH").expect("kubectl sent a PATCH");
+    assert_eq!(patch.path, format!("{DEPLOYMENTS}/nexus-api"));
+    assert!(patch.query.contains("dryRun=All"), "{}", patch.query);
+    let ops: Value = serde_json::from_str(&patch.body).unwrap();
+    let kubectl_template =
+        ops.as_array().unwrap().iter().find(|o| o["path"] == "/spec/template").unwrap()["value"].clone();
+    let stored = c.fake.lock().unwrap().collections[DEPLOYMENTS][0].clone();
+    assert_eq!(stored["spec"]["template"]["spec"]["containers"][0]["image"], "api:3", "a dry run stored the patch");
+
+    let client = c.client().await;
+    let cx = ProbeContext::new().with_timeout(Duration::from_secs(10));
+    let plan = rollback(&cx, &client, "nexus", "nexus-api", true).await.unwrap();
+    assert_eq!(plan.target_revision, 2);
+    let mut ours = stored.clone();
+    merge_patch(&mut ours, &plan.patch);
+    assert_eq!(
+        prune(&ours["spec"]["template"]),
+        prune(&kubectl_template),
+        "kubectl and rollback() restore different templates"
+    );
+}
+
+/// `pods-ready` and `restart-loops` count pods page by page, keeping no page: with pages of 2
+/// and each workload's pods spread over pages, the observation is the one a whole snapshot
+/// gives.
+#[tokio::test]
+async fn paged_pod_checks_agree_with_a_whole_snapshot() {
+    use nexus_readiness::probes::kube::{Check, CheckConfig, ResourceKind, WorkloadSelector, evaluate, live};
+
+    let c = Cluster::start().await;
+    c.add(DEPLOYMENTS, &[deployment("a", 3, 3, 1), deployment("b", 2, 1, 1), deployment("idle", 1, 0, 1)]);
+    c.add(
+        PODS,
+        &[
+            pod("a", 0, true, 0, None),
+            pod("b", 0, true, 5, None),
+            pod("a", 1, true, 0, None),
+            pod("b", 1, false, 9, Some("CrashLoopBackOff")),
+            pod("a", 2, true, 4, None),
+        ],
+    );
+    let client = c.client().await;
+    let cx = ProbeContext::new().with_timeout(Duration::from_secs(10));
+    let mut kinds = ResourceKind::WORKLOADS.to_vec();
+    kinds.push(ResourceKind::Pods);
+    let snap = live::fetch(&cx, &client, "nexus", &kinds, 500).await.unwrap();
+    for (name, check) in [("pods-ready", Check::PodsReady), ("restart-loops", Check::RestartLoops)] {
+        c.clear_requests();
+        let paged = c.check(name, "page_size = 2").await.unwrap();
+        let pod_pages = c.requests().iter().filter(|r| r.path == PODS).count();
+        assert_eq!(pod_pages, 3, "{name}: 5 pods in pages of 2");
+        let whole = evaluate(&snap, &WorkloadSelector::namespace("nexus"), check, &CheckConfig::default()).unwrap();
+        assert_eq!(paged, whole.to_observation(), "{name}");
+        assert_eq!(paged.verdict, Verdict::Fail, "{name}: {paged:?}");
+    }
+    let obs = c.check("pods-ready", "page_size = 2").await.unwrap();
+    assert_finding(&obs, "error: Deployment nexus/idle: no pods match its selector app=idle");
+    assert!(obs.evidence.get("checked").is_some_and(|c| c.starts_with("5 pods of 3 deployments")), "{obs:?}");
 }

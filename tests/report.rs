@@ -399,7 +399,7 @@ fn formats_parse_and_print() {
     let err = "yaml".parse::<Format>().unwrap_err();
     assert_eq!(
         err.to_string(),
-        "unknown report format `yaml`: expected json, junit, markdown (md), rst, tap or prometheus"
+        "unknown report format `yaml`: expected json, junit, markdown (md), rst, tap, prometheus or sarif"
     );
 }
 

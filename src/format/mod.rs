@@ -202,8 +202,13 @@ fn slug_pattern(pattern: &str) -> String {
 /// A [`FormatError`] at the first problem's line and column.
 pub fn parse_with(text: &str, syntax: Syntax, options: &LoadOptions) -> Result<Checklist, FormatError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let text: std::borrow::Cow<'_, str> =
+    let mut text: std::borrow::Cow<'_, str> =
         if text.contains('\r') { text.replace("\r\n", "\n").replace('\r', "\n").into() } else { text.into() };
+    // A last line reads the same with or without its newline (`- [x]` at the end of the file is
+    // a task item either way), as it does once rendered.
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.to_mut().push('\n');
+    }
     let blocks = match syntax {
         Syntax::Markdown => markdown::lex(&text)?,
         _ => lex::lex(&text)?,

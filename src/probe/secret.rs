@@ -87,10 +87,18 @@ impl From<&str> for Secret {
     }
 }
 
-/// Whether an evidence key or header name usually carries a secret
-/// (`authorization`, `token`, `password`, `secret`, `*_key`, `cookie`, ...).
+/// Whether an evidence key, header or variable name usually carries a secret
+/// (`authorization`, `token`, `password`, `secret`, `*_key`, `cookie`, key material such as
+/// `*_KEY_CONTENT` / `*_KEY_DATA` / `*_KEY_PEM`, ...).
 pub fn is_sensitive_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
+    let underscored = k.replace('-', "_");
+    if ["key_content", "key_data", "key_pem", "key_material", "key_b64", "key_base64"]
+        .iter()
+        .any(|s| underscored.contains(s))
+    {
+        return true;
+    }
     [
         "authorization",
         "token",

@@ -7,7 +7,7 @@
 //! and error with the plan's redactor before it enters the report.
 //!
 //! Render it with [`Report::render`] in any [`Format`]: [`json`], [`junit`], [`markdown`],
-//! [`rst`], [`tap`] or [`prometheus`].
+//! [`rst`], [`tap`], [`prometheus`] or [`sarif`].
 //!
 //! # Readiness
 //!
@@ -60,6 +60,7 @@ pub mod junit;
 pub mod markdown;
 pub mod prometheus;
 pub mod rst;
+pub mod sarif;
 pub mod tap;
 pub mod text;
 
@@ -1000,6 +1001,7 @@ impl Report {
             Format::Rst => rst::render(self),
             Format::Tap => tap::render(self),
             Format::Prometheus => prometheus::render(self),
+            Format::Sarif => sarif::render(self),
         }
     }
 }
@@ -1021,12 +1023,14 @@ pub enum Format {
     Tap,
     /// Prometheus text exposition format.
     Prometheus,
+    /// SARIF 2.1.0, for code-scanning UIs (findings at `file:line:column`).
+    Sarif,
 }
 
 impl Format {
     /// Every format.
-    pub const ALL: [Format; 6] =
-        [Format::Json, Format::Junit, Format::Markdown, Format::Rst, Format::Tap, Format::Prometheus];
+    pub const ALL: [Format; 7] =
+        [Format::Json, Format::Junit, Format::Markdown, Format::Rst, Format::Tap, Format::Prometheus, Format::Sarif];
 
     /// The name accepted by [`FromStr`] and printed by [`Display`](fmt::Display).
     pub fn as_str(self) -> &'static str {
@@ -1037,6 +1041,7 @@ impl Format {
             Format::Rst => "rst",
             Format::Tap => "tap",
             Format::Prometheus => "prometheus",
+            Format::Sarif => "sarif",
         }
     }
 
@@ -1049,6 +1054,7 @@ impl Format {
             Format::Rst => "rst",
             Format::Tap => "tap",
             Format::Prometheus => "prom",
+            Format::Sarif => "sarif",
         }
     }
 }
@@ -1061,7 +1067,7 @@ impl fmt::Display for Format {
 
 /// An unknown format name.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown report format `{0}`: expected json, junit, markdown (md), rst, tap or prometheus")]
+#[error("unknown report format `{0}`: expected json, junit, markdown (md), rst, tap, prometheus or sarif")]
 pub struct UnknownFormat(pub String);
 
 impl FromStr for Format {
@@ -1074,6 +1080,7 @@ impl FromStr for Format {
             "rst" | "restructuredtext" => Ok(Format::Rst),
             "tap" => Ok(Format::Tap),
             "prometheus" | "prom" => Ok(Format::Prometheus),
+            "sarif" => Ok(Format::Sarif),
             _ => Err(UnknownFormat(s.to_string())),
         }
     }

@@ -446,6 +446,7 @@ fn content_type(f: Format) -> &'static str {
         Format::Prometheus => "text/plain; version=0.0.4; charset=utf-8",
         Format::Rst => "text/x-rst; charset=utf-8",
         Format::Tap => "text/x-tap; charset=utf-8",
+        Format::Sarif => "application/sarif+json",
     }
 }
 

@@ -8,9 +8,11 @@ use std::time::Duration;
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Pod, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use kube::api::{Api, ListParams};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use serde::de::DeserializeOwned;
@@ -130,6 +132,27 @@ where
     K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug,
 {
     let mut items = Vec::new();
+    for_each_page(cx, api, params, resource, namespace, |page| items.extend(page)).await?;
+    Ok(items)
+}
+
+/// Lists `api` page by page (`limit` + `continue`), handing each page to `f` and keeping
+/// none: memory holds one page, whatever the number of objects.
+///
+/// # Errors
+/// See [`api_error`]; a timeout of `cx` says which request was in flight.
+pub async fn for_each_page<K, F>(
+    cx: &ProbeContext,
+    api: &Api<K>,
+    params: &ListParams,
+    resource: &str,
+    namespace: Option<&str>,
+    mut f: F,
+) -> Result<(), ProbeError>
+where
+    K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug,
+    F: FnMut(Vec<K>),
+{
     let mut token: Option<String> = None;
     loop {
         let mut lp = params.clone();
@@ -145,13 +168,14 @@ where
             .await
             .map_err(|e| e.context(what()))?
             .map_err(|e| api_error(&e, "list", resource, namespace))?;
-        items.extend(page.items);
-        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+        let next = page.metadata.continue_.filter(|c| !c.is_empty());
+        f(page.items);
+        match next {
             Some(c) => token = Some(c),
             None => break,
         }
     }
-    Ok(items)
+    Ok(())
 }
 
 async fn list_ns<K>(
@@ -197,6 +221,26 @@ pub async fn fetch(
             ResourceKind::DaemonSets => snap.daemon_sets = list_ns::<DaemonSet>(cx, client, ns, kind, page).await?,
             ResourceKind::ReplicaSets => snap.replica_sets = list_ns::<ReplicaSet>(cx, client, ns, kind, page).await?,
             ResourceKind::Pods => snap.pods = list_ns::<Pod>(cx, client, ns, kind, page).await?,
+            ResourceKind::Jobs => snap.jobs = list_ns::<Job>(cx, client, ns, kind, page).await?,
+            ResourceKind::CronJobs => snap.cron_jobs = list_ns::<CronJob>(cx, client, ns, kind, page).await?,
+            ResourceKind::Pdbs => snap.pdbs = list_ns::<PodDisruptionBudget>(cx, client, ns, kind, page).await?,
+            ResourceKind::PrometheusRules | ResourceKind::ServiceMonitors | ResourceKind::PodMonitors => {
+                let (kind_name, plural) = match kind {
+                    ResourceKind::PrometheusRules => ("PrometheusRule", "prometheusrules"),
+                    ResourceKind::ServiceMonitors => ("ServiceMonitor", "servicemonitors"),
+                    _ => ("PodMonitor", "podmonitors"),
+                };
+                let gvk = GroupVersionKind::gvk("monitoring.coreos.com", "v1", kind_name);
+                let ar = ApiResource::from_gvk_with_plural(&gvk, plural);
+                let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
+                let items = list_all(cx, &api, &ListParams::default().limit(page), kind.resource(), Some(ns)).await?;
+                for o in items {
+                    let mut v = serde_json::to_value(&o)
+                        .map_err(|e| ProbeError::protocol(format!("cannot encode a {kind_name}")).with_source(&e))?;
+                    v["kind"] = serde_json::Value::String(kind_name.into());
+                    snap.custom.push(v);
+                }
+            }
             ResourceKind::Services => snap.services = list_ns::<Service>(cx, client, ns, kind, page).await?,
             ResourceKind::Hpas => snap.hpas = list_ns::<HorizontalPodAutoscaler>(cx, client, ns, kind, page).await?,
             ResourceKind::NetworkPolicies => {

@@ -3,13 +3,17 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
-use super::source::{Origin, Snapshot};
+use super::position::YamlIndex;
+use super::source::{Origin, Snapshot, Source, WorkloadKind, object_key, selector_matches};
 use crate::probe::ProbeError;
 
-/// A manifest that could not be read or parsed, with file, document index and line.
+/// A manifest that could not be read, parsed or accepted, with file, document index, line and
+/// column.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ManifestError {
@@ -19,6 +23,8 @@ pub struct ManifestError {
     pub document: usize,
     /// The line in the file, from 1 (0 when unknown).
     pub line: usize,
+    /// The column of the offending field, from 1 (0 when unknown).
+    pub column: usize,
     /// What is wrong.
     pub message: String,
 }
@@ -28,6 +34,9 @@ impl fmt::Display for ManifestError {
         write!(f, "{}", self.path.display())?;
         if self.line > 0 {
             write!(f, ":{}", self.line)?;
+            if self.column > 0 {
+                write!(f, ":{}", self.column)?;
+            }
         }
         if self.document > 0 {
             write!(f, " (document {})", self.document)?;
@@ -62,6 +71,7 @@ pub fn load(paths: &[PathBuf], default_namespace: &str) -> Result<Snapshot, Mani
             path: paths.first().cloned().unwrap_or_default(),
             document: 0,
             line: 0,
+            column: 0,
             message: "no .yaml, .yml or .json manifest found".into(),
         });
     }
@@ -70,6 +80,7 @@ pub fn load(paths: &[PathBuf], default_namespace: &str) -> Result<Snapshot, Mani
             path: f.clone(),
             document: 0,
             line: 0,
+            column: 0,
             message: format!("cannot read: {e}"),
         })?;
         load_str(&mut snap, &f, &text, default_namespace)?;
@@ -82,6 +93,7 @@ fn collect_files(p: &Path, out: &mut Vec<PathBuf>) -> Result<(), ManifestError> 
         path: p.to_path_buf(),
         document: 0,
         line: 0,
+        column: 0,
         message: format!("cannot read: {e}"),
     };
     let meta = std::fs::metadata(p).map_err(err)?;
@@ -150,12 +162,13 @@ pub fn load_str(snap: &mut Snapshot, path: &Path, text: &str, default_namespace:
             path: path.to_path_buf(),
             document: index,
             line: line + e.location().map(|l| l.line().saturating_sub(1)).unwrap_or(0),
+            column: e.location().map(|l| l.column()).unwrap_or(0),
             message: format!("invalid YAML: {e}"),
         })?;
         if value.is_null() {
             continue;
         }
-        let at = Position { path, document: index, line };
+        let at = Position { path, document: index, index: Arc::new(YamlIndex::new(&doc, line)), prefix: String::new() };
         add_object(snap, value, &at, default_namespace)?;
     }
     Ok(())
@@ -164,17 +177,159 @@ pub fn load_str(snap: &mut Snapshot, path: &Path, text: &str, default_namespace:
 struct Position<'a> {
     path: &'a Path,
     document: usize,
-    line: usize,
+    index: Arc<YamlIndex>,
+    /// The pointer of the object in its document (`/items/2` inside a List).
+    prefix: String,
 }
 
 impl Position<'_> {
+    /// An error at the object (its document's position).
     fn error(&self, message: String) -> ManifestError {
-        ManifestError { path: self.path.to_path_buf(), document: self.document, line: self.line, message }
+        self.error_at("", message)
+    }
+
+    /// An error at `pointer` inside the object (or its nearest ancestor found).
+    fn error_at(&self, pointer: &str, message: String) -> ManifestError {
+        let (line, column) = self.index.locate(&format!("{}{pointer}", self.prefix));
+        ManifestError { path: self.path.to_path_buf(), document: self.document, line, column, message }
+    }
+
+    fn source(&self) -> Source {
+        Source { path: self.path.to_path_buf(), index: self.index.clone(), prefix: self.prefix.clone() }
     }
 }
 
-fn typed<T: DeserializeOwned>(value: serde_json::Value, at: &Position<'_>, what: &str) -> Result<T, ManifestError> {
-    serde_json::from_value(value).map_err(|e| at.error(format!("invalid {what}: {e}")))
+/// Rejects what the API server would reject and the checks would misread: a workload without
+/// a selector (apps/v1) or whose selector does not match its template's labels, a pod spec
+/// without containers, nameless or duplicate container names.
+fn validate(value: &Value, kind: Option<WorkloadKind>, at: &Position<'_>, what: &str) -> Result<(), ManifestError> {
+    let Some(kind) = kind else { return Ok(()) };
+    if matches!(kind, WorkloadKind::Deployment | WorkloadKind::StatefulSet | WorkloadKind::DaemonSet) {
+        let sel = value.pointer("/spec/selector");
+        let empty = |k: &str| {
+            sel.and_then(|s| s.get(k))
+                .is_none_or(|v| v.as_object().map_or(v.as_array().is_none_or(Vec::is_empty), serde_json::Map::is_empty))
+        };
+        if sel.is_none() || (empty("matchLabels") && empty("matchExpressions")) {
+            return Err(at.error_at(
+                "/spec/selector",
+                format!("{what}: spec.selector is required in apps/v1 (the API server rejects it without one)"),
+            ));
+        }
+        let selector: k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector =
+            serde_json::from_value(sel.cloned().unwrap_or_default())
+                .map_err(|e| at.error_at("/spec/selector", format!("invalid {what} spec.selector: {e}")))?;
+        let labels: Option<std::collections::BTreeMap<String, String>> =
+            value.pointer("/spec/template/metadata/labels").and_then(|l| serde_json::from_value(l.clone()).ok());
+        if !selector_matches(&selector, labels.as_ref()) {
+            return Err(at.error_at(
+                "/spec/selector",
+                format!("{what}: spec.selector does not match spec.template.metadata.labels"),
+            ));
+        }
+    }
+    if kind == WorkloadKind::CronJob
+        && value.pointer("/spec/schedule").and_then(Value::as_str).is_none_or(str::is_empty)
+    {
+        return Err(at.error_at("/spec", format!("{what}: spec.schedule is required")));
+    }
+    let spec_ptr = kind.pod_spec_pointer();
+    let containers_ptr = format!("{spec_ptr}/containers");
+    let containers = value.pointer(&containers_ptr).and_then(Value::as_array);
+    if containers.is_none_or(Vec::is_empty) {
+        let path = spec_ptr.trim_start_matches('/').replace('/', ".");
+        return Err(at.error_at(spec_ptr, format!("{what}: {path}.containers must list at least one container")));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for list in ["containers", "initContainers"] {
+        let list_ptr = format!("{spec_ptr}/{list}");
+        for (i, c) in value.pointer(&list_ptr).and_then(Value::as_array).into_iter().flatten().enumerate() {
+            let ptr = format!("{list_ptr}/{i}");
+            match c.get("name").and_then(Value::as_str).filter(|n| !n.trim().is_empty()) {
+                None => {
+                    return Err(
+                        at.error_at(&ptr, format!("{what}: {list}[{i}] has no name (the API server requires one)"))
+                    );
+                }
+                Some(n) if !seen.insert(n.to_string()) => {
+                    return Err(
+                        at.error_at(&format!("{ptr}/name"), format!("{what}: container name {n:?} is used twice"))
+                    );
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Converts an autoscaling/v1 HPA (still served) into the autoscaling/v2 form the checks read.
+fn hpa_v1_to_v2(
+    h: k8s_openapi::api::autoscaling::v1::HorizontalPodAutoscaler,
+) -> k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler {
+    use k8s_openapi::api::autoscaling::v2;
+    let spec = h.spec;
+    let metrics = spec.target_cpu_utilization_percentage.map(|p| {
+        vec![v2::MetricSpec {
+            type_: "Resource".into(),
+            resource: Some(v2::ResourceMetricSource {
+                name: "cpu".into(),
+                target: v2::MetricTarget {
+                    type_: "Utilization".into(),
+                    average_utilization: Some(p),
+                    ..Default::default()
+                },
+            }),
+            ..Default::default()
+        }]
+    });
+    v2::HorizontalPodAutoscaler {
+        metadata: h.metadata,
+        spec: v2::HorizontalPodAutoscalerSpec {
+            scale_target_ref: v2::CrossVersionObjectReference {
+                api_version: spec.scale_target_ref.api_version,
+                kind: spec.scale_target_ref.kind,
+                name: spec.scale_target_ref.name,
+            },
+            min_replicas: spec.min_replicas,
+            max_replicas: spec.max_replicas,
+            metrics,
+            behavior: None,
+        },
+        status: None,
+    }
+}
+
+/// Deserializes `value` into a k8s-openapi type; a type error names the field's path and is
+/// located at its line:column.
+fn typed<T: DeserializeOwned>(value: &Value, at: &Position<'_>, what: &str) -> Result<T, ManifestError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." || path.is_empty() {
+            return at.error(format!("invalid {what}: {}", e.inner()));
+        }
+        at.error_at(&path_pointer(&path), format!("invalid {what}: {path}: {}", e.inner()))
+    })
+}
+
+/// `spec.template.spec.containers[0].image` as a JSON pointer.
+fn path_pointer(path: &str) -> String {
+    let mut out = String::new();
+    for seg in path.split('.') {
+        let (key, indexes) = match seg.find('[') {
+            Some(i) => (&seg[..i], &seg[i..]),
+            None => (seg, ""),
+        };
+        if !key.is_empty() {
+            out.push('/');
+            out.push_str(&super::position::escape(key));
+        }
+        for idx in indexes.split(['[', ']']).filter(|s| !s.is_empty()) {
+            out.push('/');
+            out.push_str(idx);
+        }
+    }
+    out
 }
 
 fn fill_ns(meta: &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, ns: &str) {
@@ -194,11 +349,25 @@ fn add_object(snap: &mut Snapshot, value: serde_json::Value, at: &Position<'_>, 
     }
     let name = obj.get("metadata").and_then(|m| m.get("name")).and_then(|n| n.as_str()).unwrap_or("").to_string();
     let what = format!("{kind} {name:?}");
+    if name.is_empty() && kind != "List" {
+        return Err(at.error_at("/metadata", format!("{kind} has no metadata.name")));
+    }
+    let workload = match (api_version.as_str(), kind.as_str()) {
+        ("apps/v1", "Deployment") => Some(WorkloadKind::Deployment),
+        ("apps/v1", "StatefulSet") => Some(WorkloadKind::StatefulSet),
+        ("apps/v1", "DaemonSet") => Some(WorkloadKind::DaemonSet),
+        ("batch/v1", "Job") => Some(WorkloadKind::Job),
+        ("batch/v1", "CronJob") => Some(WorkloadKind::CronJob),
+        ("v1", "Pod") => Some(WorkloadKind::Pod),
+        _ => None,
+    };
     macro_rules! push {
         ($field:ident) => {{
-            snap.$field.push(typed(value, at, &what)?);
+            snap.$field.push(typed(&value, at, &what)?);
+            validate(&value, workload, at, &what)?;
             let o = snap.$field.last_mut().expect("just pushed");
             fill_ns(&mut o.metadata, ns);
+            snap.sources.insert(object_key(&kind, &o.metadata), at.source());
         }};
     }
     match (api_version.as_str(), kind.as_str()) {
@@ -206,29 +375,57 @@ fn add_object(snap: &mut Snapshot, value: serde_json::Value, at: &Position<'_>, 
         ("apps/v1", "StatefulSet") => push!(stateful_sets),
         ("apps/v1", "DaemonSet") => push!(daemon_sets),
         ("apps/v1", "ReplicaSet") => push!(replica_sets),
+        ("batch/v1", "Job") => push!(jobs),
+        ("batch/v1", "CronJob") => push!(cron_jobs),
+        ("policy/v1", "PodDisruptionBudget") => push!(pdbs),
         ("v1", "Pod") => push!(pods),
         ("v1", "Service") => push!(services),
         ("autoscaling/v2", "HorizontalPodAutoscaler") => push!(hpas),
+        ("autoscaling/v1", "HorizontalPodAutoscaler") => {
+            let mut h = hpa_v1_to_v2(typed(&value, at, &what)?);
+            fill_ns(&mut h.metadata, ns);
+            snap.sources.insert(object_key(&kind, &h.metadata), at.source());
+            snap.hpas.push(h);
+        }
+        ("monitoring.coreos.com/v1", "PrometheusRule" | "ServiceMonitor" | "PodMonitor") => {
+            let mut value = value;
+            if value.pointer("/metadata/namespace").and_then(Value::as_str).is_none_or(str::is_empty) {
+                value["metadata"]["namespace"] = Value::String(ns.to_string());
+            }
+            let meta: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta =
+                typed(&value["metadata"], at, &what)?;
+            snap.sources.insert(object_key(&kind, &meta), at.source());
+            snap.custom.push(value);
+        }
         ("networking.k8s.io/v1", "NetworkPolicy") => push!(network_policies),
         ("v1", "ConfigMap") => push!(config_maps),
         ("v1", "ServiceAccount") => push!(service_accounts),
         ("v1", "Namespace") => {
-            let n = typed(value, at, &what)?;
+            let n: k8s_openapi::api::core::v1::Namespace = typed(&value, at, &what)?;
+            snap.sources.insert(object_key(&kind, &n.metadata), at.source());
             snap.namespaces.push(n);
         }
         ("v1", "Node") => {
-            let n = typed(value, at, &what)?;
+            let n: k8s_openapi::api::core::v1::Node = typed(&value, at, &what)?;
+            snap.sources.insert(object_key(&kind, &n.metadata), at.source());
             snap.nodes.push(n);
         }
         ("v1", "Secret") => {
-            let mut s: k8s_openapi::api::core::v1::Secret = typed(value, at, &what)?;
+            let mut s: k8s_openapi::api::core::v1::Secret = typed(&value, at, &what)?;
             fill_ns(&mut s.metadata, ns);
+            snap.sources.insert(object_key(&kind, &s.metadata), at.source());
             snap.push_secret(s);
         }
         (_, "List") => {
             let items = obj.get("items").and_then(|i| i.as_array()).cloned().unwrap_or_default();
-            for item in items {
-                add_object(snap, item, at, ns)?;
+            for (i, item) in items.into_iter().enumerate() {
+                let inner = Position {
+                    path: at.path,
+                    document: at.document,
+                    index: at.index.clone(),
+                    prefix: format!("{}/items/{i}", at.prefix),
+                };
+                add_object(snap, item, &inner, ns)?;
             }
         }
         _ => snap.notes.push(format!(
@@ -243,6 +440,12 @@ fn add_object(snap: &mut Snapshot, value: serde_json::Value, at: &Position<'_>, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn serde_paths_become_pointers() {
+        assert_eq!(path_pointer("spec.template.spec.containers[0].image"), "/spec/template/spec/containers/0/image");
+        assert_eq!(path_pointer("spec.replicas"), "/spec/replicas");
+    }
 
     #[test]
     fn documents_split_with_lines() {

@@ -31,6 +31,7 @@
 pub mod checks;
 pub mod live;
 pub mod manifest;
+pub mod position;
 pub mod rollback;
 pub mod source;
 
@@ -41,10 +42,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Deserialize;
 
-pub use checks::{Check, CheckConfig, CheckOutcome, Evaluator, Finding, FindingSeverity, WorkloadSelector, evaluate};
+pub use checks::{
+    Check, CheckConfig, CheckOutcome, Evaluator, Finding, FindingSeverity, KubeCheck, WorkloadSelector, evaluate,
+};
 pub use manifest::ManifestError;
 pub use rollback::{RollbackPlan, RollbackTrigger, rollback};
-pub use source::{Origin, ResourceKind, Snapshot, Workload, WorkloadKind};
+pub use source::{Location, Origin, ResourceKind, Snapshot, Source, Workload, WorkloadKind, object_key};
 
 use crate::probe::{BuildContext, Observation, Probe, ProbeContext, ProbeError, ProbeSpec};
 
@@ -145,9 +148,7 @@ impl KubeProbe {
         let mut kinds: Vec<ResourceKind> = Vec::new();
         if self.check.uses_workloads() {
             match self.selector.kind {
-                Some(WorkloadKind::Deployment) => kinds.push(ResourceKind::Deployments),
-                Some(WorkloadKind::StatefulSet) => kinds.push(ResourceKind::StatefulSets),
-                Some(WorkloadKind::DaemonSet) => kinds.push(ResourceKind::DaemonSets),
+                Some(k) => kinds.push(k.resource()),
                 None => kinds.extend(ResourceKind::WORKLOADS),
             }
         }
@@ -155,24 +156,49 @@ impl KubeProbe {
         kinds
     }
 
+    /// The live client, or None for a manifest probe.
+    async fn live_client(&self) -> Result<Option<kube::Client>, ProbeError> {
+        Ok(match &self.source {
+            KubeSource::Manifests(_) => None,
+            KubeSource::Client(c) => Some(c.clone()),
+            KubeSource::Cluster { kubeconfig, context } => Some(
+                self.client
+                    .get_or_try_init(|| live::client(kubeconfig.as_deref(), context.as_deref(), self.request_timeout))
+                    .await?
+                    .clone(),
+            ),
+        })
+    }
+
     async fn snapshot(&self, cx: &ProbeContext) -> Result<Snapshot, ProbeError> {
-        let client = match &self.source {
-            KubeSource::Manifests(paths) => {
-                let paths = paths.clone();
-                let ns = self.selector.ns().to_string();
-                return tokio::task::spawn_blocking(move || manifest::load(&paths, &ns))
-                    .await
-                    .map_err(|e| ProbeError::other("manifest loading panicked").with_source(&e))?
-                    .map_err(ProbeError::from);
-            }
-            KubeSource::Client(c) => c.clone(),
-            KubeSource::Cluster { kubeconfig, context } => self
-                .client
-                .get_or_try_init(|| live::client(kubeconfig.as_deref(), context.as_deref(), self.request_timeout))
-                .await?
-                .clone(),
-        };
+        if let KubeSource::Manifests(paths) = &self.source {
+            let paths = paths.clone();
+            let ns = self.selector.ns().to_string();
+            return tokio::task::spawn_blocking(move || manifest::load(&paths, &ns))
+                .await
+                .map_err(|e| ProbeError::other("manifest loading panicked").with_source(&e))?
+                .map_err(ProbeError::from);
+        }
+        let client = self.live_client().await?.ok_or_else(|| ProbeError::other("no Kubernetes client"))?;
         live::fetch(cx, &client, self.selector.ns(), &self.kinds(), self.page_size).await
+    }
+
+    /// `pods-ready` and `restart-loops` on a live cluster: the workloads are listed, then the
+    /// pods page by page, each page counted and dropped (memory holds one page and the
+    /// findings kept, not every pod).
+    async fn check_pods_paged(&self, cx: &ProbeContext, client: kube::Client) -> Result<Observation, ProbeError> {
+        let ns = self.selector.ns();
+        let kinds: Vec<ResourceKind> = self.kinds().into_iter().filter(|k| *k != ResourceKind::Pods).collect();
+        let mut snap = live::fetch(cx, &client, ns, &kinds, self.page_size).await?;
+        snap.loaded.push(ResourceKind::Pods);
+        let ev = Evaluator::new(&snap, &self.selector, &self.config)?;
+        ev.precheck(self.check.imp())?;
+        let mut tally = checks::status::PodTally::new(self.check, &ev);
+        let api: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(client, ns);
+        let params = kube::api::ListParams::default().limit(self.page_size);
+        live::for_each_page(cx, &api, &params, ResourceKind::Pods.resource(), Some(ns), |page| tally.add(&ev, &page))
+            .await?;
+        Ok(tally.finish(&ev).to_observation())
     }
 }
 
@@ -190,6 +216,14 @@ impl Probe for KubeProbe {
     }
 
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+        if self.check.live_only() && matches!(self.source, KubeSource::Manifests(_)) {
+            return Err(ProbeError::not_applicable(format!("{} needs a live cluster, not manifests", self.check)));
+        }
+        let paged = matches!(self.check, Check::PodsReady | Check::RestartLoops)
+            && self.selector.kind != Some(WorkloadKind::Pod);
+        if paged && let Some(client) = self.live_client().await? {
+            return self.check_pods_paged(cx, client).await;
+        }
         let snap = self.snapshot(cx).await?;
         let outcome = evaluate(&snap, &self.selector, self.check, &self.config)?;
         let mut obs = outcome.to_observation();
@@ -204,8 +238,8 @@ fn default_page_size() -> u32 {
     live::DEFAULT_PAGE_SIZE
 }
 
-fn default_timeout() -> String {
-    "30s".into()
+fn default_timeout() -> Duration {
+    Duration::from_secs(30)
 }
 
 /// Config-file spec of a Kubernetes check (kind `kube`).
@@ -245,9 +279,10 @@ pub struct KubeSpec {
     /// LIST page size.
     #[serde(default = "default_page_size")]
     pub page_size: u32,
-    /// Timeout of each API response (`30s`).
-    #[serde(default = "default_timeout")]
-    pub request_timeout: String,
+    /// Timeout of each API response (`"30s"`).
+    #[serde(default = "default_timeout", with = "crate::model::duration::human")]
+    #[schemars(with = "String")]
+    pub request_timeout: Duration,
     /// Check tunables.
     #[serde(default)]
     pub config: CheckConfig,
@@ -256,7 +291,9 @@ pub struct KubeSpec {
 impl ProbeSpec for KubeSpec {
     const KIND: &'static str = "kube";
 
-    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
+    /// Builds the probe; `prometheus-rules` takes the plan checklist's alert rules unless
+    /// `config.alert_rules` names its own.
+    fn build(&self, cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
         let selector = WorkloadSelector {
             namespace: self.namespace.clone(),
             name: self.name.clone(),
@@ -264,22 +301,23 @@ impl ProbeSpec for KubeSpec {
             labels: self.labels.clone(),
         };
         selector.label_selector()?;
-        let timeout = crate::model::duration::parse(&self.request_timeout)
-            .map_err(|e| ProbeError::misconfigured(format!("kube.request_timeout {:?}: {e}", self.request_timeout)))?;
+        if self.request_timeout.is_zero() {
+            return Err(ProbeError::misconfigured("kube.request_timeout must be above 0s"));
+        }
         let source = if self.manifests.is_empty() {
             KubeSource::Cluster { kubeconfig: self.kubeconfig.clone(), context: self.context.clone() }
         } else {
-            if self.check.live_only() {
-                return Err(ProbeError::misconfigured(format!(
-                    "kube.check {} needs a live cluster: remove kube.manifests",
-                    self.check
-                )));
-            }
+            // A live-only check on manifests is Skipped when it runs ("needs a live cluster"),
+            // so one `[targets.kubernetes]` table with `manifests` serves every item.
             KubeSource::Manifests(self.manifests.clone())
         };
-        let mut probe = KubeProbe::new(source, selector, self.check).with_config(self.config.clone());
+        let mut config = self.config.clone();
+        if config.alert_rules.is_empty() {
+            config.alert_rules = cx.checklist.alert_rules.clone();
+        }
+        let mut probe = KubeProbe::new(source, selector, self.check).with_config(config);
         probe.page_size = self.page_size.max(1);
-        probe.request_timeout = Some(timeout);
+        probe.request_timeout = Some(self.request_timeout);
         Ok(Arc::new(probe))
     }
 }

@@ -20,7 +20,7 @@ use kube::api::{Api, ListParams, Patch, PatchParams};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::checks::{owned_replica_sets, revision};
+use super::checks::status::{owned_replica_sets, revision};
 use super::live::{DEFAULT_PAGE_SIZE, api_error, list_all};
 use super::source::selector_text;
 use crate::probe::{ProbeContext, ProbeError};

@@ -1,14 +1,18 @@
 //! Where the objects come from: a [`Snapshot`] of typed Kubernetes objects, filled from
 //! manifests on disk or from LIST calls on a live cluster, and the [`Workload`] view over the
-//! pod template of Deployments, StatefulSets and DaemonSets.
+//! pod template of Deployments, StatefulSets, DaemonSets, Jobs, CronJobs and bare Pods.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Pod, PodSpec, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use serde::{Deserialize, Serialize};
 
@@ -56,6 +60,18 @@ pub enum ResourceKind {
     ServiceAccounts,
     /// v1 Node (cluster-scoped).
     Nodes,
+    /// batch/v1 Job.
+    Jobs,
+    /// batch/v1 CronJob.
+    CronJobs,
+    /// policy/v1 PodDisruptionBudget.
+    Pdbs,
+    /// monitoring.coreos.com/v1 PrometheusRule.
+    PrometheusRules,
+    /// monitoring.coreos.com/v1 ServiceMonitor.
+    ServiceMonitors,
+    /// monitoring.coreos.com/v1 PodMonitor.
+    PodMonitors,
 }
 
 impl ResourceKind {
@@ -75,12 +91,25 @@ impl ResourceKind {
             ResourceKind::ConfigMaps => "configmaps",
             ResourceKind::ServiceAccounts => "serviceaccounts",
             ResourceKind::Nodes => "nodes",
+            ResourceKind::Jobs => "jobs.batch",
+            ResourceKind::CronJobs => "cronjobs.batch",
+            ResourceKind::Pdbs => "poddisruptionbudgets.policy",
+            ResourceKind::PrometheusRules => "prometheusrules.monitoring.coreos.com",
+            ResourceKind::ServiceMonitors => "servicemonitors.monitoring.coreos.com",
+            ResourceKind::PodMonitors => "podmonitors.monitoring.coreos.com",
         }
     }
 
-    /// The workload kinds (the objects a selector picks).
-    pub const WORKLOADS: [ResourceKind; 3] =
-        [ResourceKind::Deployments, ResourceKind::StatefulSets, ResourceKind::DaemonSets];
+    /// The workload kinds a live probe lists when the selector names no kind (bare Pods are
+    /// workloads on a live cluster only when the selector's kind is `Pod`: listing every pod
+    /// for every check would cost what the checks do not need).
+    pub const WORKLOADS: [ResourceKind; 5] = [
+        ResourceKind::Deployments,
+        ResourceKind::StatefulSets,
+        ResourceKind::DaemonSets,
+        ResourceKind::Jobs,
+        ResourceKind::CronJobs,
+    ];
 }
 
 /// Typed Kubernetes objects, the input of every check.
@@ -120,8 +149,72 @@ pub struct Snapshot {
     pub service_accounts: Vec<ServiceAccount>,
     /// Nodes.
     pub nodes: Vec<Node>,
+    /// Jobs.
+    pub jobs: Vec<Job>,
+    /// CronJobs.
+    pub cron_jobs: Vec<CronJob>,
+    /// PodDisruptionBudgets.
+    pub pdbs: Vec<PodDisruptionBudget>,
+    /// Custom resources the checks read (`monitoring.coreos.com/v1` PrometheusRule,
+    /// ServiceMonitor, PodMonitor), as JSON.
+    pub custom: Vec<serde_json::Value>,
     /// Notes about what was read (ignored kinds, ...), for evidence.
     pub notes: Vec<String>,
+    /// Where each manifest object was read from, by [`object_key`] (empty for live snapshots).
+    pub sources: HashMap<String, Source>,
+}
+
+/// Where a manifest object was read from: its file and the position of each field.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Source {
+    /// The file.
+    pub path: PathBuf,
+    /// The field positions of the document holding the object.
+    pub index: Arc<super::position::YamlIndex>,
+    /// The JSON pointer of the object inside its document (`""`, or `/items/3` in a List).
+    pub prefix: String,
+}
+
+/// A file position, `path:line:column` (both from 1).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Location {
+    /// The file.
+    pub path: PathBuf,
+    /// The line, from 1.
+    pub line: usize,
+    /// The column, from 1.
+    pub column: usize,
+}
+
+impl Location {
+    /// A location.
+    pub fn new(path: impl Into<PathBuf>, line: usize, column: usize) -> Self {
+        Location { path: path.into(), line, column }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.path.display(), self.line, self.column)
+    }
+}
+
+/// The key objects are known by in findings and [`Snapshot::sources`]:
+/// `Deployment nexus/nexus-api`, `Namespace nexus`, `Node gpu-1`.
+pub fn object_key(kind: &str, meta: &ObjectMeta) -> String {
+    let name = meta.name.as_deref().unwrap_or("");
+    match kind {
+        "Namespace" | "Node" => format!("{kind} {name}"),
+        _ => format!("{kind} {}/{name}", meta.namespace.as_deref().unwrap_or("default")),
+    }
+}
+
+/// Whether an object is managed by a controller (a pod of a ReplicaSet, a Job of a CronJob):
+/// such objects are checked through their controller, not as workloads of their own.
+fn controlled(meta: &ObjectMeta) -> bool {
+    meta.owner_references.iter().flatten().any(|o| o.controller == Some(true))
 }
 
 impl Snapshot {
@@ -143,7 +236,9 @@ impl Snapshot {
         self.secrets.push(secret);
     }
 
-    /// Every Deployment, StatefulSet and DaemonSet as a [`Workload`].
+    /// Every Deployment, StatefulSet, DaemonSet, Job and CronJob, and every Pod, as a
+    /// [`Workload`]. Pods and Jobs managed by a controller are left out: they are checked
+    /// through their controller.
     pub fn workloads(&self) -> impl Iterator<Item = Workload<'_>> {
         let d = self.deployments.iter().map(|o| {
             let spec = &o.spec;
@@ -152,7 +247,7 @@ impl Snapshot {
                 meta: &o.metadata,
                 pod_meta: spec.template.metadata.as_ref(),
                 pod_spec: spec.template.spec.as_ref(),
-                selector: &spec.selector,
+                selector: Some(&spec.selector),
                 replicas: spec.replicas,
             }
         });
@@ -163,7 +258,7 @@ impl Snapshot {
                 meta: &o.metadata,
                 pod_meta: spec.template.metadata.as_ref(),
                 pod_spec: spec.template.spec.as_ref(),
-                selector: &spec.selector,
+                selector: Some(&spec.selector),
                 replicas: spec.replicas,
             }
         });
@@ -174,11 +269,41 @@ impl Snapshot {
                 meta: &o.metadata,
                 pod_meta: spec.template.metadata.as_ref(),
                 pod_spec: spec.template.spec.as_ref(),
-                selector: &spec.selector,
+                selector: Some(&spec.selector),
                 replicas: None,
             }
         });
-        d.chain(s).chain(ds)
+        let jobs = self.jobs.iter().filter(|o| !controlled(&o.metadata)).map(|o| {
+            let spec = o.spec.as_ref();
+            Workload {
+                kind: WorkloadKind::Job,
+                meta: &o.metadata,
+                pod_meta: spec.and_then(|s| s.template.metadata.as_ref()),
+                pod_spec: spec.and_then(|s| s.template.spec.as_ref()),
+                selector: spec.and_then(|s| s.selector.as_ref()),
+                replicas: None,
+            }
+        });
+        let cron = self.cron_jobs.iter().map(|o| {
+            let template = o.spec.job_template.spec.as_ref().map(|j| &j.template);
+            Workload {
+                kind: WorkloadKind::CronJob,
+                meta: &o.metadata,
+                pod_meta: template.and_then(|t| t.metadata.as_ref()),
+                pod_spec: template.and_then(|t| t.spec.as_ref()),
+                selector: None,
+                replicas: None,
+            }
+        });
+        let pods = self.pods.iter().filter(|o| !controlled(&o.metadata)).map(|o| Workload {
+            kind: WorkloadKind::Pod,
+            meta: &o.metadata,
+            pod_meta: Some(&o.metadata),
+            pod_spec: o.spec.as_ref(),
+            selector: None,
+            replicas: None,
+        });
+        d.chain(s).chain(ds).chain(jobs).chain(cron).chain(pods)
     }
 
     /// The namespace object called `name`, if read.
@@ -197,6 +322,12 @@ pub enum WorkloadKind {
     StatefulSet,
     /// apps/v1 DaemonSet.
     DaemonSet,
+    /// batch/v1 Job.
+    Job,
+    /// batch/v1 CronJob.
+    CronJob,
+    /// v1 Pod (not managed by a controller).
+    Pod,
 }
 
 impl WorkloadKind {
@@ -206,6 +337,36 @@ impl WorkloadKind {
             WorkloadKind::Deployment => "Deployment",
             WorkloadKind::StatefulSet => "StatefulSet",
             WorkloadKind::DaemonSet => "DaemonSet",
+            WorkloadKind::Job => "Job",
+            WorkloadKind::CronJob => "CronJob",
+            WorkloadKind::Pod => "Pod",
+        }
+    }
+
+    /// The JSON pointer of the pod spec inside an object of this kind.
+    pub fn pod_spec_pointer(self) -> &'static str {
+        match self {
+            WorkloadKind::Pod => "/spec",
+            WorkloadKind::CronJob => "/spec/jobTemplate/spec/template/spec",
+            _ => "/spec/template/spec",
+        }
+    }
+
+    /// Whether the pods run to completion (Jobs, CronJobs): no liveness/readiness, no
+    /// replicas, no autoscaling.
+    pub fn runs_to_completion(self) -> bool {
+        matches!(self, WorkloadKind::Job | WorkloadKind::CronJob)
+    }
+
+    /// The resource kind holding workloads of this kind.
+    pub fn resource(self) -> ResourceKind {
+        match self {
+            WorkloadKind::Deployment => ResourceKind::Deployments,
+            WorkloadKind::StatefulSet => ResourceKind::StatefulSets,
+            WorkloadKind::DaemonSet => ResourceKind::DaemonSets,
+            WorkloadKind::Job => ResourceKind::Jobs,
+            WorkloadKind::CronJob => ResourceKind::CronJobs,
+            WorkloadKind::Pod => ResourceKind::Pods,
         }
     }
 
@@ -222,8 +383,8 @@ impl fmt::Display for WorkloadKind {
     }
 }
 
-/// A Deployment, StatefulSet or DaemonSet seen through its pod template: the checks on
-/// containers work on any of them.
+/// A Deployment, StatefulSet, DaemonSet, Job, CronJob or bare Pod seen through its pod
+/// template: the checks on containers work on any of them.
 #[derive(Clone, Copy, Debug)]
 #[non_exhaustive]
 pub struct Workload<'a> {
@@ -235,8 +396,9 @@ pub struct Workload<'a> {
     pub pod_meta: Option<&'a ObjectMeta>,
     /// The pod template's spec.
     pub pod_spec: Option<&'a PodSpec>,
-    /// The pod selector.
-    pub selector: &'a LabelSelector,
+    /// The pod selector (None for bare Pods and CronJobs, and Jobs whose selector the API
+    /// server has not generated yet).
+    pub selector: Option<&'a LabelSelector>,
     /// `spec.replicas` as written (None for DaemonSets and when unset).
     pub replicas: Option<i32>,
 }
@@ -255,6 +417,12 @@ impl<'a> Workload<'a> {
     /// `Deployment nexus/nexus-api`.
     pub fn object(&self) -> String {
         format!("{} {}/{}", self.kind, self.namespace(), self.name())
+    }
+
+    /// Whether the pod template's labels select `selector` matches (a Service, a
+    /// NetworkPolicy, a PodDisruptionBudget).
+    pub fn pods_match(&self, selector: &LabelSelector) -> bool {
+        selector_matches(selector, self.pod_labels())
     }
 
     /// The pod template's labels.
