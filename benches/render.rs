@@ -52,7 +52,7 @@ fn report() -> Report {
 
 fn render(c: &mut Criterion) {
     let report = report();
-    assert_eq!(report.items.len(), 10_000);
+    assert_eq!(report.items().len(), 10_000);
     let mut g = c.benchmark_group("render_10k");
     g.sample_size(10);
     g.throughput(Throughput::Elements(10_000));

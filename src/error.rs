@@ -9,9 +9,28 @@ use crate::model::ModelError;
 /// Crate-level result.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything that can go wrong loading a checklist, a config or a plan.
+/// Everything that can go wrong loading a checklist, a config or a plan, or building a probe
+/// in code: one error type for a program's `?`, each variant wrapping its module's error.
 ///
-/// Probe failures are not errors of this type: they become outcomes in the report.
+/// ```
+/// use nexus_readiness::model::{Checklist, Item, Section};
+/// use nexus_readiness::probe::{FnProbe, Observation};
+/// use nexus_readiness::run::Plan;
+///
+/// fn plan() -> nexus_readiness::Result<Plan> {
+///     let checklist = Checklist::builder("demo", "Demo")
+///         .section(Section::new("Checks").item(Item::new("Cache answers")))
+///         .build()?; // ModelError
+///     let mut plan = Plan::new(checklist);
+///     plan.bind("checks.cache-answers", FnProbe::new("redis://cache", |_| async {
+///         Ok(Observation::pass("PONG"))
+///     }))?; // PlanError
+///     Ok(plan)
+/// }
+/// # plan().unwrap();
+/// ```
+///
+/// Probe failures at run time are not errors of this type: they become outcomes in the report.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -27,6 +46,9 @@ pub enum Error {
     /// A config file is invalid.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// A probe built in code is misconfigured (its builder's `build()` failed).
+    #[error(transparent)]
+    Probe(#[from] crate::probe::ProbeError),
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {

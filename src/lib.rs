@@ -82,9 +82,10 @@ pub use error::{Error, Result};
 /// (`#[nexus_readiness::async_trait]`), re-exported so that `nexus-readiness` is the only
 /// dependency a probe needs.
 pub use async_trait::async_trait;
-/// Re-exported: the date and time types in [`ProbeContext::now`](probe::ProbeContext) and in
-/// attestations.
-pub use chrono;
+/// Re-exported: the date and time types of the API ([`ProbeContext::now`](probe::ProbeContext),
+/// [`Clock`](probe::Clock), attestations, waivers, reports), so `DateTime<Utc>` needs no
+/// `chrono` dependency.
+pub use chrono::{self, DateTime, NaiveDate, Utc};
 /// Re-exported for a [`ProbeSpec`](probe::ProbeSpec)'s schema:
 /// `#[derive(nexus_readiness::schemars::JsonSchema)]` with
 /// `#[schemars(crate = "nexus_readiness::schemars")]`.
@@ -98,15 +99,37 @@ pub use serde;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
-/// The types most programs need: `use nexus_readiness::prelude::*;`.
+/// The types most programs need: `use nexus_readiness::prelude::*;`, enough to implement a
+/// probe, bind it and run a plan:
+///
+/// ```
+/// use nexus_readiness::prelude::*;
+///
+/// #[derive(Debug)]
+/// struct QueueDepth;
+///
+/// #[async_trait]
+/// impl Probe for QueueDepth {
+///     fn target(&self) -> String {
+///         "queue://inference".into()
+///     }
+///     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
+///         let at: DateTime<Utc> = cx.now();
+///         Ok(Observation::pass(format!("12 queued at {at}"))
+///             .with_measurement(Measurement::new("queue_depth", 12.0, Unit::Count)))
+///     }
+/// }
+/// # let _ = QueueDepth;
+/// ```
 pub mod prelude {
     pub use crate::config::{Config, Registry};
     pub use crate::model::Binding;
     pub use crate::model::{Checklist, Item, ItemId, Phase, Section, Severity, Threshold, Unit};
     pub use crate::probe::{
-        Attestation, BuildContext, FnProbe, Observation, Probe, ProbeContext, ProbeError, ProbeExt, ProbeSpec, Verdict,
-        Waiver,
+        All, Attestation, BoxProbe, BuildContext, Evidence, FnProbe, Measurement, Observation, Probe, ProbeContext,
+        ProbeError, ProbeErrorKind, ProbeExt, ProbeSpec, Secret, Verdict, Waiver,
     };
-    pub use crate::report::{Format, Report, Status};
-    pub use crate::run::{Plan, Runner};
+    pub use crate::report::{Format, ItemReport, Report, SkipKind, Status};
+    pub use crate::run::{Plan, Runner, RunnerBuilder};
+    pub use crate::{DateTime, Utc, async_trait};
 }

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use nexus_readiness::model::{Level, Threshold, Unit};
 use nexus_readiness::probe::{
-    BoxProbe, ExponentialBackoff, FnProbe, Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeErrorKind,
-    ProbeExt, RetryPolicy, Verdict, all, any,
+    All, BoxProbe, ExponentialBackoff, FnProbe, Measurement, Observation, Probe, ProbeContext, ProbeError,
+    ProbeErrorKind, ProbeExt, RetryPolicy, Verdict, all, any,
 };
 
 fn fixed(target: &'static str, r: Result<Observation, ProbeError>) -> BoxProbe {
@@ -171,7 +171,7 @@ async fn fn_probe_sees_the_context() {
 }
 
 #[tokio::test]
-async fn all_takes_the_worst_and_errors_dominate() {
+async fn all_takes_the_worst_and_labels_every_sub_result() {
     let p = all([
         fixed("a", Ok(Observation::pass("a ok"))),
         fixed("b", Ok(Observation::warn("b slow"))),
@@ -180,19 +180,131 @@ async fn all_takes_the_worst_and_errors_dominate() {
     assert_eq!(p.target(), "all(a, b, c)");
     let obs = p.check(&ProbeContext::new()).await.unwrap();
     assert_eq!(obs.verdict, Verdict::Warn);
-    assert_eq!(obs.summary, "a: a ok; b: b slow; c: c ok");
+    assert_eq!(obs.summary, "1 of 3 warned: a: a ok; b: warn: b slow; c: c ok");
     assert_eq!(obs.evidence.get("c.status"), Some("200"));
 
+    let obs = all([fixed("a", Ok(Observation::pass("a ok"))), fixed("b", Ok(Observation::pass("b ok")))])
+        .check(&ProbeContext::new())
+        .await
+        .unwrap();
+    assert_eq!((obs.verdict, obs.summary.as_str()), (Verdict::Pass, "a: a ok; b: b ok"));
+
+    let err = all([]).check(&ProbeContext::new()).await.unwrap_err();
+    assert_eq!(err.kind, ProbeErrorKind::Misconfigured);
+}
+
+/// The one precedence of the fan-out: Fail > Error > Warn > Pass, whatever the order.
+#[tokio::test]
+async fn fan_out_precedence_is_fail_error_warn_pass() {
+    let pass = || Ok(Observation::pass("fine"));
+    let warn = || Ok(Observation::warn("slow"));
+    let fail = || Ok(Observation::fail("down"));
+    let error = || Err(ProbeError::unreachable("connection refused by x:80"));
+    type Case = fn() -> Result<Observation, ProbeError>;
+    let cases: [(&str, Case); 4] = [("pass", pass), ("warn", warn), ("fail", fail), ("error", error)];
+    // Every ordered pair, both orders: the higher rank decides.
+    let rank = |name: &str| ["pass", "warn", "error", "fail"].iter().position(|n| *n == name).unwrap();
+    for (a, fa) in cases {
+        for (b, fb) in cases {
+            let p = All::labelled([("first", fixed("1", fa())), ("second", fixed("2", fb()))]);
+            let got = p.check(&ProbeContext::new()).await;
+            let want = if rank(a) >= rank(b) { a } else { b };
+            let seen = match &got {
+                Ok(o) => o.verdict.to_string(),
+                Err(_) => "error".to_string(),
+            };
+            assert_eq!(seen, want, "{a} + {b}: {got:?}");
+            // Every sub-result is kept, labelled, in order.
+            let text = match &got {
+                Ok(o) => o.summary.clone(),
+                Err(e) => e.message.clone(),
+            };
+            let first = text.find("first: ").unwrap_or_else(|| panic!("{a} + {b}: {text}"));
+            let second = text.find("second: ").unwrap_or_else(|| panic!("{a} + {b}: {text}"));
+            assert!(first < second, "{text}");
+        }
+    }
+
+    // Fail beats Error: a known failure is not hidden by an unreachable sibling.
     let p = all([
         fixed("a", Ok(Observation::fail("a down"))),
         fixed("b", Err(ProbeError::unreachable("connection refused by b:80"))),
     ]);
-    let err = p.check(&ProbeContext::new()).await.unwrap_err();
-    assert_eq!(err.to_string(), "b: connection refused by b:80");
-    assert_eq!(err.kind, ProbeErrorKind::Unreachable);
+    let obs = p.check(&ProbeContext::new()).await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Fail);
+    assert_eq!(
+        obs.summary,
+        "1 of 2 failed, 1 could not be checked: a: fail: a down; b: error: connection refused by b:80"
+    );
 
-    let err = all([]).check(&ProbeContext::new()).await.unwrap_err();
-    assert_eq!(err.kind, ProbeErrorKind::Misconfigured);
+    // Error beats Warn and Pass, keeps the error's kind and lists the others.
+    let p = all([
+        fixed("a", Ok(Observation::warn("a slow"))),
+        fixed("b", Err(ProbeError::timeout(Duration::from_secs(2)))),
+        fixed("c", Ok(Observation::pass("c ok"))),
+    ]);
+    let err = p.check(&ProbeContext::new()).await.unwrap_err();
+    assert_eq!(err.kind, ProbeErrorKind::Timeout);
+    assert_eq!(
+        err.message,
+        "1 of 3 could not be checked, 1 warned: a: warn: a slow; b: error: probe timed out after 2s; c: c ok"
+    );
+}
+
+#[tokio::test]
+async fn fan_out_errors_and_skips() {
+    // A real error wins over "not configured": a broken target is never reported as Skipped.
+    let p = all([
+        fixed("a", Err(ProbeError::not_configured("targets.a"))),
+        fixed("b", Err(ProbeError::permission_denied("403 from b"))),
+    ]);
+    let err = p.check(&ProbeContext::new()).await.unwrap_err();
+    assert_eq!(err.kind, ProbeErrorKind::PermissionDenied);
+    assert_eq!(err.config_key.as_deref(), Some("targets.a"));
+
+    // Not configured next to a pass: the item is not fully verified (a skip that blocks).
+    let p = all([fixed("a", Ok(Observation::pass("ok"))), fixed("b", Err(ProbeError::not_configured("targets.b")))]);
+    let err = p.check(&ProbeContext::new()).await.unwrap_err();
+    assert_eq!(err.kind, ProbeErrorKind::NotConfigured);
+    assert_eq!(err.message, "1 of 2 could not be checked: a: ok; b: error: not configured: set targets.b");
+
+    // A part that does not apply next to observed ones: the others decide.
+    let p = all([
+        fixed("gpu0", Ok(Observation::pass("healthy"))),
+        fixed("gpu1", Err(ProbeError::not_applicable("no ECC on this board"))),
+    ]);
+    let obs = p.check(&ProbeContext::new()).await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Pass);
+    assert_eq!(obs.summary, "1 of 2 not applicable: gpu0: healthy; gpu1: not applicable: no ECC on this board");
+
+    // Nothing applies: the whole does not apply.
+    let p =
+        all([fixed("a", Err(ProbeError::not_applicable("n/a"))), fixed("b", Err(ProbeError::not_applicable("n/a")))]);
+    assert_eq!(p.check(&ProbeContext::new()).await.unwrap_err().kind, ProbeErrorKind::NotApplicable);
+}
+
+#[tokio::test]
+async fn fan_out_labels_evidence_and_measurements_and_is_transparent_for_one() {
+    let p = All::labelled([
+        ("api:443", fixed("x", Ok(Observation::pass("ok").with_evidence("issuer", "R3")))),
+        (
+            "www:443",
+            fixed(
+                "y",
+                Ok(Observation::pass("ok").with_measurement(Measurement::new("days_until_expiry", 40.0, Unit::Count))),
+            ),
+        ),
+    ])
+    .measurement_label("endpoint")
+    .with_target("tls://api,www");
+    assert_eq!(p.target(), "tls://api,www");
+    let obs = p.check(&ProbeContext::new()).await.unwrap();
+    assert_eq!(obs.evidence.get("api:443.issuer"), Some("R3"));
+    assert_eq!(obs.measurements[0].labels.get("endpoint").map(String::as_str), Some("www:443"));
+
+    let one = Observation::warn("slow").with_evidence("status", "200");
+    let obs = All::labelled([("only", fixed("x", Ok(one.clone())))]).check(&ProbeContext::new()).await.unwrap();
+    assert_eq!(obs, one);
 }
 
 #[tokio::test]

@@ -358,7 +358,7 @@ async fn the_runner_reports_every_item_of_every_document() {
         let c = parse(&text, Syntax::from_path(&path).unwrap());
         let ids: Vec<String> = c.items().map(|i| i.id.to_string()).collect();
         let report = Runner::builder().build().run(&Plan::new(c)).await;
-        let reported: Vec<String> = report.items.iter().map(|i| i.id.to_string()).collect();
+        let reported: Vec<String> = report.items().iter().map(|i| i.id.to_string()).collect();
         assert_eq!(reported, ids, "{}", name(&path));
     }
 }

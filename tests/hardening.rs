@@ -71,7 +71,7 @@ fn huge_durations_are_config_errors_with_file_and_line() {
     let plan = c.plan(builtin::nexus()).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let report = rt.block_on(c.runner().phases([Phase::Continuous]).build().run(&plan));
-    assert!(!report.items.is_empty());
+    assert!(!report.items().is_empty());
 }
 
 // ---- the config file ------------------------------------------------------------------------

@@ -233,17 +233,17 @@ async fn latency_thresholds_warn_and_fail() {
     );
     let base = serve(router).await;
     let mut s = HttpSpec::new(format!("{base}/lag"));
-    s.latency_warn_ms = Some(50.0);
-    s.latency_critical_ms = Some(5000.0);
+    s.warn_latency = Some(Duration::from_millis(50));
+    s.max_latency = Some(Duration::from_secs(5));
     let o = ok(check(&s.build_probe().unwrap()).await);
     assert_eq!(o.verdict, Verdict::Warn, "{}", o.summary);
     assert!(o.summary.contains("answered 200 but slowly"), "{}", o.summary);
-    s.latency_warn_ms = Some(10.0);
-    s.latency_critical_ms = Some(50.0);
+    s.warn_latency = Some(Duration::from_millis(10));
+    s.max_latency = Some(Duration::from_millis(50));
     let o = ok(check(&s.build_probe().unwrap()).await);
     assert_eq!(o.verdict, Verdict::Fail);
     assert!(o.measurement("latency").unwrap().evaluation.is_some());
-    s.latency_critical_ms = Some(5.0);
+    s.max_latency = Some(Duration::from_millis(5));
     let e = s.build_probe().unwrap_err();
     assert_eq!(e.kind, ProbeErrorKind::Misconfigured);
 }
@@ -296,7 +296,7 @@ async fn secret_header_is_sent_but_never_printed() {
     let toml = format!(
         r#"
 url = "{base}/echo-auth"
-latency_warn_ms = 100000
+warn_latency = "100s"
 [client]
 secret_headers = {{ Authorization = "{TOKEN}" }}
 headers = {{ X-Trace = "abc" }}
@@ -334,21 +334,27 @@ async fn health_endpoints_all_or_name_the_failing_one() {
     let spec: HealthSpec = toml::from_str(&format!(r#"urls = ["{base}/healthz"]"#)).unwrap();
     let o = ok(check(&spec.build_probe().unwrap()).await);
     assert_eq!(o.verdict, Verdict::Pass);
-    assert!(
-        o.summary.starts_with(&format!("1 health endpoint passing: GET {base}/healthz answered 200")),
-        "{}",
-        o.summary
-    );
+    // One endpoint: its own result, unchanged.
+    assert!(o.summary.starts_with(&format!("GET {base}/healthz answered 200")), "{}", o.summary);
 
     let p = HealthSpec::new([format!("{base}/healthz"), format!("{base}/readyz")]).build_probe().unwrap();
     assert_eq!(p.target(), format!("{base}/healthz, {base}/readyz"));
     let o = ok(check(&p).await);
     assert_eq!(o.verdict, Verdict::Fail);
-    assert_eq!(
-        o.summary,
-        format!("1 of 2 health endpoints not passing: GET {base}/readyz: answered 503, expected 2xx")
+    // The fan-out keeps every endpoint's result, labelled with its URL.
+    assert!(
+        o.summary.starts_with(&format!("1 of 2 failed: {base}/healthz: GET {base}/healthz answered 200 in ")),
+        "{}",
+        o.summary
+    );
+    assert!(
+        o.summary.ends_with(&format!("; {base}/readyz: fail: GET {base}/readyz: answered 503, expected 2xx")),
+        "{}",
+        o.summary
     );
     assert_eq!(o.measurements.iter().filter(|m| m.name == "latency").count(), 2);
+    assert!(o.measurements.iter().all(|m| m.labels.contains_key("url")));
+    assert_eq!(o.evidence.get(&format!("{base}/readyz.status")), Some("503"));
     assert_eq!(HealthSpec::new(Vec::<String>::new()).build_probe().unwrap_err().kind, ProbeErrorKind::NotConfigured);
 }
 
@@ -1493,4 +1499,98 @@ async fn fault_table_against_a_real_nginx() {
              whether valid credentials are accepted could not be seen"
         )
     );
+}
+
+/// The builders make the probes the specs make, against a real server.
+#[tokio::test]
+async fn builders_make_the_probes_the_specs_make() {
+    let router =
+        Router::new().route("/healthz", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) })).route(
+            "/lag",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(120)).await;
+                "ok"
+            }),
+        );
+    let base = serve(router).await;
+    let p = HttpProbe::builder(format!("{base}/healthz")).json_pointer("/status").json_equals("ok").build().unwrap();
+    let o = ok(check(&p).await);
+    assert_eq!(o.verdict, Verdict::Pass, "{}", o.summary);
+    let p = HttpProbe::builder(format!("{base}/healthz")).json_pointer("/status").json_equals("down").build().unwrap();
+    assert_eq!(ok(check(&p).await).verdict, Verdict::Fail);
+    let p = HttpProbe::builder(format!("{base}/lag"))
+        .warn_latency(Duration::from_millis(10))
+        .max_latency(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    assert_eq!(ok(check(&p).await).verdict, Verdict::Warn);
+    let e = HttpProbe::builder(format!("{base}/lag"))
+        .max_latency(Duration::from_millis(5))
+        .warn_latency(Duration::from_millis(50))
+        .build()
+        .unwrap_err();
+    assert_eq!(e.kind, ProbeErrorKind::Misconfigured);
+
+    let p = HealthProbe::builder([format!("{base}/healthz"), format!("{base}/missing")]).build().unwrap();
+    let o = ok(check(&p).await);
+    assert_eq!(o.verdict, Verdict::Fail);
+    assert!(o.summary.starts_with("1 of 2 failed: "), "{}", o.summary);
+    assert_eq!(HealthProbe::builder(Vec::<String>::new()).build().unwrap_err().kind, ProbeErrorKind::NotConfigured);
+}
+
+/// Every HTTP item probe has a builder; each builds what its spec builds (checked on a real
+/// server) and refuses what its spec refuses.
+#[tokio::test]
+async fn item_probe_builders_agree_with_their_specs() {
+    let router = Router::new()
+        .route(
+            "/api",
+            get(|headers: axum::http::HeaderMap| async move {
+                if headers.get("authorization").is_some() { StatusCode::OK } else { StatusCode::UNAUTHORIZED }
+            }),
+        )
+        .route("/asset.js", get(|| async { ([("cache-control", "public, max-age=600")], "x") }));
+    let base = serve(router).await;
+    let token = Secret::new("sk-builder-0123456789");
+    let p = AuthProbe::builder(format!("{base}/api"), token.clone()).build().unwrap();
+    let spec = AuthSpec::new(format!("{base}/api"), token);
+    assert_eq!(ok(check(&p).await).verdict, ok(check(&spec.build_probe().unwrap()).await).verdict);
+    assert_eq!(ok(check(&p).await).verdict, Verdict::Pass);
+    assert!(!format!("{p:?}").contains("sk-builder"), "{p:?}");
+
+    let p = CdnProbe::builder(format!("{base}/asset.js")).build().unwrap();
+    let spec = CdnSpec::new(format!("{base}/asset.js"));
+    assert_eq!(ok(check(&p).await).summary, ok(check(&spec.build_probe().unwrap()).await).summary);
+
+    let p = DebugEndpointsProbe::builder(base.clone()).paths(["/debug/pprof/"]).build().unwrap();
+    assert_eq!(ok(check(&p).await).verdict, Verdict::Pass);
+
+    assert_eq!(
+        RateLimitProbe::builder(format!("{base}/api"), 5_000).build().unwrap_err().kind,
+        ProbeErrorKind::Misconfigured
+    );
+    assert!(RateLimitProbe::builder(format!("{base}/api"), 5).within(Duration::from_secs(2)).build().is_ok());
+    assert!(InputValidationProbe::builder(format!("{base}/api"), ["{not json"]).method("PUT").build().is_ok());
+}
+
+#[test]
+fn observability_and_registry_builders_refuse_what_their_specs_refuse() {
+    let e = MonitoringProbe::builder().build().unwrap_err();
+    assert_eq!((e.kind, e.config_key.as_deref()), (ProbeErrorKind::NotConfigured, Some("prometheus_url")));
+    assert!(MonitoringProbe::builder().prometheus_url("http://127.0.0.1:9090").build().is_ok());
+    let e = LogAggregationProbe::builder().build().unwrap_err();
+    assert_eq!(e.kind, ProbeErrorKind::NotConfigured);
+    assert!(LogAggregationProbe::builder().loki_url("http://127.0.0.1:3100").build().is_ok());
+    let e = LogsAppearingProbe::builder("http://127.0.0.1:3100/q", "data").build().unwrap_err();
+    assert_eq!(e.message, "pointer `data` must start with `/`");
+    let e = LogsAppearingProbe::builder("http://127.0.0.1:3100/q", "/data").window(Duration::ZERO).build().unwrap_err();
+    assert_eq!(e.kind, ProbeErrorKind::Misconfigured);
+    let token = Secret::new("oci-builder-secret-0123");
+    let p = OciImageProbe::builder("127.0.0.1:5000", "nexus/inference", "v1")
+        .username("ci")
+        .password(token)
+        .build()
+        .unwrap();
+    assert!(!format!("{p:?}").contains("oci-builder-secret"), "{p:?}");
+    assert_eq!(OciImageProbe::builder("ghcr.io", "", "v1").build().unwrap_err().kind, ProbeErrorKind::NotConfigured);
 }

@@ -13,7 +13,7 @@ use nexus_readiness::builtin;
 use nexus_readiness::config::Config;
 use nexus_readiness::model::Phase;
 use nexus_readiness::probe::{Probe, ProbeContext, ProbeErrorKind, Secret, Verdict};
-use nexus_readiness::probes::http::{HttpSpec, OciImageSpec, StatusPattern};
+use nexus_readiness::probes::http::{HttpKind, HttpSpec, OciImageSpec, StatusPattern};
 use nexus_readiness::report::Format;
 
 const CANARY: &str = "canary-52b1d0e7/+SECRET";

@@ -45,7 +45,7 @@ async fn sarif_from_failing_manifests_is_schema_valid_with_locations() {
     assert_eq!(log["version"], "2.1.0");
     assert_eq!(run["tool"]["driver"]["name"], "nexus-readiness");
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), report.items.len(), "one rule per item");
+    assert_eq!(rules.len(), report.items().len(), "one rule per item");
     let results = run["results"].as_array().unwrap();
     // Every result's ruleIndex points at its rule.
     for r in results {

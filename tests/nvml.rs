@@ -479,3 +479,39 @@ async fn node_without_gpus() {
     assert_eq!(err.kind, ProbeErrorKind::NotApplicable);
     assert_eq!(err.message, "no gpu visible to NVML on this node: no xid events to watch");
 }
+
+/// The builders make the same probes as the specs (one construction style in Rust).
+#[tokio::test]
+async fn builders_make_the_probes_the_specs_make() {
+    use nexus_readiness::probes::nvml::{Aggregation, GpuCapacityProbe, GpuHealthProbe, GpuPresenceProbe, GpuXidProbe};
+    let Some(node) = start_node(TWO_HEALTHY) else { return };
+    let cx = ProbeContext::new().with_timeout(Duration::from_secs(20));
+    let built = GpuPresenceProbe::builder().library(node.lib.clone()).expected_count(2).build().unwrap();
+    assert_eq!(built.check(&cx).await.unwrap(), check(&presence(&node, 2)).await.unwrap());
+    let built = GpuPresenceProbe::builder().library(node.lib.clone()).expected_count(3).build().unwrap();
+    assert_eq!(built.check(&cx).await.unwrap().verdict, Verdict::Fail);
+    let built = GpuHealthProbe::builder().library(node.lib.clone()).build().unwrap();
+    assert_eq!(built.check(&cx).await.unwrap().verdict, check(&health(&node)).await.unwrap().verdict);
+    // 41 °C and 45 °C: a warn bound of 40 °C warns.
+    let built = GpuHealthProbe::builder()
+        .library(node.lib.clone())
+        .temperature_warn_celsius(40.0)
+        .temperature_critical_celsius(60.0)
+        .build()
+        .unwrap();
+    assert_eq!(built.check(&cx).await.unwrap().verdict, Verdict::Warn);
+    let built = GpuCapacityProbe::builder().library(node.lib.clone()).aggregation(Aggregation::Mean).build().unwrap();
+    let spec = GpuCapacitySpec { aggregation: Aggregation::Mean, ..capacity(&node) };
+    assert_eq!(built.check(&cx).await.unwrap().verdict, check(&spec).await.unwrap().verdict);
+    let built = GpuXidProbe::builder().library(node.lib.clone()).window(Duration::from_millis(200)).build().unwrap();
+    assert_eq!(built.target(), spec_target(&xid(&node)));
+
+    let e = GpuHealthProbe::builder().library("").build().unwrap_err();
+    assert_eq!(e.kind, ProbeErrorKind::Misconfigured);
+    let e = GpuCapacityProbe::builder().utilization(90.0, 80.0).build().unwrap_err();
+    assert_eq!(e.kind, ProbeErrorKind::Misconfigured);
+}
+
+fn spec_target<S: ProbeSpec>(spec: &S) -> String {
+    spec.build(&BuildContext::detached()).unwrap().target()
+}

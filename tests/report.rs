@@ -146,7 +146,7 @@ async fn the_sample_has_every_status() {
     assert!(!r.ready());
     assert_eq!(r.exit_code(), 1);
     assert_eq!(EXIT_PLAN_ERROR, 2);
-    assert!(!r.signed_off);
+    assert!(!r.signed_off());
     let gpu = r.item("pre-deployment.infrastructure.gpu-nodes-provisioned-and-tested").unwrap();
     let evaluated: Vec<_> = gpu.measurements().filter_map(|m| m.evaluation.as_ref()).collect();
     assert_eq!(evaluated.len(), 2, "the threshold evaluated both GPUs");

@@ -140,7 +140,7 @@ async fn every_outcome_kind_with_its_reason() {
     assert!(report.ready());
     assert_eq!(report.exit_code(), 0);
     assert_eq!(report.headline(), "READY (UNVERIFIED: 1 gating item not checked)");
-    assert!(report.unverified);
+    assert!(report.unverified());
 }
 
 #[tokio::test]
@@ -169,7 +169,7 @@ async fn warn_blocks_only_with_fail_on_warn() {
     assert!(Runner::builder().build().run(&plan).await.ready());
     let strict = Runner::builder().fail_on_warn(true).build().run(&plan).await;
     assert!(!strict.ready());
-    assert!(strict.fail_on_warn);
+    assert!(strict.fail_on_warn());
 }
 
 #[tokio::test]
@@ -398,7 +398,7 @@ async fn cancellation_stops_the_run_and_keeps_finished_outcomes() {
     let t0 = Instant::now();
     let report = Runner::builder().concurrency(2).build().run_with_cancel(&plan, cancel).await;
     assert!(t0.elapsed() < Duration::from_secs(2), "took {:?}", t0.elapsed());
-    assert!(report.cancelled);
+    assert!(report.cancelled());
     assert!(!report.ready());
     assert_eq!(report.item("checks.fast-1").unwrap().status, Status::Pass);
     assert_eq!(report.item("checks.fast-2").unwrap().status, Status::Pass);
@@ -507,11 +507,14 @@ async fn events_report_progress() {
     plan.bind("checks.b", FnProbe::new("b", |_cx| async move { Ok(Observation::fail("bad")) })).unwrap();
     let seen = Arc::new(AtomicUsize::new(0));
     let counter = seen.clone();
-    let mut builder = Runner::builder().observer(move |_e: &RunEvent| {
-        counter.fetch_add(1, Ordering::SeqCst);
-    });
-    let mut rx = builder.events();
-    let report = builder.build().run(&plan).await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let runner = Runner::builder()
+        .observer(move |_e: &RunEvent| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        })
+        .events(tx)
+        .build();
+    let report = runner.run(&plan).await;
     let mut events = Vec::new();
     while let Ok(e) = rx.try_recv() {
         events.push(e);
@@ -829,7 +832,7 @@ async fn an_attestations_only_config_is_not_ready() {
     assert!(!report.ready());
     assert_eq!(report.exit_code(), 1);
     assert_eq!(report.headline(), "NOT READY: 36 gating items not verified");
-    assert_eq!(report.coverage.verified, 0);
+    assert_eq!(report.coverage().verified, 0);
     assert_eq!(report.blockers().count(), 36);
     assert!(report.blockers().all(|i| i.blocked_by == Some(BlockRule::NotVerified)));
     let text = nexus_readiness::report::text::render(&report, false);
@@ -885,7 +888,7 @@ async fn the_coverage_floor_counts_items_a_probe_decided() {
     let loose = Runner::builder().allow_unverified(true);
     let report = loose.min_verified(MinVerified::Count(3)).build().run(&plan).await;
     assert!(report.ready(), "{}", report.headline());
-    assert_eq!((report.coverage.verified, report.coverage.automatable), (3, 10));
+    assert_eq!((report.coverage().verified, report.coverage().automatable), (3, 10));
 
     let report = Runner::builder().allow_unverified(true).min_verified(MinVerified::Count(4)).build().run(&plan).await;
     assert!(!report.ready());
@@ -893,7 +896,7 @@ async fn the_coverage_floor_counts_items_a_probe_decided() {
     assert_eq!(report.headline(), "NOT READY: 3 of 10 automatable items verified by a probe, min_verified 4 needs 4");
     let pct: MinVerified = "31%".parse().unwrap();
     let report = Runner::builder().allow_unverified(true).min_verified(pct).build().run(&plan).await;
-    assert_eq!(report.coverage.required, Some(4), "31% of 10 rounds up");
+    assert_eq!(report.coverage().required, Some(4), "31% of 10 rounds up");
     assert!(!report.ready());
     let report = Runner::builder().allow_unverified(true).min_verified("30%".parse().unwrap()).build().run(&plan).await;
     assert!(report.ready());
@@ -902,7 +905,7 @@ async fn the_coverage_floor_counts_items_a_probe_decided() {
     plan.bind("checks.item-2", FnProbe::new("y", |_cx| async move { Err(ProbeError::unreachable("refused")) }))
         .unwrap();
     let report = Runner::builder().min_verified(MinVerified::Count(3)).build().run(&plan).await;
-    assert_eq!(report.coverage.verified, 2);
+    assert_eq!(report.coverage().verified, 2);
     assert!(report.headline().contains("2 of 3 automatable items verified by a probe, min_verified 3 needs 3"));
     assert!("101%".parse::<MinVerified>().is_err());
     assert!("many".parse::<MinVerified>().is_err());
@@ -1187,9 +1190,9 @@ async fn sign_off_rows_are_ticked_from_the_config() {
         "[runner]\nallow_unverified = true\n\n[sign_off.\"Tech Lead\"]\nname = \"Sam Lee\"\ndate = 2026-11-26\n\n[sign_off.\"security lead\"]\nname = \"Dana\"\ndate = \"2026-11-27\"\nsignature = \"https://tickets.example.com/SEC-9\"\n",
     )
     .await;
-    let rows: Vec<(&str, bool)> = report.sign_off.iter().map(|s| (s.role.as_str(), s.is_signed())).collect();
+    let rows: Vec<(&str, bool)> = report.sign_off().iter().map(|s| (s.role.as_str(), s.is_signed())).collect();
     assert_eq!(rows, [("Tech Lead", true), ("Security Lead", true), ("DevOps Lead", false), ("Product Owner", false)]);
-    assert_eq!(report.sign_off[0].signature.as_deref(), Some("signed in nexus.toml"));
+    assert_eq!(report.sign_off()[0].signature.as_deref(), Some("signed in nexus.toml"));
     let md = report.render(Format::Markdown);
     assert!(md.contains("| ☑ Tech Lead | Sam Lee | 2026-11-26 | signed in nexus.toml |"), "{md}");
     let err = Config::from_str_named("[sign_off.\"CTO\"]\nname = \"X\"\ndate = 2026-11-26\n", "s.toml")
@@ -1227,4 +1230,94 @@ fn a_tls_probe_with_a_pinned_ip_does_not_depend_on_dns() {
     assert!(pinned.binding(id).unwrap().probes.iter().all(|p| p.independent()));
     let resolved = plan("");
     assert!(resolved.binding(id).unwrap().probes.iter().all(|p| !p.independent()));
+}
+
+#[tokio::test]
+async fn only_runs_the_items_selected_by_id_section_or_tag() {
+    let checklist = Checklist::builder("test", "Test")
+        .section(
+            Section::new("Pre")
+                .phase(Phase::PreDeployment)
+                .item(Item::new("A").severity(Severity::Blocker).tag("gpu"))
+                .item(Item::new("B").severity(Severity::Blocker)),
+        )
+        .section(Section::new("Post").phase(Phase::PostDeployment).item(Item::new("C").severity(Severity::Blocker)))
+        .build()
+        .unwrap();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let mut plan = Plan::new(checklist);
+    for id in ["pre.a", "pre.b", "post.c"] {
+        let ran = ran.clone();
+        plan.bind(
+            id,
+            FnProbe::new(id, move |_cx| {
+                ran.fetch_add(1, Ordering::SeqCst);
+                async move { Ok(Observation::fail("looked: broken")) }
+            }),
+        )
+        .unwrap();
+    }
+
+    // By tag: only A runs; B and C are out of scope and do not block.
+    let report = Runner::builder().only(["gpu"]).build().run(&plan).await;
+    assert_eq!(ran.swap(0, Ordering::SeqCst), 1);
+    assert_eq!(report.item("pre.a").unwrap().status, Status::Fail);
+    for id in ["pre.b", "post.c"] {
+        let i = report.item(id).unwrap();
+        assert_eq!((i.status, i.skip), (Status::Skipped, Some(SkipKind::NotSelected)), "{id}");
+        assert_eq!(i.reason, "not selected for this run");
+        assert_eq!(i.blocked_by, None);
+    }
+    assert!(!report.ready(), "the selected item failed");
+
+    // By section (a dotted prefix of the id, not a string prefix) and by exact id.
+    let report = Runner::builder().only(["post", "pre.b"]).build().run(&plan).await;
+    assert_eq!(ran.swap(0, Ordering::SeqCst), 2);
+    assert_eq!(report.item("pre.a").unwrap().skip, Some(SkipKind::NotSelected));
+    assert_eq!(report.item("pre.b").unwrap().status, Status::Fail);
+    assert_eq!(report.item("post.c").unwrap().status, Status::Fail);
+    let report = Runner::builder().only(["pre.a"]).build().run(&plan).await;
+    assert_eq!(ran.swap(0, Ordering::SeqCst), 1);
+    assert_eq!(report.summary().skipped, 2);
+    let report = Runner::builder().only(["pr"]).build().run(&plan).await;
+    assert_eq!(ran.swap(0, Ordering::SeqCst), 0, "`pr` is not a section of `pre.a`");
+
+    // A selector that matches nothing never makes an empty run ready.
+    assert!(!report.ready());
+    assert_eq!(report.unmatched_selectors(), ["pr"]);
+    assert_eq!(report.headline(), "NOT READY: selector `pr` matched no item");
+    let mut pass_plan = Plan::new(flat(&["A"]));
+    pass_plan.bind("checks.a", pass("a")).unwrap();
+    let report = Runner::builder().only(["checks", "typo"]).build().run(&pass_plan).await;
+    assert_eq!(report.item("checks.a").unwrap().status, Status::Pass);
+    assert!(!report.ready());
+    assert!(report.render(nexus_readiness::report::Format::Json).contains("\"unmatched_selectors\""));
+    let report = Runner::builder().only(["checks"]).build().run(&pass_plan).await;
+    assert!(report.ready());
+
+    // Polling stops at once on a selector that matches nothing: no round can fix it.
+    let policy = PollPolicy::new(Duration::from_millis(20), Duration::from_secs(30));
+    let t0 = Instant::now();
+    let report = Runner::builder().only(["typo"]).build().wait_until_ready(&pass_plan, policy).await;
+    assert!(!report.ready());
+    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+}
+
+#[tokio::test]
+async fn the_verdict_cannot_be_desynchronised_from_the_items() {
+    let mut plan = Plan::new(flat(&["A"]));
+    plan.bind("checks.a", FnProbe::new("a", |_cx| async move { Ok(Observation::fail("down")) })).unwrap();
+    let report = Runner::builder().build().run(&plan).await;
+    assert!(!report.ready());
+    // A JSON document edited to claim readiness is read back with the verdict recomputed.
+    let json = report.render(nexus_readiness::report::Format::Json);
+    let forged = json.replace("\"ready\": false", "\"ready\": true").replace("NOT READY", "READY");
+    assert_ne!(forged, json);
+    let back = nexus_readiness::report::json::parse(&forged).unwrap();
+    assert!(!back.ready());
+    assert_eq!(back.headline(), report.headline());
+    assert_eq!(back, report);
+    // Policy changes go through methods that recompute.
+    let report = report.with_cancelled(true);
+    assert!(report.headline().ends_with("run cancelled"), "{}", report.headline());
 }

@@ -395,12 +395,19 @@ async fn spec_builds_one_probe_over_several_endpoints() {
     assert_eq!(probe.target(), format!("tls://api.test:{good},api.test:{soon}"));
     let obs = probe.check(&cx()).await.unwrap();
     assert_eq!(obs.verdict, Verdict::Warn);
-    assert_eq!(
-        obs.summary,
-        format!(
-            "api.test:{soon}: certificate for api.test expires in 20 days (on 2030-06-21), under the warning 30 days"
-        )
+    assert!(
+        obs.summary.starts_with(&format!("1 of 2 warned: api.test:{good}: certificate for api.test ")),
+        "{}",
+        obs.summary
     );
+    assert!(
+        obs.summary.ends_with(&format!(
+            "; api.test:{soon}: warn: certificate for api.test expires in 20 days (on 2030-06-21), under the warning 30 days"
+        )),
+        "{}",
+        obs.summary
+    );
+    assert_eq!(obs.evidence.get(&format!("api.test:{soon}.version")), Some("TLS 1.3"));
     let labelled = obs.measurements.iter().filter(|m| m.name == "days_until_expiry").count();
     assert_eq!(labelled, 2);
     assert!(obs.measurements.iter().all(|m| m.labels.contains_key("endpoint")));
@@ -409,7 +416,17 @@ async fn spec_builds_one_probe_over_several_endpoints() {
     let closed = common::free_port();
     let spec: TlsSpec = toml::from_str(&toml.replace(&soon.to_string(), &closed.to_string())).unwrap();
     let e = spec.build(&BuildContext::detached()).unwrap().check(&cx()).await.unwrap_err();
-    assert!(e.message.starts_with(&format!("api.test:{closed}: connection refused by api.test:{closed}")), "{e}");
+    assert!(e.message.starts_with(&format!("1 of 2 could not be checked: api.test:{good}: ")), "{e}");
+    assert!(e.message.contains(&format!("; api.test:{closed}: error: connection refused by api.test:{closed}")), "{e}");
+    assert_eq!(e.kind, ProbeErrorKind::Unreachable);
+
+    // A failing endpoint beats one that could not be checked: Fail > Error.
+    let expired = pki.serve_leaf(&["api.test"], (2029, 1, 1), (2030, 1, 1)).await;
+    let toml = toml.replace(&good.to_string(), &expired.to_string()).replace(&soon.to_string(), &closed.to_string());
+    let obs =
+        toml::from_str::<TlsSpec>(&toml).unwrap().build(&BuildContext::detached()).unwrap().check(&cx()).await.unwrap();
+    assert_eq!(obs.verdict, Verdict::Fail, "{}", obs.summary);
+    assert!(obs.summary.starts_with("1 of 2 failed, 1 could not be checked: "), "{}", obs.summary);
 }
 
 #[test]

@@ -54,16 +54,24 @@ impl Clock for ManualClock {
     }
 }
 
+/// What every probe of one run shares: cancellation, clock, redactor. One `Arc` per context
+/// instead of three handles keeps the runner's per-probe cost low (no lock to clone a
+/// cancellation token, one reference count shared across threads).
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub(crate) cancel: CancellationToken,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) redactor: Arc<Redactor>,
+}
+
 /// What a probe gets for one check: deadline, cancellation, attempt number, clock.
 #[derive(Clone)]
 pub struct ProbeContext {
     item: Option<ItemId>,
     deadline: Option<Instant>,
-    cancel: CancellationToken,
     attempt: u32,
     attempts: Arc<AtomicU32>,
-    clock: Arc<dyn Clock>,
-    redactor: Arc<Redactor>,
+    shared: Arc<Shared>,
 }
 
 impl fmt::Debug for ProbeContext {
@@ -71,9 +79,9 @@ impl fmt::Debug for ProbeContext {
         f.debug_struct("ProbeContext")
             .field("item", &self.item)
             .field("deadline", &self.deadline)
-            .field("cancelled", &self.cancel.is_cancelled())
+            .field("cancelled", &self.shared.cancel.is_cancelled())
             .field("attempt", &self.attempt)
-            .field("clock", &self.clock)
+            .field("clock", &self.shared.clock)
             .finish()
     }
 }
@@ -90,31 +98,25 @@ impl ProbeContext {
         ProbeContext {
             item: None,
             deadline: None,
-            cancel: CancellationToken::new(),
             attempt: 1,
             attempts: Arc::new(AtomicU32::new(1)),
-            clock: Arc::new(SystemClock),
-            redactor: Arc::new(Redactor::new()),
+            shared: Arc::new(Shared {
+                cancel: CancellationToken::new(),
+                clock: Arc::new(SystemClock),
+                redactor: Arc::new(Redactor::new()),
+            }),
         }
     }
 
     /// A context for one probe run by the runner, built without the throwaway defaults of
     /// [`new`](Self::new) (the runner makes one per probe).
-    pub(crate) fn for_probe(
-        item: ItemId,
-        deadline: Instant,
-        cancel: CancellationToken,
-        clock: Arc<dyn Clock>,
-        redactor: Arc<Redactor>,
-    ) -> Self {
+    pub(crate) fn for_probe(item: ItemId, deadline: Instant, shared: Arc<Shared>) -> Self {
         ProbeContext {
             item: Some(item),
             deadline: Some(deadline),
-            cancel,
             attempt: 1,
             attempts: Arc::new(AtomicU32::new(1)),
-            clock,
-            redactor,
+            shared,
         }
     }
 
@@ -139,7 +141,7 @@ impl ProbeContext {
 
     /// Sets the cancellation token.
     pub fn with_cancellation(mut self, token: CancellationToken) -> Self {
-        self.cancel = token;
+        Arc::make_mut(&mut self.shared).cancel = token;
         self
     }
 
@@ -159,13 +161,13 @@ impl ProbeContext {
 
     /// Sets the clock.
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
+        Arc::make_mut(&mut self.shared).clock = clock;
         self
     }
 
     /// Sets the redactor holding the plan's secrets.
     pub fn with_redactor(mut self, redactor: Arc<Redactor>) -> Self {
-        self.redactor = redactor;
+        Arc::make_mut(&mut self.shared).redactor = redactor;
         self
     }
 
@@ -191,12 +193,12 @@ impl ProbeContext {
 
     /// The cancellation token.
     pub fn cancellation(&self) -> &CancellationToken {
-        &self.cancel
+        &self.shared.cancel
     }
 
     /// Whether the run was cancelled.
     pub fn is_cancelled(&self) -> bool {
-        self.cancel.is_cancelled()
+        self.shared.cancel.is_cancelled()
     }
 
     /// The attempt number, from 1.
@@ -206,17 +208,17 @@ impl ProbeContext {
 
     /// The clock.
     pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.clock
+        &self.shared.clock
     }
 
     /// The current time on the context's clock.
     pub fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
+        self.shared.clock.now()
     }
 
     /// The redactor with the plan's secrets.
     pub fn redactor(&self) -> &Redactor {
-        &self.redactor
+        &self.shared.redactor
     }
 
     /// Runs `fut` until it finishes, the deadline passes or the run is cancelled.
@@ -237,7 +239,7 @@ impl ProbeContext {
         tokio::select! {
             v = fut => Ok(v),
             () = sleep => Err(ProbeError::timeout(started.elapsed())),
-            () = self.cancel.cancelled() => Err(ProbeError::cancelled()),
+            () = self.shared.cancel.cancelled() => Err(ProbeError::cancelled()),
         }
     }
 }

@@ -54,6 +54,7 @@ impl ProbeErrorKind {
 /// `connection refused by 10.0.0.1:443`. Error sources are flattened into the message so the
 /// error is plain data (`Clone`, serde) and can be redacted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ProbeError {
     /// The kind of reason.
     pub kind: ProbeErrorKind,

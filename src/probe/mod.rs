@@ -6,7 +6,7 @@
 //! Fail: the report shows it as *Error* with the reason.
 //!
 //! ```
-//! use async_trait::async_trait;
+//! use nexus_readiness::async_trait;
 //! use nexus_readiness::probe::{Observation, Probe, ProbeContext, ProbeError};
 //!
 //! #[derive(Debug)]
@@ -31,7 +31,7 @@
 mod attest;
 pub mod boxed;
 pub mod compose;
-mod context;
+pub(crate) mod context;
 mod error;
 mod ext;
 pub mod fn_probe;

@@ -209,7 +209,7 @@ fn ends_url(c: char) -> bool {
 /// assert_eq!(scrub_urls("https://h/cb#code=xyz&state=1"), "https://h/cb#code=redacted&state=1");
 /// ```
 pub fn scrub_urls(text: &str) -> String {
-    if !text.contains("://") && !text.contains('=') {
+    if !may_scrub(text) {
         return text.to_string();
     }
     // Each pass can expose what the other hides (a redacted value that held the `/` ending an
@@ -225,6 +225,12 @@ pub fn scrub_urls(text: &str) -> String {
         cur = next;
     }
     cur
+}
+
+/// Whether [`scrub_urls`] could change `text`: user info needs `://` and `@`, a sensitive
+/// parameter needs `=`. Most texts (targets, summaries) have neither: no allocation.
+fn may_scrub(text: &str) -> bool {
+    text.contains('=') || (text.contains('@') && text.contains("://"))
 }
 
 /// Drops `user:password@` after every `scheme://` (through the last `@` before the path).
@@ -348,20 +354,27 @@ impl Redactor {
     /// `text` with URL credentials scrubbed and every registered secret replaced by
     /// `[redacted]`.
     pub fn redact(&self, text: &str) -> String {
-        // Secrets first: scrubbing could cut a secret that spans a URL part, leaving pieces.
-        let mut out = text.to_string();
-        for v in &self.values {
-            if out.contains(v.as_str()) {
-                out = out.replace(v.as_str(), "[redacted]");
-            }
-        }
-        scrub_urls(&out)
+        self.redact_cow(text).into_owned()
     }
 
-    /// Redacts in place.
+    /// [`redact`](Self::redact) without an allocation when there is nothing to scrub.
+    pub(crate) fn redact_cow<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        use std::borrow::Cow;
+        // Secrets first: scrubbing could cut a secret that spans a URL part, leaving pieces.
+        let mut out = Cow::Borrowed(text);
+        for v in &self.values {
+            if out.contains(v.as_str()) {
+                out = Cow::Owned(out.replace(v.as_str(), "[redacted]"));
+            }
+        }
+        if may_scrub(&out) { Cow::Owned(scrub_urls(&out)) } else { out }
+    }
+
+    /// Redacts in place (no allocation when there is nothing to scrub).
     pub fn redact_in_place(&self, text: &mut String) {
-        let out = self.redact(text);
-        if out != *text {
+        if let std::borrow::Cow::Owned(out) = self.redact_cow(text)
+            && out != *text
+        {
             *text = out;
         }
     }

@@ -32,6 +32,7 @@
 //! | Skipped, dependency failed | blocks: never verified | `dependency-failed` |
 //! | Skipped, cancelled | blocks: the run was cancelled or passed its deadline first | `cancelled` |
 //! | Skipped, phase not run | out of scope of this run: the verdict covers the selected phases | |
+//! | Skipped, not selected | out of scope of this run: the verdict covers the items [`only`](crate::run::RunnerBuilder::only) selected; a selector that matches no item makes the run not ready | |
 //!
 //! Items that do not gate never block; they count in the [`Summary`] and the [`Coverage`].
 //! Every blocking item carries its rule in [`ItemReport::blocked_by`], and
@@ -163,6 +164,9 @@ pub enum SkipKind {
     NotApplicable,
     /// The item's phase was not selected for this run.
     PhaseNotRun,
+    /// The item was not selected by [`RunnerBuilder::only`](crate::run::RunnerBuilder::only):
+    /// out of scope of this run, like a phase not run.
+    NotSelected,
     /// A dependency (`after`) failed. Blocks readiness when the item gates.
     Dependency,
     /// The run was cancelled or its deadline passed before the item ran. Blocks readiness
@@ -257,8 +261,10 @@ pub struct ItemReport {
     pub id: ItemId,
     /// The item's title (with its applicability qualifier).
     pub title: String,
-    /// Titles of the sections holding the item, outermost first.
-    pub section: Vec<String>,
+    /// Titles of the sections holding the item, outermost first (shared by the items of a
+    /// section).
+    #[serde(with = "shared_strs")]
+    pub section: std::sync::Arc<[String]>,
     /// The item's phase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<Phase>,
@@ -299,7 +305,7 @@ pub struct ItemReport {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ran_alone: bool,
     /// The rule by which this item keeps the report from being ready; `None` when it does
-    /// not block. Set by [`Report::recompute`].
+    /// not block. Kept by the [`Report`] whenever its items or policy change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocked_by: Option<BlockRule>,
 }
@@ -344,7 +350,7 @@ impl ItemReport {
     /// probe, its phase ran, and it is not marked not applicable.
     pub fn automatable(&self) -> bool {
         self.verification == Verification::Probe
-            && !matches!(self.skip, Some(SkipKind::PhaseNotRun | SkipKind::NotApplicable))
+            && !matches!(self.skip, Some(SkipKind::PhaseNotRun | SkipKind::NotSelected | SkipKind::NotApplicable))
     }
 
     /// Why this item blocks, in words, with what would unblock it; empty when it does not.
@@ -669,7 +675,16 @@ impl fmt::Display for Summary {
 }
 
 /// What a run produced. Field names are stable: they are the JSON schema (see [`json`]).
+///
+/// The verdict is kept by the type: the summary, the coverage, each item's blocking rule,
+/// [`ready`](Report::ready) and the [`headline`](Report::headline) are computed from the items
+/// and the policy ([`with_fail_on_warn`](Report::with_fail_on_warn),
+/// [`with_allow_unverified`](Report::with_allow_unverified),
+/// [`with_min_verified`](Report::with_min_verified)) whenever either changes, and read through
+/// methods, so they cannot disagree. Deserializing (see [`json::parse`]) computes them again
+/// from the items and the policy, whatever the document says.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(from = "ReportWire")]
 #[non_exhaustive]
 pub struct Report {
     /// The checklist's id.
@@ -683,36 +698,60 @@ pub struct Report {
     /// Wall time of the run (JSON: seconds as a float).
     #[serde(rename = "duration_seconds", with = "secs")]
     pub duration: Duration,
-    /// Whether Warn items blocked readiness.
-    pub fail_on_warn: bool,
-    /// Whether the run was cancelled before every item finished.
-    pub cancelled: bool,
-    /// Whether gating items that nothing verified (not configured) were let through.
+    fail_on_warn: bool,
+    cancelled: bool,
+    allow_unverified: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min_verified: Option<MinVerified>,
+    coverage: Coverage,
+    unverified: bool,
+    headline: String,
+    items: Vec<ItemReport>,
+    summary: Summary,
+    ready: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    sign_off: Vec<SignOff>,
+    signed_off: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    unmatched_selectors: Vec<String>,
+}
+
+/// What a report is read from: the items and the policy; the rest is computed.
+#[derive(Deserialize)]
+struct ReportWire {
+    checklist: String,
+    title: String,
+    started: DateTime<Utc>,
+    finished: DateTime<Utc>,
+    #[serde(rename = "duration_seconds", with = "secs")]
+    duration: Duration,
     #[serde(default)]
-    pub allow_unverified: bool,
-    /// The coverage floor, when one was set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min_verified: Option<MinVerified>,
-    /// How many items a probe decided, of how many it could.
+    fail_on_warn: bool,
     #[serde(default)]
-    pub coverage: Coverage,
-    /// Ready only because `allow_unverified` let unverified gating items through.
+    cancelled: bool,
     #[serde(default)]
-    pub unverified: bool,
-    /// The verdict in one line ([`Report::headline`]).
+    allow_unverified: bool,
     #[serde(default)]
-    pub headline: String,
-    /// Every item in document order.
-    pub items: Vec<ItemReport>,
-    /// Counts per status.
-    pub summary: Summary,
-    /// The readiness verdict (see the [module docs](self)).
-    pub ready: bool,
-    /// The checklist's sign-off roles and who signed.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub sign_off: Vec<SignOff>,
-    /// Whether every sign-off role signed.
-    pub signed_off: bool,
+    min_verified: Option<MinVerified>,
+    items: Vec<ItemReport>,
+    #[serde(default)]
+    sign_off: Vec<SignOff>,
+    #[serde(default)]
+    unmatched_selectors: Vec<String>,
+}
+
+impl From<ReportWire> for Report {
+    fn from(w: ReportWire) -> Self {
+        let mut r =
+            Report::new(w.checklist, w.title, w.started, w.finished, w.duration, w.items).with_sign_off(w.sign_off);
+        r.fail_on_warn = w.fail_on_warn;
+        r.cancelled = w.cancelled;
+        r.allow_unverified = w.allow_unverified;
+        r.min_verified = w.min_verified;
+        r.unmatched_selectors = w.unmatched_selectors;
+        r.recompute();
+        r
+    }
 }
 
 impl Report {
@@ -743,6 +782,7 @@ impl Report {
             ready: false,
             sign_off: Vec::new(),
             signed_off: false,
+            unmatched_selectors: Vec::new(),
         };
         r.recompute();
         r
@@ -769,6 +809,13 @@ impl Report {
         self
     }
 
+    /// Marks the run cancelled (never ready), and recomputes the verdict.
+    pub fn with_cancelled(mut self, cancelled: bool) -> Self {
+        self.cancelled = cancelled;
+        self.recompute();
+        self
+    }
+
     /// Sets the sign-off table.
     pub fn with_sign_off(mut self, sign_off: Vec<SignOff>) -> Self {
         self.signed_off = !sign_off.is_empty() && sign_off.iter().all(SignOff::is_signed);
@@ -776,9 +823,86 @@ impl Report {
         self
     }
 
+    /// Every item in document order.
+    pub fn items(&self) -> &[ItemReport] {
+        &self.items
+    }
+
+    /// The items, consuming the report.
+    pub fn into_items(self) -> Vec<ItemReport> {
+        self.items
+    }
+
+    /// Whether Warn items blocked readiness.
+    pub fn fail_on_warn(&self) -> bool {
+        self.fail_on_warn
+    }
+
+    /// Whether the run was cancelled before every item finished.
+    pub fn cancelled(&self) -> bool {
+        self.cancelled
+    }
+
+    /// Whether gating items that nothing verified (not configured) were let through.
+    pub fn allow_unverified(&self) -> bool {
+        self.allow_unverified
+    }
+
+    /// The coverage floor, when one was set.
+    pub fn min_verified(&self) -> Option<MinVerified> {
+        self.min_verified
+    }
+
+    /// How many items a probe decided, of how many it could.
+    pub fn coverage(&self) -> &Coverage {
+        &self.coverage
+    }
+
+    /// Ready only because `allow_unverified` let unverified gating items through.
+    pub fn unverified(&self) -> bool {
+        self.unverified
+    }
+
+    /// The checklist's sign-off roles and who signed.
+    pub fn sign_off(&self) -> &[SignOff] {
+        &self.sign_off
+    }
+
+    /// Whether every sign-off role signed.
+    pub fn signed_off(&self) -> bool {
+        self.signed_off
+    }
+
+    /// The [`only`](crate::run::RunnerBuilder::only) selectors that matched no item of the
+    /// plan (a typo must not make a run that checked nothing ready).
+    pub fn unmatched_selectors(&self) -> &[String] {
+        &self.unmatched_selectors
+    }
+
+    /// Records selectors that matched no item: the report is not ready.
+    pub(crate) fn set_unmatched_selectors(&mut self, unmatched: Vec<String>) {
+        self.unmatched_selectors = unmatched;
+        self.recompute();
+    }
+
+    /// Sets the whole policy at once and recomputes the verdict (one pass, for the runner).
+    pub(crate) fn set_policy(
+        &mut self,
+        fail_on_warn: bool,
+        allow_unverified: bool,
+        min_verified: Option<MinVerified>,
+        cancelled: bool,
+    ) {
+        self.fail_on_warn = fail_on_warn;
+        self.allow_unverified = allow_unverified;
+        self.min_verified = min_verified;
+        self.cancelled = cancelled;
+        self.recompute();
+    }
+
     /// Recomputes the summary, each item's blocking rule, the coverage, the readiness verdict
     /// and the headline from the items and the policy fields.
-    pub fn recompute(&mut self) {
+    pub(crate) fn recompute(&mut self) {
         self.summary = Summary::of(&self.items);
         let mut coverage = Coverage::default();
         for i in &mut self.items {
@@ -788,7 +912,10 @@ impl Report {
         }
         coverage.required = self.min_verified.map(|m| m.required(coverage.automatable));
         self.coverage = coverage;
-        self.ready = !self.cancelled && self.coverage.met() && !self.items.iter().any(ItemReport::blocks);
+        self.ready = !self.cancelled
+            && self.unmatched_selectors.is_empty()
+            && self.coverage.met()
+            && !self.items.iter().any(ItemReport::blocks);
         self.unverified = self.ready && self.allow_unverified && self.summary.gating_not_configured > 0;
         self.headline = self.compute_headline();
     }
@@ -810,6 +937,9 @@ impl Report {
         }
         if !self.coverage.met() {
             parts.push(self.coverage_shortfall());
+        }
+        for sel in &self.unmatched_selectors {
+            parts.push(format!("selector `{sel}` matched no item"));
         }
         if self.cancelled {
             parts.push("run cancelled".into());
@@ -953,6 +1083,21 @@ impl FromStr for Format {
             "sarif" => Ok(Format::Sarif),
             _ => Err(UnknownFormat(s.to_string())),
         }
+    }
+}
+
+/// A shared list of strings as a JSON array.
+mod shared_strs {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(v: &Arc<[String]>, s: S) -> Result<S::Ok, S::Error> {
+        v.as_ref().serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<[String]>, D::Error> {
+        Vec::<String>::deserialize(d).map(Arc::from)
     }
 }
 

@@ -161,6 +161,7 @@ pub fn render(report: &Report, verbose: bool) -> String {
             Some(SkipKind::NotConfigured) => continue,
             Some(SkipKind::NotApplicable) => "not applicable",
             Some(SkipKind::PhaseNotRun) => "phase not run",
+            Some(SkipKind::NotSelected) => "not selected",
             Some(SkipKind::Dependency) => "after a failed dependency",
             Some(SkipKind::Cancelled) => "cancelled or past the deadline",
             _ => "other",

@@ -87,6 +87,8 @@ pub struct Binding {
 #[derive(Clone)]
 pub struct Plan {
     checklist: Checklist,
+    /// Every item id, for binding in constant time.
+    ids: std::collections::HashSet<ItemId>,
     bindings: BTreeMap<ItemId, Binding>,
     redactor: Redactor,
     gate_severities: Vec<Severity>,
@@ -110,6 +112,7 @@ impl Plan {
     /// Pending.
     pub fn new(checklist: Checklist) -> Self {
         Plan {
+            ids: checklist.items().map(|i| i.id.clone()).collect(),
             checklist,
             bindings: BTreeMap::new(),
             redactor: Redactor::new(),
@@ -138,14 +141,13 @@ impl Plan {
     }
 
     fn entry(&mut self, id: &str) -> Result<&mut Binding, PlanError> {
-        let Some(item) = self.checklist.item(id) else {
+        let Some(key) = self.ids.get(id) else {
             return Err(PlanError::UnknownItem {
                 id: id.to_string(),
                 closest: self.checklist.closest_ids(id, 3).into_iter().map(ToString::to_string).collect(),
             });
         };
-        let key = item.id.clone();
-        Ok(self.bindings.entry(key).or_default())
+        Ok(self.bindings.entry(key.clone()).or_default())
     }
 
     /// Binds a probe to an item. Several probes may verify one item.

@@ -103,13 +103,13 @@ impl Runner {
         let mut report = self.execute(plan, &cancel, None, round_deadline(Instant::now())).await;
         let mut round = 1u32;
         loop {
-            for (i, item) in report.items.iter().enumerate() {
+            for (i, item) in report.items().iter().enumerate() {
                 if !mask[i] || !pollable[i] {
                     continue;
                 }
                 let passed = match item.status {
                     Status::Pass => true,
-                    Status::Warn => !report.fail_on_warn,
+                    Status::Warn => !report.fail_on_warn(),
                     _ => false,
                 };
                 if passed {
@@ -125,28 +125,36 @@ impl Runner {
                 }
             }
             let unsettled = |i: usize| -> bool {
-                let item = &report.items[i];
+                let item = &report.items()[i];
                 let fixed = matches!(
                     item.skip,
-                    Some(SkipKind::NotConfigured | SkipKind::NotApplicable | SkipKind::PhaseNotRun)
+                    Some(
+                        SkipKind::NotConfigured
+                            | SkipKind::NotApplicable
+                            | SkipKind::PhaseNotRun
+                            | SkipKind::NotSelected
+                    )
                 );
                 pollable[i] && item.gating && !fixed && successes[i] < success_threshold
             };
             let all_settled = (0..n).all(|i| !unsettled(i));
-            tracing::debug!(round, ready = report.ready, all_settled, "readiness poll round");
-            if report.cancelled || (report.ready && all_settled) {
+            tracing::debug!(round, ready = report.ready(), all_settled, "readiness poll round");
+            if report.cancelled() || (report.ready() && all_settled) {
                 break;
             }
             if report
-                .items
+                .items()
                 .iter()
                 .enumerate()
                 .any(|(i, it)| it.gating && pollable[i] && failures[i] >= failure_threshold)
             {
                 break;
             }
-            // Blocked by something no probe can change (a pending attestation).
-            if report.items.iter().enumerate().any(|(i, it)| !pollable[i] && it.blocks()) {
+            // Blocked by something no probe can change (a pending attestation, an `only`
+            // selector that matches no item).
+            if !report.unmatched_selectors().is_empty()
+                || report.items().iter().enumerate().any(|(i, it)| !pollable[i] && it.blocks())
+            {
                 break;
             }
             if crate::probe::instant_after(policy.period) >= deadline {
@@ -157,9 +165,9 @@ impl Runner {
                 () = cancel.cancelled() => break,
             }
             for i in 0..n {
-                let item = &report.items[i];
+                let item = &report.items()[i];
                 let passed =
-                    matches!(item.status, Status::Pass) || (item.status == Status::Warn && !report.fail_on_warn);
+                    matches!(item.status, Status::Pass) || (item.status == Status::Warn && !report.fail_on_warn());
                 mask[i] = pollable[i] && (!passed || unsettled(i));
             }
             report = self.execute(plan, &cancel, Some((&mask, &report)), round_deadline(Instant::now())).await;

@@ -1,8 +1,11 @@
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt as _;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -11,6 +14,7 @@ use tracing::Instrument as _;
 use super::events::{Observers, RunEvent, RunObserver};
 use super::plan::{Binding, Plan};
 use crate::model::{Item, Phase, Section, Verification};
+use crate::probe::context::Shared;
 use crate::probe::{
     Clock, Observation, Probe, ProbeContext, ProbeError, ProbeErrorKind, Redactor, SystemClock, Verdict,
 };
@@ -54,6 +58,7 @@ pub struct Runner {
     pub(crate) probe_timeout: Duration,
     pub(crate) deadline: Option<Duration>,
     pub(crate) phases: Option<Vec<Phase>>,
+    pub(crate) only: Option<Vec<String>>,
     pub(crate) fail_on_warn: bool,
     pub(crate) allow_unverified: bool,
     pub(crate) min_verified: Option<MinVerified>,
@@ -75,6 +80,7 @@ impl Default for RunnerBuilder {
                 probe_timeout: Duration::from_secs(30),
                 deadline: None,
                 phases: None,
+                only: None,
                 fail_on_warn: false,
                 allow_unverified: false,
                 min_verified: None,
@@ -148,19 +154,36 @@ impl RunnerBuilder {
         self
     }
 
-    /// Adds a channel of [`RunEvent`]s and returns its receiving end.
+    /// Sends every [`RunEvent`] to `events` (the sending end of an unbounded channel; a
+    /// shorthand for [`observer`](Self::observer)).
     ///
     /// ```
     /// use nexus_readiness::run::Runner;
     ///
-    /// let mut builder = Runner::builder();
-    /// let _events = builder.events();
-    /// let _runner = builder.concurrency(4).build();
+    /// let (tx, _events) = tokio::sync::mpsc::unbounded_channel();
+    /// let _runner = Runner::builder().events(tx).concurrency(4).build();
     /// ```
-    pub fn events(&mut self) -> mpsc::UnboundedReceiver<RunEvent> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        self.runner.observers.0.push(Box::new(tx));
-        rx
+    pub fn events(self, events: mpsc::UnboundedSender<RunEvent>) -> Self {
+        self.observer(events)
+    }
+
+    /// Runs only the items selected by `selectors`; the others are Skipped "not selected"
+    /// (out of scope, like a phase not run). A selector selects an item when it is the item's
+    /// id, a section of it (a dotted prefix of the id: `pre-deployment.security`), or one of
+    /// its tags (`gpu`). A selector that matches no item of the plan makes the report not
+    /// ready, naming it ([`Report::unmatched_selectors`]). Default: every item.
+    ///
+    /// Dependencies (`after`) that are not selected do not run: a selected item's probes run
+    /// whatever they would have found.
+    ///
+    /// ```
+    /// use nexus_readiness::run::Runner;
+    ///
+    /// let _runner = Runner::builder().only(["security", "deployment.container-image"]).build();
+    /// ```
+    pub fn only<S: Into<String>>(mut self, selectors: impl IntoIterator<Item = S>) -> Self {
+        self.runner.only = Some(selectors.into_iter().map(Into::into).collect());
+        self
     }
 
     /// The runner.
@@ -173,7 +196,7 @@ impl RunnerBuilder {
 pub(crate) struct Entry<'a> {
     pub(crate) item: &'a Item,
     pub(crate) phase: Option<Phase>,
-    pub(crate) section: Arc<Vec<String>>,
+    pub(crate) section: Arc<[String]>,
     pub(crate) binding: Option<&'a Binding>,
     pub(crate) gating: bool,
     pub(crate) deps: Vec<usize>,
@@ -204,13 +227,14 @@ pub(crate) fn entries(plan: &Plan) -> Vec<Entry<'_>> {
         phase: Option<Phase>,
         path: &mut Vec<String>,
         plan: &'a Plan,
+        bindings: &HashMap<&str, &'a Binding>,
         out: &mut Vec<Entry<'a>>,
     ) {
         let phase = s.phase.or(phase);
         path.push(s.title.clone());
-        let section = Arc::new(path.clone());
+        let section: Arc<[String]> = Arc::from(path.as_slice());
         for item in &s.items {
-            let binding = plan.binding(item.id.as_str());
+            let binding = bindings.get(item.id.as_str()).copied();
             let gating =
                 binding.and_then(|b| b.gating).unwrap_or_else(|| plan.gating_severities().contains(&item.severity));
             // An item's own phase (a `phase=` attribute in the document) wins over its section's.
@@ -218,14 +242,19 @@ pub(crate) fn entries(plan: &Plan) -> Vec<Entry<'_>> {
             out.push(Entry { item, phase, section: section.clone(), binding, gating, deps: Vec::new() });
         }
         for c in &s.sections {
-            walk(c, phase, path, plan, out);
+            walk(c, phase, path, plan, bindings, out);
         }
         path.pop();
     }
-    let mut out = Vec::new();
+    let bindings: HashMap<&str, &Binding> = plan.bindings().iter().map(|(k, b)| (k.as_str(), b)).collect();
+    let mut out = Vec::with_capacity(plan.checklist().items().count());
     let mut path = Vec::new();
     for s in &plan.checklist().sections {
-        walk(s, None, &mut path, plan, &mut out);
+        walk(s, None, &mut path, plan, &bindings, &mut out);
+    }
+    let has_deps = out.iter().any(|e| !e.item.after.is_empty() || e.binding.is_some_and(|b| !b.after.is_empty()));
+    if !has_deps {
+        return out;
     }
     let index: HashMap<&str, usize> = out.iter().enumerate().map(|(i, e)| (e.item.id.as_str(), i)).collect();
     for e in &mut out {
@@ -246,7 +275,7 @@ fn skeleton(e: &Entry<'_>, status: Status, reason: String) -> ItemReport {
     ItemReport {
         id: e.item.id.clone(),
         title: e.item.display_title(),
-        section: e.section.as_ref().clone(),
+        section: e.section.clone(),
         phase: e.phase,
         severity: e.item.severity,
         gating: e.gating,
@@ -313,6 +342,7 @@ fn apply_waiver(e: &Entry<'_>, mut r: ItemReport, now: chrono::DateTime<chrono::
 pub(crate) fn static_outcome(
     e: &Entry<'_>,
     phases: Option<&[Phase]>,
+    selected: bool,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Option<ItemReport> {
     if let Some(na) = e.binding.and_then(|b| b.not_applicable.as_ref())
@@ -326,6 +356,9 @@ pub(crate) fn static_outcome(
             (None, None) => {}
         }
         return Some(skipped(e, SkipKind::NotApplicable, reason));
+    }
+    if !selected {
+        return Some(skipped(e, SkipKind::NotSelected, "not selected for this run".into()));
     }
     if let Some(phases) = phases
         && !e.phase.is_some_and(|p| phases.contains(&p))
@@ -356,6 +389,14 @@ pub(crate) fn static_outcome(
         None => skipped(e, SkipKind::NotConfigured, "not configured: no probe bound to this item".into()),
     };
     Some(expired_marks(e, apply_waiver(e, r, now), now))
+}
+
+/// Whether `selector` selects `item`: its id, a section of it (dotted prefix) or a tag.
+fn selects(selector: &str, item: &Item) -> bool {
+    let id = item.id.as_str();
+    id == selector
+        || id.strip_prefix(selector).is_some_and(|rest| rest.starts_with('.'))
+        || item.tags.iter().any(|t| t == selector)
 }
 
 /// Notes a not-applicable mark that expired (the item was checked again).
@@ -409,6 +450,9 @@ pub(crate) fn conclude(
     r.probes = probes;
     r.duration = duration;
     r.ran_alone = e.exclusive();
+    if e.binding.is_some_and(|b| b.waiver.is_none() && b.not_applicable.is_none()) {
+        return r;
+    }
     expired_marks(e, apply_waiver(e, r, now), now)
 }
 
@@ -471,10 +515,17 @@ fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
 
 /// Per-item state while its probes run.
 struct Running {
-    results: Vec<Option<ProbeResult>>,
+    /// One slot per probe, in binding order (no allocation for the usual single probe).
+    results: Slots,
     left: usize,
     started: Instant,
     span: tracing::Span,
+}
+
+/// The result slots of an item's probes.
+enum Slots {
+    One(Option<ProbeResult>),
+    Many(Vec<Option<ProbeResult>>),
 }
 
 type TaskOut = (u32, u32, ProbeResult);
@@ -485,14 +536,13 @@ struct Exec<'r, 'p> {
     entries: Vec<Entry<'p>>,
     now: chrono::DateTime<chrono::Utc>,
     emit: bool,
-    redactor: Arc<Redactor>,
+    shared: Arc<Shared>,
     done: Vec<Option<ItemReport>>,
     waiting: Vec<usize>,
     dependents: Vec<Vec<usize>>,
     unblocked: VecDeque<usize>,
     ready: VecDeque<(u32, u32)>,
     running: Vec<Option<Running>>,
-    task_ids: HashMap<tokio::task::Id, (u32, u32)>,
     /// Items with side effects waiting for every other probe to finish.
     exclusive: VecDeque<usize>,
     /// The exclusive item running now: nothing else runs beside it.
@@ -504,7 +554,7 @@ struct Exec<'r, 'p> {
 impl Exec<'_, '_> {
     fn target(&self, i: usize, p: usize) -> String {
         let t = self.entries[i].binding.and_then(|b| b.probes.get(p)).map(|p| p.target()).unwrap_or_default();
-        self.redactor.redact(&t)
+        self.shared.redactor.redact(&t)
     }
 
     /// Sets an item's outcome and unblocks its dependents.
@@ -575,14 +625,7 @@ impl Exec<'_, '_> {
     }
 
     /// Starts the probe `p` of item `i`.
-    fn spawn(
-        &mut self,
-        tasks: &mut JoinSet<TaskOut>,
-        i: u32,
-        p: u32,
-        cancel: &CancellationToken,
-        deadline: Option<Instant>,
-    ) {
+    fn spawn(&mut self, tasks: &mut JoinSet<TaskOut>, i: u32, p: u32, deadline: Option<Instant>) {
         let (iu, pu) = (i as usize, p as usize);
         let e = &self.entries[iu];
         let Some(probe) = e.binding.and_then(|b| b.probes.get(pu)).cloned() else { return };
@@ -594,7 +637,7 @@ impl Exec<'_, '_> {
             }
             let count = e.binding.map_or(0, |b| b.probes.len());
             Running {
-                results: vec![None; count],
+                results: if count == 1 { Slots::One(None) } else { Slots::Many(vec![None; count]) },
                 left: count,
                 started: Instant::now(),
                 span: tracing::info_span!(
@@ -609,60 +652,55 @@ impl Exec<'_, '_> {
         if let Some(d) = deadline {
             timeout = timeout.min(d.saturating_duration_since(Instant::now()));
         }
-        let cx = ProbeContext::for_probe(
-            e.item.id.clone(),
-            crate::probe::instant_after(timeout),
-            cancel.clone(),
-            runner.clock.clone(),
-            self.redactor.clone(),
-        );
-        // Redacted before it is recorded anywhere, tracing fields included.
-        let target = self.redactor.redact(&probe.target());
-        let span = tracing::info_span!(parent: &state.span, "probe", target = %target);
-        let redactor = self.redactor.clone();
-        let handle = tasks.spawn(
-            async move {
-                let t0 = Instant::now();
-                let result = match tokio::time::timeout(timeout, probe.check(&cx)).await {
-                    Ok(r) => r,
-                    Err(_) => Err(ProbeError::timeout(timeout)),
-                };
-                let result = redact(&redactor, result);
-                let pr = ProbeResult::new(target, result, t0.elapsed()).with_attempts(cx.attempts());
-                (i, p, pr)
-            }
-            .instrument(span),
-        );
-        self.task_ids.insert(handle.id(), (i, p));
+        // Everything else happens in the task, on a worker: the loop that starts probes and
+        // collects results is what bounds the runner's throughput.
+        let item = e.item.id.clone();
+        let shared = self.shared.clone();
+        let item_span = state.span.clone();
+        tasks.spawn(async move {
+            let t0 = Instant::now();
+            let cx = ProbeContext::for_probe(item, crate::probe::instant_after(timeout), shared);
+            // Redacted before it is recorded anywhere, tracing fields included.
+            let raw = probe.target();
+            let target = match cx.redactor().redact_cow(&raw) {
+                Cow::Owned(t) => t,
+                Cow::Borrowed(_) => raw,
+            };
+            let span = tracing::info_span!(parent: &item_span, "probe", target = %target);
+            // A panic is caught here, in the task, so that it is this probe's result and the
+            // task needs no id-to-probe map to be told apart.
+            let checked =
+                AssertUnwindSafe(tokio::time::timeout(timeout, probe.check(&cx)).instrument(span)).catch_unwind().await;
+            let result = match checked {
+                Ok(Ok(r)) => r,
+                Ok(Err(_)) => Err(ProbeError::timeout(timeout)),
+                Err(payload) => {
+                    let msg = cx.redactor().redact(&panic_message(payload));
+                    Err(ProbeError::new(ProbeErrorKind::Panicked, format!("probe {target} panicked: {msg}")))
+                }
+            };
+            let result = redact(cx.redactor(), result);
+            let pr = ProbeResult::new(target, result, t0.elapsed()).with_attempts(cx.attempts());
+            (i, p, pr)
+        });
     }
 
-    /// Records what a finished task returned; a panic or an abort becomes an error result.
-    fn joined(&mut self, joined: Result<(tokio::task::Id, TaskOut), tokio::task::JoinError>) {
-        let (i, p, pr) = match joined {
-            Ok((id, out)) => {
-                self.task_ids.remove(&id);
-                out
-            }
-            Err(err) => {
-                let Some((i, p)) = self.task_ids.remove(&err.id()) else { return };
-                let target = self.target(i as usize, p as usize);
-                let error = if err.is_panic() {
-                    let msg = self.redactor.redact(&panic_message(err.into_panic()));
-                    ProbeError::new(ProbeErrorKind::Panicked, format!("probe {target} panicked: {msg}"))
-                } else {
-                    ProbeError::cancelled()
-                };
-                let elapsed = self.running[i as usize].as_ref().map_or(Duration::ZERO, |s| s.started.elapsed());
-                (i, p, ProbeResult::new(target, Err(error), elapsed))
-            }
-        };
-        self.record(i as usize, p as usize, pr);
+    /// Records what a finished task returned. Panics are caught in the task; a task that did
+    /// not return was aborted (cancellation): its item concludes it as cancelled.
+    fn joined(&mut self, joined: Result<TaskOut, tokio::task::JoinError>) {
+        if let Ok((i, p, pr)) = joined {
+            self.record(i as usize, p as usize, pr);
+        }
     }
 
     /// Stores a probe's result; concludes the item when it was its last probe.
     fn record(&mut self, i: usize, p: usize, pr: ProbeResult) {
         let Some(state) = self.running[i].as_mut() else { return };
-        if let Some(slot) = state.results.get_mut(p)
+        let slot = match &mut state.results {
+            Slots::One(slot) => (p == 0).then_some(slot),
+            Slots::Many(slots) => slots.get_mut(p),
+        };
+        if let Some(slot) = slot
             && slot.is_none()
         {
             *slot = Some(pr);
@@ -679,14 +717,11 @@ impl Exec<'_, '_> {
     /// Concludes an item from its probes' results; probes without a result were cancelled.
     fn conclude_running(&mut self, i: usize, state: Running) {
         let duration = state.started.elapsed();
-        let probes: Vec<ProbeResult> = state
-            .results
-            .into_iter()
-            .enumerate()
-            .map(|(p, r)| {
-                r.unwrap_or_else(|| ProbeResult::new(self.target(i, p), Err(ProbeError::cancelled()), Duration::ZERO))
-            })
-            .collect();
+        let cancelled = |p: usize| ProbeResult::new(self.target(i, p), Err(ProbeError::cancelled()), duration);
+        let probes: Vec<ProbeResult> = match state.results {
+            Slots::One(r) => vec![r.unwrap_or_else(|| cancelled(0))],
+            Slots::Many(rs) => rs.into_iter().enumerate().map(|(p, r)| r.unwrap_or_else(|| cancelled(p))).collect(),
+        };
         let mut r = conclude(&self.entries[i], probes, duration, self.now);
         if let Some((note, always)) = self.notes[i].take()
             && (always || matches!(r.status, Status::Fail | Status::Error))
@@ -741,30 +776,47 @@ impl Runner {
             entries,
             now: started_at,
             emit,
-            redactor: Arc::new(plan.redactor().clone()),
+            shared: Arc::new(Shared {
+                cancel: cancel.clone(),
+                clock: self.clock.clone(),
+                redactor: Arc::new(plan.redactor().clone()),
+            }),
             done: vec![None; n],
             waiting: vec![0; n],
             dependents: vec![Vec::new(); n],
             unblocked: VecDeque::new(),
             ready: VecDeque::new(),
             running: (0..n).map(|_| None).collect(),
-            task_ids: HashMap::new(),
             exclusive: VecDeque::new(),
             solo: None,
             notes: vec![None; n],
         };
 
         let mut to_run: Vec<usize> = Vec::new();
+        let mut matched = vec![false; self.only.as_ref().map_or(0, Vec::len)];
         for i in 0..n {
             let e = &x.entries[i];
             if let Some((mask, previous)) = rerun
                 && !mask.get(i).copied().unwrap_or(true)
-                && let Some(prev) = previous.items.get(i).filter(|p| p.id == e.item.id)
+                && let Some(prev) = previous.items().get(i).filter(|p| p.id == e.item.id)
             {
                 x.done[i] = Some(prev.clone());
                 continue;
             }
-            match static_outcome(e, self.phases.as_deref(), started_at) {
+            let selected = match &self.only {
+                None => true,
+                Some(sel) => {
+                    let mut any = false;
+                    for (k, s) in sel.iter().enumerate() {
+                        if selects(s, e.item) {
+                            matched[k] = true;
+                            any = true;
+                        }
+                    }
+                    any
+                }
+            };
+            match static_outcome(e, self.phases.as_deref(), selected, started_at) {
                 Some(r) => {
                     if emit {
                         self.observers.emit(RunEvent::ItemFinished {
@@ -809,7 +861,7 @@ impl Runner {
                     x.settle(iu, r);
                     continue;
                 }
-                x.spawn(&mut tasks, i, p, cancel, deadline);
+                x.spawn(&mut tasks, i, p, deadline);
             }
             if tasks.is_empty() {
                 if x.ready.is_empty() && x.unblocked.is_empty() {
@@ -835,9 +887,15 @@ impl Runner {
                     cancelled = true;
                     break;
                 }
-                j = tasks.join_next_with_id() => j,
+                j = tasks.join_next() => j,
             };
             if let Some(joined) = joined {
+                x.joined(joined);
+            }
+            // Collect whatever else finished meanwhile without another trip through `select!`
+            // (which polls the cancellation future each time); new probes start once the
+            // batch is recorded, concurrency permitting.
+            while let Some(joined) = tasks.try_join_next() {
                 x.joined(joined);
             }
         }
@@ -845,7 +903,7 @@ impl Runner {
         if cancelled {
             // Finished tasks keep their results; the others are aborted and become "cancelled".
             tasks.abort_all();
-            while let Some(joined) = tasks.join_next_with_id().await {
+            while let Some(joined) = tasks.join_next().await {
                 x.joined(joined);
             }
             for i in 0..n {
@@ -885,13 +943,16 @@ impl Runner {
             items,
         )
         .with_sign_off(checklist.sign_off.clone());
-        report.fail_on_warn = self.fail_on_warn;
-        report.allow_unverified = self.allow_unverified;
-        report.min_verified = self.min_verified;
-        report.cancelled = cancelled;
-        report.recompute();
+        report.set_policy(self.fail_on_warn, self.allow_unverified, self.min_verified, cancelled);
+        if let Some(sel) = &self.only {
+            let unmatched: Vec<String> =
+                sel.iter().zip(&matched).filter(|(_, m)| !**m).map(|(s, _)| s.clone()).collect();
+            if !unmatched.is_empty() {
+                report.set_unmatched_selectors(unmatched);
+            }
+        }
         if emit {
-            self.observers.emit(RunEvent::Finished { summary: report.summary.clone() });
+            self.observers.emit(RunEvent::Finished { summary: report.summary().clone() });
         }
         report
     }
@@ -908,11 +969,7 @@ impl Runner {
         let checklist = plan.checklist();
         let mut report = Report::new(checklist.id.clone(), checklist.title.clone(), now, now, Duration::ZERO, items)
             .with_sign_off(checklist.sign_off.clone());
-        report.fail_on_warn = self.fail_on_warn;
-        report.allow_unverified = self.allow_unverified;
-        report.min_verified = self.min_verified;
-        report.cancelled = true;
-        report.recompute();
+        report.set_policy(self.fail_on_warn, self.allow_unverified, self.min_verified, true);
         report
     }
 }

@@ -371,7 +371,7 @@ async fn readiness(State(svc): State<ReadinessService>, headers: HeaderMap, uri:
     };
     let status_only = svc.inner.config.bearer_token.is_some() && !verbose;
     let mut body = if report.ready() {
-        if report.unverified { format!("ready: {}\n", report.headline()) } else { "ready\n".to_string() }
+        if report.unverified() { format!("ready: {}\n", report.headline()) } else { "ready\n".to_string() }
     } else if status_only {
         "not ready\n".to_string()
     } else {
@@ -395,7 +395,7 @@ async fn readiness(State(svc): State<ReadinessService>, headers: HeaderMap, uri:
         b
     };
     if verbose {
-        for i in &report.items {
+        for i in report.items() {
             body.push_str(&format!("[{}] {}: {}\n", i.status.as_str(), i.id, i.reason));
         }
     }

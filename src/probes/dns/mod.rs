@@ -520,13 +520,14 @@ pub struct DnsSpec {
     /// Minimum TTL in seconds for the records.
     #[serde(default)]
     pub min_ttl: Option<u32>,
-    /// Lookup timeout in seconds.
-    #[serde(default = "default_timeout_secs")]
-    pub timeout_secs: u64,
+    /// Lookup timeout (`"5s"`).
+    #[serde(default = "default_timeout", with = "crate::model::duration::human")]
+    #[schemars(with = "String")]
+    pub timeout: Duration,
 }
 
-fn default_timeout_secs() -> u64 {
-    DEFAULT_TIMEOUT.as_secs()
+fn default_timeout() -> Duration {
+    DEFAULT_TIMEOUT
 }
 
 impl Default for DnsSpec {
@@ -540,7 +541,7 @@ impl Default for DnsSpec {
             match_mode: MatchMode::Exact,
             cname: None,
             min_ttl: None,
-            timeout_secs: default_timeout_secs(),
+            timeout: default_timeout(),
         }
     }
 }
@@ -562,11 +563,14 @@ impl ProbeSpec for DnsSpec {
         if self.name.trim().is_empty() {
             return Err(ProbeError::not_configured("name"));
         }
+        if self.timeout.is_zero() {
+            return Err(ProbeError::misconfigured("dns: timeout must be above 0s"));
+        }
         let mut b = DnsProbe::builder(self.name.clone(), self.record)
             .transport(self.transport)
             .expect(self.expect.iter().cloned())
             .match_mode(self.match_mode)
-            .timeout(Duration::from_secs(self.timeout_secs.max(1)));
+            .timeout(self.timeout);
         for ns in &self.nameservers {
             b = b.nameserver(parse_nameserver(ns)?);
         }
@@ -608,6 +612,16 @@ mod tests {
             bad.build(&BuildContext::detached()).unwrap_err().message,
             "dns nameserver \"ns1\" is not `ip`, `ip:port` or `[ipv6]:port`"
         );
+    }
+
+    #[test]
+    fn spec_timeout_is_a_duration() {
+        let spec: DnsSpec = toml::from_str("name = \"api.test\"\ntimeout = \"750ms\"").unwrap();
+        assert_eq!(spec.timeout, Duration::from_millis(750));
+        assert_eq!(DnsSpec::default().timeout, Duration::from_secs(5));
+        assert!(toml::from_str::<DnsSpec>("name = \"api.test\"\ntimeout_secs = 5").is_err());
+        let zero: DnsSpec = toml::from_str("name = \"api.test\"\ntimeout = \"0s\"").unwrap();
+        assert_eq!(zero.build(&BuildContext::detached()).unwrap_err().message, "dns: timeout must be above 0s");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The endpoint probe: one request, expected status, body match, latency thresholds.
 
-use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use regex::Regex;
@@ -8,12 +8,13 @@ use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
 use serde::Deserialize;
 
+use super::HttpKind;
 use super::client::{ClientOptions, HttpClient, SafeUrl, SendError, StatusPattern, StatusSet, display_url, json_eq};
 use super::verdict::{Blockers, blocked, is_login_url, login_redirect, unverified};
 use crate::model::{Threshold, Unit};
-use crate::probe::{BuildContext, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Verdict};
+use crate::probe::{Observation, Probe, ProbeContext, ProbeError, Verdict};
 
-scrubbed_debug!(HttpSpec: url, method, body, content_type, expect_status, body_contains, body_regex, json_pointer, json_equals, latency_warn_ms, latency_critical_ms, client);
+scrubbed_debug!(HttpSpec: url, method, body, content_type, expect_status, body_contains, body_regex, json_pointer, json_equals, warn_latency, max_latency, client);
 
 fn default_method() -> String {
     "GET".into()
@@ -30,8 +31,8 @@ fn default_method() -> String {
 /// expect_status = ["2xx"]
 /// json_pointer = "/status"
 /// json_equals = "ok"
-/// latency_warn_ms = 300
-/// latency_critical_ms = 1000
+/// warn_latency = "300ms"
+/// max_latency = "1s"
 /// client = { timeout = "5s", secret_headers = { Authorization = "${env:NEXUS_TOKEN}" } }
 /// ```
 #[derive(Clone, Deserialize, schemars::JsonSchema)]
@@ -65,12 +66,14 @@ pub struct HttpSpec {
     /// The value expected at `json_pointer`.
     #[serde(default)]
     pub json_equals: Option<serde_json::Value>,
-    /// Latency from which the verdict is Warn (ms).
-    #[serde(default)]
-    pub latency_warn_ms: Option<f64>,
-    /// Latency above which the verdict is Fail (ms).
-    #[serde(default)]
-    pub latency_critical_ms: Option<f64>,
+    /// Latency from which the verdict is Warn (`"300ms"`).
+    #[serde(default, with = "crate::model::duration::option")]
+    #[schemars(with = "Option<String>")]
+    pub warn_latency: Option<Duration>,
+    /// Latency above which the verdict is Fail (`"1s"`).
+    #[serde(default, with = "crate::model::duration::option")]
+    #[schemars(with = "Option<String>")]
+    pub max_latency: Option<Duration>,
     /// Connection settings: timeout, redirects, body cap, TLS, headers.
     #[serde(default)]
     pub client: ClientOptions,
@@ -89,19 +92,10 @@ impl HttpSpec {
             body_regex: None,
             json_pointer: None,
             json_equals: None,
-            latency_warn_ms: None,
-            latency_critical_ms: None,
+            warn_latency: None,
+            max_latency: None,
             client: ClientOptions::default(),
         }
-    }
-
-    /// Builds the probe (the client is built once here).
-    ///
-    /// # Errors
-    /// `NotConfigured` for an empty URL, `Misconfigured` naming the bad field.
-    pub fn build_probe(&self) -> Result<HttpProbe, ProbeError> {
-        let client = self.client.build()?;
-        self.build_with(client)
     }
 
     pub(crate) fn build_with(&self, client: HttpClient) -> Result<HttpProbe, ProbeError> {
@@ -124,18 +118,7 @@ impl HttpSpec {
         if self.json_equals.is_some() && self.json_pointer.is_none() {
             return Err(ProbeError::misconfigured("json_equals needs json_pointer"));
         }
-        let latency = match (self.latency_warn_ms, self.latency_critical_ms) {
-            (None, None) => None,
-            (w, c) => {
-                let c = c.or(w).unwrap_or_default();
-                let w = w.unwrap_or(c);
-                Some(
-                    Threshold::ceiling("latency", Unit::Milliseconds, w, c, "investigate the slow endpoint").map_err(
-                        |e| ProbeError::misconfigured("latency_warn_ms / latency_critical_ms").with_source(&e),
-                    )?,
-                )
-            }
-        };
+        let latency = latency_threshold(self.warn_latency, self.max_latency)?;
         Ok(HttpProbe {
             url: SafeUrl(url),
             method,
@@ -152,11 +135,135 @@ impl HttpSpec {
     }
 }
 
-impl ProbeSpec for HttpSpec {
-    const KIND: &'static str = "http";
+/// The latency threshold of `warn_latency` / `max_latency` (either alone sets both).
+pub(crate) fn latency_threshold(
+    warn: Option<Duration>,
+    critical: Option<Duration>,
+) -> Result<Option<Threshold>, ProbeError> {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    match (warn, critical) {
+        (None, None) => Ok(None),
+        (w, c) => {
+            let c = c.or(w).map(ms).unwrap_or_default();
+            let w = w.map(ms).unwrap_or(c);
+            Threshold::ceiling("latency", Unit::Milliseconds, w, c, "investigate the slow endpoint")
+                .map(Some)
+                .map_err(|e| ProbeError::misconfigured("warn_latency / max_latency").with_source(&e))
+        }
+    }
+}
 
-    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(self.build_probe()?))
+impl HttpKind for HttpSpec {
+    const NAME: &'static str = "http";
+    type Probe = HttpProbe;
+
+    /// Builds the probe (the client is built once here).
+    ///
+    /// # Errors
+    /// `NotConfigured` for an empty URL, `Misconfigured` naming the bad field.
+    fn build_probe(&self) -> Result<HttpProbe, ProbeError> {
+        let client = self.client.build()?;
+        self.build_with(client)
+    }
+}
+
+/// Builds an [`HttpProbe`] in Rust: `HttpProbe::builder(url).….build()`, the same probe as
+/// the `http` kind's [`HttpSpec`].
+///
+/// ```
+/// use std::time::Duration;
+/// use nexus_readiness::probes::http::{HttpProbe, StatusPattern};
+///
+/// let probe = HttpProbe::builder("https://api.example.com/healthz")
+///     .expect_status([StatusPattern::Pattern("2xx".into())])
+///     .json_pointer("/status")
+///     .json_equals("ok")
+///     .warn_latency(Duration::from_millis(300))
+///     .max_latency(Duration::from_secs(1))
+///     .build()?;
+/// assert_eq!(probe.url(), "https://api.example.com/healthz");
+/// assert!(HttpProbe::builder("not a url").build().is_err());
+/// # Ok::<(), nexus_readiness::probe::ProbeError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct HttpProbeBuilder {
+    spec: HttpSpec,
+}
+
+impl HttpProbeBuilder {
+    /// The method (default `GET`).
+    pub fn method(mut self, method: impl Into<String>) -> Self {
+        self.spec.method = method.into();
+        self
+    }
+
+    /// A request body, sent with `content_type` (default `application/json`).
+    pub fn body(mut self, body: impl Into<String>) -> Self {
+        self.spec.body = Some(body.into());
+        self
+    }
+
+    /// The content type of the body.
+    pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
+        self.spec.content_type = Some(content_type.into());
+        self
+    }
+
+    /// Expected statuses (default 2xx).
+    pub fn expect_status(mut self, statuses: impl IntoIterator<Item = StatusPattern>) -> Self {
+        self.spec.expect_status = statuses.into_iter().collect();
+        self
+    }
+
+    /// The body must contain this text.
+    pub fn body_contains(mut self, text: impl Into<String>) -> Self {
+        self.spec.body_contains = Some(text.into());
+        self
+    }
+
+    /// The body must match this regular expression.
+    pub fn body_regex(mut self, regex: impl Into<String>) -> Self {
+        self.spec.body_regex = Some(regex.into());
+        self
+    }
+
+    /// A JSON pointer into the body (`/status`) that must exist.
+    pub fn json_pointer(mut self, pointer: impl Into<String>) -> Self {
+        self.spec.json_pointer = Some(pointer.into());
+        self
+    }
+
+    /// The value expected at the [`json_pointer`](Self::json_pointer).
+    pub fn json_equals(mut self, value: impl Into<serde_json::Value>) -> Self {
+        self.spec.json_equals = Some(value.into());
+        self
+    }
+
+    /// Latency from which the verdict is Warn.
+    pub fn warn_latency(mut self, latency: Duration) -> Self {
+        self.spec.warn_latency = Some(latency);
+        self
+    }
+
+    /// Latency above which the verdict is Fail.
+    pub fn max_latency(mut self, latency: Duration) -> Self {
+        self.spec.max_latency = Some(latency);
+        self
+    }
+
+    /// Connection settings: timeout, redirects, body cap, TLS, headers.
+    pub fn client(mut self, client: ClientOptions) -> Self {
+        self.spec.client = client;
+        self
+    }
+
+    /// The probe (its HTTP client is built here, once).
+    ///
+    /// # Errors
+    /// `Misconfigured` naming the bad setting (URL, method, status pattern, regex, latency
+    /// bounds, client options).
+    pub fn build(self) -> Result<HttpProbe, ProbeError> {
+        self.spec.build_probe()
     }
 }
 
@@ -177,6 +284,11 @@ pub struct HttpProbe {
 }
 
 impl HttpProbe {
+    /// A builder for a request to `url` expecting 2xx.
+    pub fn builder(url: impl Into<String>) -> HttpProbeBuilder {
+        HttpProbeBuilder { spec: HttpSpec::new(url) }
+    }
+
     /// The URL without credentials.
     pub fn url(&self) -> String {
         display_url(&self.url)

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -11,6 +10,7 @@ use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap};
 use serde::Deserialize;
 
+use super::HttpKind;
 use super::client::{
     ClientOptions, Fetched, HttpClient, SafeUrl, StatusPattern, StatusSet, display_url, header_name, parse_method,
     parse_url, secret_header_value,
@@ -18,11 +18,9 @@ use super::client::{
 use super::endpoint::{HttpProbe, HttpSpec};
 use super::verdict::{Blockers, blocked, login_redirect, unverified};
 use crate::model::Unit;
-use crate::probe::{
-    BuildContext, Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Secret, Verdict,
-};
+use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, Secret};
 
-scrubbed_debug!(HealthSpec: urls, expect_status, body_contains, latency_warn_ms, latency_critical_ms, client);
+scrubbed_debug!(HealthSpec: urls, expect_status, body_contains, warn_latency, max_latency, client);
 scrubbed_debug!(AuthSpec: url, method, bearer_token, credential_headers, expect_denied, expect_allowed, client);
 scrubbed_debug!(RateLimitSpec: url, method, requests, within, client);
 scrubbed_debug!(InputValidationSpec: url, method, content_type, payloads, client);
@@ -58,12 +56,14 @@ pub struct HealthSpec {
     /// Each body must contain this text.
     #[serde(default)]
     pub body_contains: Option<String>,
-    /// Latency from which the verdict is Warn (ms).
-    #[serde(default)]
-    pub latency_warn_ms: Option<f64>,
-    /// Latency above which the verdict is Fail (ms).
-    #[serde(default)]
-    pub latency_critical_ms: Option<f64>,
+    /// Latency from which the verdict is Warn (`"300ms"`).
+    #[serde(default, with = "crate::model::duration::option")]
+    #[schemars(with = "Option<String>")]
+    pub warn_latency: Option<Duration>,
+    /// Latency above which the verdict is Fail (`"1s"`).
+    #[serde(default, with = "crate::model::duration::option")]
+    #[schemars(with = "Option<String>")]
+    pub max_latency: Option<Duration>,
     /// Connection settings.
     #[serde(default)]
     pub client: ClientOptions,
@@ -76,17 +76,22 @@ impl HealthSpec {
             urls: urls.into_iter().map(Into::into).collect(),
             expect_status: Vec::new(),
             body_contains: None,
-            latency_warn_ms: None,
-            latency_critical_ms: None,
+            warn_latency: None,
+            max_latency: None,
             client: ClientOptions::default(),
         }
     }
+}
+
+impl HttpKind for HealthSpec {
+    const NAME: &'static str = "http-health";
+    type Probe = HealthProbe;
 
     /// Builds the probe.
     ///
     /// # Errors
     /// `NotConfigured` without URLs, `Misconfigured` naming the bad field.
-    pub fn build_probe(&self) -> Result<HealthProbe, ProbeError> {
+    fn build_probe(&self) -> Result<HealthProbe, ProbeError> {
         if self.urls.is_empty() {
             return Err(ProbeError::not_configured("urls"));
         }
@@ -98,8 +103,8 @@ impl HealthSpec {
                 let mut s = HttpSpec::new(u.clone());
                 s.expect_status = self.expect_status.clone();
                 s.body_contains = self.body_contains.clone();
-                s.latency_warn_ms = self.latency_warn_ms;
-                s.latency_critical_ms = self.latency_critical_ms;
+                s.warn_latency = self.warn_latency;
+                s.max_latency = self.max_latency;
                 s.build_with(client.clone())
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -107,11 +112,62 @@ impl HealthSpec {
     }
 }
 
-impl ProbeSpec for HealthSpec {
-    const KIND: &'static str = "http-health";
+/// Builds a [`HealthProbe`] in Rust: `HealthProbe::builder(urls).….build()`, the same probe as
+/// the `http-health` kind's [`HealthSpec`].
+///
+/// ```
+/// use std::time::Duration;
+/// use nexus_readiness::probes::http::HealthProbe;
+///
+/// let probe = HealthProbe::builder(["https://api.example.com/healthz", "https://api.example.com/readyz"])
+///     .max_latency(Duration::from_secs(1))
+///     .build()?;
+/// # let _ = probe;
+/// assert!(HealthProbe::builder(Vec::<String>::new()).build().is_err());
+/// # Ok::<(), nexus_readiness::probe::ProbeError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct HealthProbeBuilder {
+    spec: HealthSpec,
+}
 
-    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(self.build_probe()?))
+impl HealthProbeBuilder {
+    /// Expected statuses (default 2xx).
+    pub fn expect_status(mut self, statuses: impl IntoIterator<Item = StatusPattern>) -> Self {
+        self.spec.expect_status = statuses.into_iter().collect();
+        self
+    }
+
+    /// Each body must contain this text.
+    pub fn body_contains(mut self, text: impl Into<String>) -> Self {
+        self.spec.body_contains = Some(text.into());
+        self
+    }
+
+    /// Latency from which the verdict is Warn.
+    pub fn warn_latency(mut self, latency: Duration) -> Self {
+        self.spec.warn_latency = Some(latency);
+        self
+    }
+
+    /// Latency above which the verdict is Fail.
+    pub fn max_latency(mut self, latency: Duration) -> Self {
+        self.spec.max_latency = Some(latency);
+        self
+    }
+
+    /// Connection settings.
+    pub fn client(mut self, client: ClientOptions) -> Self {
+        self.spec.client = client;
+        self
+    }
+
+    /// The probe.
+    ///
+    /// # Errors
+    /// `NotConfigured` without URLs, `Misconfigured` naming the bad setting.
+    pub fn build(self) -> Result<HealthProbe, ProbeError> {
+        self.spec.build_probe()
     }
 }
 
@@ -121,57 +177,25 @@ pub struct HealthProbe {
     probes: Vec<HttpProbe>,
 }
 
+impl HealthProbe {
+    /// A builder over the health endpoints `urls` (all must pass), expecting 2xx.
+    pub fn builder(urls: impl IntoIterator<Item = impl Into<String>>) -> HealthProbeBuilder {
+        HealthProbeBuilder { spec: HealthSpec::new(urls) }
+    }
+}
+
 #[async_trait]
 impl Probe for HealthProbe {
     fn target(&self) -> String {
         self.probes.iter().map(HttpProbe::url).collect::<Vec<_>>().join(", ")
     }
 
+    /// The endpoints checked concurrently with the crate's labelled fan-out
+    /// ([`All`](crate::probe::All)): Fail > Error > Warn > Pass, each result labelled with its
+    /// URL, evidence keys `<url>.<key>`, measurements labelled `url`.
     async fn check(&self, cx: &ProbeContext) -> Result<Observation, ProbeError> {
         let results = futures_util::future::join_all(self.probes.iter().map(|p| p.check(cx))).await;
-        let mut observations = Vec::new();
-        for r in results {
-            observations.push(r?);
-        }
-        let total = observations.len();
-        let failing: Vec<&Observation> = observations.iter().filter(|o| o.verdict != Verdict::Pass).collect();
-        let worst = observations.iter().map(|o| o.verdict).max().unwrap_or(Verdict::Fail);
-        let noun = if total == 1 { "health endpoint" } else { "health endpoints" };
-        let mut obs = if failing.is_empty() {
-            Observation::pass(format!(
-                "{total} {noun} passing: {}",
-                observations.iter().map(|o| o.summary.as_str()).collect::<Vec<_>>().join("; ")
-            ))
-        } else if worst == Verdict::Warn {
-            Observation::warn(format!(
-                "{total} {noun} answering, {} with a warning: {}",
-                failing.len(),
-                failing.iter().map(|o| o.summary.as_str()).collect::<Vec<_>>().join("; ")
-            ))
-        } else {
-            Observation::new(
-                worst,
-                format!(
-                    "{} of {total} health endpoints not passing: {}",
-                    failing.len(),
-                    failing.iter().map(|o| o.summary.as_str()).collect::<Vec<_>>().join("; ")
-                ),
-            )
-        };
-        for (p, o) in self.probes.iter().zip(&observations) {
-            let url = p.url();
-            for m in &o.measurements {
-                obs.measurements.push(m.clone().label("url", url.clone()));
-            }
-            for (k, v) in o.evidence.iter() {
-                if k == "tls_verification" {
-                    obs.evidence.insert(k, v);
-                } else if k != "url" {
-                    obs.evidence.insert(format!("{url} {k}"), v);
-                }
-            }
-        }
-        Ok(obs)
+        crate::probe::compose::combine(self.probes.iter().map(HttpProbe::url).zip(results), "url")
     }
 }
 
@@ -223,12 +247,17 @@ impl AuthSpec {
             client: ClientOptions::default(),
         }
     }
+}
+
+impl HttpKind for AuthSpec {
+    const NAME: &'static str = "http-auth";
+    type Probe = AuthProbe;
 
     /// Builds the probe.
     ///
     /// # Errors
     /// `NotConfigured` without URL or credentials, `Misconfigured` naming the bad field.
-    pub fn build_probe(&self) -> Result<AuthProbe, ProbeError> {
+    fn build_probe(&self) -> Result<AuthProbe, ProbeError> {
         let url = parse_url("url", &self.url)?;
         let method = parse_method("method", &self.method)?;
         let mut credentials = HeaderMap::new();
@@ -255,11 +284,57 @@ impl AuthSpec {
     }
 }
 
-impl ProbeSpec for AuthSpec {
-    const KIND: &'static str = "http-auth";
+/// Builds a [`AuthProbe`] in Rust: `AuthProbe::builder(..).….build()`, the same probe as the
+/// `http-auth` kind's [`AuthSpec`].
+#[derive(Debug, Clone)]
+pub struct AuthProbeBuilder {
+    spec: AuthSpec,
+}
 
-    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(self.build_probe()?))
+impl AuthProbeBuilder {
+    /// The method (default `GET`).
+    pub fn method(mut self, method: impl Into<String>) -> Self {
+        self.spec.method = method.into();
+        self
+    }
+
+    /// Another credential header for the authenticated request (`X-Api-Key`).
+    pub fn credential_header(mut self, name: impl Into<String>, value: Secret) -> Self {
+        self.spec.credential_headers.insert(name.into(), value);
+        self
+    }
+
+    /// Statuses that mean "denied" (default 401 and 403).
+    pub fn expect_denied(mut self, statuses: impl IntoIterator<Item = StatusPattern>) -> Self {
+        self.spec.expect_denied = statuses.into_iter().collect();
+        self
+    }
+
+    /// Statuses that mean "allowed" (default 2xx).
+    pub fn expect_allowed(mut self, statuses: impl IntoIterator<Item = StatusPattern>) -> Self {
+        self.spec.expect_allowed = statuses.into_iter().collect();
+        self
+    }
+
+    /// Connection settings.
+    pub fn client(mut self, client: ClientOptions) -> Self {
+        self.spec.client = client;
+        self
+    }
+
+    /// The probe.
+    ///
+    /// # Errors
+    /// `NotConfigured` without a URL, `Misconfigured` naming the bad setting.
+    pub fn build(self) -> Result<AuthProbe, ProbeError> {
+        self.spec.build_probe()
+    }
+}
+
+impl AuthProbe {
+    /// A builder for a protected endpoint `url`, with `bearer_token` for the authenticated request.
+    pub fn builder(url: impl Into<String>, bearer_token: Secret) -> AuthProbeBuilder {
+        AuthProbeBuilder { spec: AuthSpec::new(url, bearer_token) }
     }
 }
 
@@ -419,12 +494,17 @@ impl RateLimitSpec {
             client: ClientOptions::default(),
         }
     }
+}
+
+impl HttpKind for RateLimitSpec {
+    const NAME: &'static str = "http-rate-limit";
+    type Probe = RateLimitProbe;
 
     /// Builds the probe.
     ///
     /// # Errors
     /// `Misconfigured` when the burst is empty or beyond the hard maximums.
-    pub fn build_probe(&self) -> Result<RateLimitProbe, ProbeError> {
+    fn build_probe(&self) -> Result<RateLimitProbe, ProbeError> {
         let url = parse_url("url", &self.url)?;
         let method = parse_method("method", &self.method)?;
         if self.requests == 0 || self.requests > MAX_BURST_REQUESTS {
@@ -450,11 +530,45 @@ impl RateLimitSpec {
     }
 }
 
-impl ProbeSpec for RateLimitSpec {
-    const KIND: &'static str = "http-rate-limit";
+/// Builds a [`RateLimitProbe`] in Rust: `RateLimitProbe::builder(..).….build()`, the same probe as the
+/// `http-rate-limit` kind's [`RateLimitSpec`].
+#[derive(Debug, Clone)]
+pub struct RateLimitProbeBuilder {
+    spec: RateLimitSpec,
+}
 
-    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(self.build_probe()?))
+impl RateLimitProbeBuilder {
+    /// The method (default `GET`).
+    pub fn method(mut self, method: impl Into<String>) -> Self {
+        self.spec.method = method.into();
+        self
+    }
+
+    /// The time the burst may take (default 10s, at most [`MAX_BURST_DURATION`]).
+    pub fn within(mut self, within: Duration) -> Self {
+        self.spec.within = within;
+        self
+    }
+
+    /// Connection settings.
+    pub fn client(mut self, client: ClientOptions) -> Self {
+        self.spec.client = client;
+        self
+    }
+
+    /// The probe.
+    ///
+    /// # Errors
+    /// `Misconfigured` naming the bad setting (a burst above the caps, a bad URL).
+    pub fn build(self) -> Result<RateLimitProbe, ProbeError> {
+        self.spec.build_probe()
+    }
+}
+
+impl RateLimitProbe {
+    /// A builder for a burst of `requests` requests to `url`.
+    pub fn builder(url: impl Into<String>, requests: u32) -> RateLimitProbeBuilder {
+        RateLimitProbeBuilder { spec: RateLimitSpec::new(url, requests) }
     }
 }
 
@@ -637,12 +751,17 @@ impl InputValidationSpec {
             client: ClientOptions::default(),
         }
     }
+}
+
+impl HttpKind for InputValidationSpec {
+    const NAME: &'static str = "http-input-validation";
+    type Probe = InputValidationProbe;
 
     /// Builds the probe.
     ///
     /// # Errors
     /// `NotConfigured` without payloads, `Misconfigured` naming the bad field.
-    pub fn build_probe(&self) -> Result<InputValidationProbe, ProbeError> {
+    fn build_probe(&self) -> Result<InputValidationProbe, ProbeError> {
         let url = parse_url("url", &self.url)?;
         let method = parse_method("method", &self.method)?;
         if self.payloads.is_empty() {
@@ -664,11 +783,48 @@ impl InputValidationSpec {
     }
 }
 
-impl ProbeSpec for InputValidationSpec {
-    const KIND: &'static str = "http-input-validation";
+/// Builds a [`InputValidationProbe`] in Rust: `InputValidationProbe::builder(..).….build()`, the same probe as the
+/// `http-input-validation` kind's [`InputValidationSpec`].
+#[derive(Debug, Clone)]
+pub struct InputValidationProbeBuilder {
+    spec: InputValidationSpec,
+}
 
-    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(self.build_probe()?))
+impl InputValidationProbeBuilder {
+    /// The method (default `POST`).
+    pub fn method(mut self, method: impl Into<String>) -> Self {
+        self.spec.method = method.into();
+        self
+    }
+
+    /// The content type of the payloads (default `application/json`).
+    pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
+        self.spec.content_type = content_type.into();
+        self
+    }
+
+    /// Connection settings.
+    pub fn client(mut self, client: ClientOptions) -> Self {
+        self.spec.client = client;
+        self
+    }
+
+    /// The probe.
+    ///
+    /// # Errors
+    /// `NotConfigured` without payloads, `Misconfigured` naming the bad setting.
+    pub fn build(self) -> Result<InputValidationProbe, ProbeError> {
+        self.spec.build_probe()
+    }
+}
+
+impl InputValidationProbe {
+    /// A builder for malformed `payloads` sent to `url`.
+    pub fn builder(
+        url: impl Into<String>,
+        payloads: impl IntoIterator<Item = impl Into<String>>,
+    ) -> InputValidationProbeBuilder {
+        InputValidationProbeBuilder { spec: InputValidationSpec::new(url, payloads) }
     }
 }
 
@@ -798,21 +954,48 @@ impl CdnSpec {
     pub fn new(url: impl Into<String>) -> Self {
         CdnSpec { url: url.into(), client: ClientOptions::default() }
     }
+}
+
+impl HttpKind for CdnSpec {
+    const NAME: &'static str = "http-cdn";
+    type Probe = CdnProbe;
 
     /// Builds the probe.
     ///
     /// # Errors
     /// `NotConfigured` without URL, `Misconfigured` naming the bad field.
-    pub fn build_probe(&self) -> Result<CdnProbe, ProbeError> {
+    fn build_probe(&self) -> Result<CdnProbe, ProbeError> {
         Ok(CdnProbe { url: SafeUrl(parse_url("url", &self.url)?), client: self.client.build()? })
     }
 }
 
-impl ProbeSpec for CdnSpec {
-    const KIND: &'static str = "http-cdn";
+/// Builds a [`CdnProbe`] in Rust: `CdnProbe::builder(..).….build()`, the same probe as the
+/// `http-cdn` kind's [`CdnSpec`].
+#[derive(Debug, Clone)]
+pub struct CdnProbeBuilder {
+    spec: CdnSpec,
+}
 
-    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(self.build_probe()?))
+impl CdnProbeBuilder {
+    /// Connection settings.
+    pub fn client(mut self, client: ClientOptions) -> Self {
+        self.spec.client = client;
+        self
+    }
+
+    /// The probe.
+    ///
+    /// # Errors
+    /// `Misconfigured` naming the bad setting.
+    pub fn build(self) -> Result<CdnProbe, ProbeError> {
+        self.spec.build_probe()
+    }
+}
+
+impl CdnProbe {
+    /// A builder for a cached asset at `url`.
+    pub fn builder(url: impl Into<String>) -> CdnProbeBuilder {
+        CdnProbeBuilder { spec: CdnSpec::new(url) }
     }
 }
 
@@ -941,12 +1124,17 @@ impl DebugEndpointsSpec {
             client: ClientOptions::default(),
         }
     }
+}
+
+impl HttpKind for DebugEndpointsSpec {
+    const NAME: &'static str = "http-debug-endpoints";
+    type Probe = DebugEndpointsProbe;
 
     /// Builds the probe.
     ///
     /// # Errors
     /// `NotConfigured` without base URL or paths, `Misconfigured` naming the bad field.
-    pub fn build_probe(&self) -> Result<DebugEndpointsProbe, ProbeError> {
+    fn build_probe(&self) -> Result<DebugEndpointsProbe, ProbeError> {
         let mut base = parse_url("base_url", &self.base_url)?;
         if !base.path().ends_with('/') {
             base.set_path(&format!("{}/", base.path()));
@@ -974,11 +1162,46 @@ impl DebugEndpointsSpec {
     }
 }
 
-impl ProbeSpec for DebugEndpointsSpec {
-    const KIND: &'static str = "http-debug-endpoints";
+/// Builds a [`DebugEndpointsProbe`] in Rust: `DebugEndpointsProbe::builder(..).….build()`, the same probe as the
+/// `http-debug-endpoints` kind's [`DebugEndpointsSpec`].
+#[derive(Debug, Clone)]
+pub struct DebugEndpointsProbeBuilder {
+    spec: DebugEndpointsSpec,
+}
 
-    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(self.build_probe()?))
+impl DebugEndpointsProbeBuilder {
+    /// The paths that must not be served (default: pprof, expvar, Spring actuator, `/metrics`,
+    /// `/server-status`, `/.env`).
+    pub fn paths(mut self, paths: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.spec.paths = paths.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Statuses that mean "not exposed" (default 401, 403, 404).
+    pub fn allowed_status(mut self, statuses: impl IntoIterator<Item = StatusPattern>) -> Self {
+        self.spec.allowed_status = statuses.into_iter().collect();
+        self
+    }
+
+    /// Connection settings.
+    pub fn client(mut self, client: ClientOptions) -> Self {
+        self.spec.client = client;
+        self
+    }
+
+    /// The probe.
+    ///
+    /// # Errors
+    /// `Misconfigured` naming the bad setting.
+    pub fn build(self) -> Result<DebugEndpointsProbe, ProbeError> {
+        self.spec.build_probe()
+    }
+}
+
+impl DebugEndpointsProbe {
+    /// A builder for the service at `base_url`, with the default debug paths.
+    pub fn builder(base_url: impl Into<String>) -> DebugEndpointsProbeBuilder {
+        DebugEndpointsProbeBuilder { spec: DebugEndpointsSpec::new(base_url) }
     }
 }
 
@@ -1078,24 +1301,21 @@ impl DocumentSpec {
     pub fn new(url: impl Into<String>) -> Self {
         DocumentSpec { url: url.into(), body_contains: None, client: ClientOptions::default() }
     }
+}
+
+impl HttpKind for DocumentSpec {
+    const NAME: &'static str = "http-document";
+    type Probe = HttpProbe;
 
     /// Builds the probe (an [`HttpProbe`] GET expecting 2xx).
     ///
     /// # Errors
     /// `NotConfigured` without URL, `Misconfigured` naming the bad field.
-    pub fn build_probe(&self) -> Result<HttpProbe, ProbeError> {
+    fn build_probe(&self) -> Result<HttpProbe, ProbeError> {
         let mut s = HttpSpec::new(self.url.clone());
         s.body_contains = self.body_contains.clone();
         s.client = self.client.clone();
         s.build_probe()
-    }
-}
-
-impl ProbeSpec for DocumentSpec {
-    const KIND: &'static str = "http-document";
-
-    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(self.build_probe()?))
     }
 }
 

@@ -22,13 +22,14 @@
 //! URLs are stripped from every message.
 //!
 //! ```no_run
+//! use std::time::Duration;
 //! use nexus_readiness::probe::{Probe, ProbeContext};
-//! use nexus_readiness::probes::http::HttpSpec;
+//! use nexus_readiness::probes::http::{HttpKind, HttpSpec};
 //!
 //! # async fn demo() -> Result<(), nexus_readiness::probe::ProbeError> {
 //! let mut spec = HttpSpec::new("https://api.example.com/healthz");
-//! spec.latency_warn_ms = Some(300.0);
-//! spec.latency_critical_ms = Some(1000.0);
+//! spec.warn_latency = Some(Duration::from_millis(300));
+//! spec.max_latency = Some(Duration::from_secs(1));
 //! let probe = spec.build_probe()?;
 //! let obs = probe.check(&ProbeContext::new()).await?;
 //! println!("{}: {}", obs.verdict, obs.summary);
@@ -57,15 +58,60 @@ mod oci;
 mod verdict;
 
 pub use client::{ClientOptions, StatusPattern, display_url};
-pub use endpoint::{HttpProbe, HttpSpec};
+pub use endpoint::{HttpProbe, HttpProbeBuilder, HttpSpec};
 pub use items::{
-    AuthProbe, AuthSpec, CdnProbe, CdnSpec, DebugEndpointsProbe, DebugEndpointsSpec, DocumentSpec, HealthProbe,
-    HealthSpec, InputValidationProbe, InputValidationSpec, MAX_BURST_DURATION, MAX_BURST_REQUESTS, MAX_PAYLOADS,
-    RateLimitProbe, RateLimitSpec,
+    AuthProbe, AuthProbeBuilder, AuthSpec, CdnProbe, CdnProbeBuilder, CdnSpec, DebugEndpointsProbe,
+    DebugEndpointsProbeBuilder, DebugEndpointsSpec, DocumentSpec, HealthProbe, HealthProbeBuilder, HealthSpec,
+    InputValidationProbe, InputValidationProbeBuilder, InputValidationSpec, MAX_BURST_DURATION, MAX_BURST_REQUESTS,
+    MAX_PAYLOADS, RateLimitProbe, RateLimitProbeBuilder, RateLimitSpec,
 };
 pub use observability::{
-    LogAggregationProbe, LogAggregationSpec, LogsAppearingProbe, LogsAppearingSpec, MonitoringProbe, MonitoringSpec,
-    TimeFormat,
+    LogAggregationProbe, LogAggregationProbeBuilder, LogAggregationSpec, LogsAppearingProbe, LogsAppearingProbeBuilder,
+    LogsAppearingSpec, MonitoringProbe, MonitoringProbeBuilder, MonitoringSpec, TimeFormat,
 };
 pub(crate) use oci::parse_challenge;
-pub use oci::{OciImageProbe, OciImageSpec};
+
+use std::sync::Arc;
+
+use crate::probe::{BuildContext, Probe, ProbeError, ProbeSpec};
+
+/// A spec of one of the HTTP kinds: its config name and the probe it builds. Every type that
+/// implements it is a [`ProbeSpec`] through one blanket impl, so a kind is written once.
+///
+/// In Rust, [`build_probe`](HttpKind::build_probe) gives the concrete probe type:
+///
+/// ```
+/// use std::time::Duration;
+/// use nexus_readiness::probes::http::{HttpKind, HttpSpec};
+///
+/// let mut spec = HttpSpec::new("https://api.example.com/healthz");
+/// spec.max_latency = Some(Duration::from_secs(1));
+/// let probe = spec.build_probe()?; // an HttpProbe
+/// assert_eq!(probe.url(), "https://api.example.com/healthz");
+/// assert_eq!(<HttpSpec as HttpKind>::NAME, "http");
+/// # Ok::<(), nexus_readiness::probe::ProbeError>(())
+/// ```
+pub trait HttpKind:
+    serde::de::DeserializeOwned + schemars::JsonSchema + Send + Sync + std::fmt::Debug + 'static
+{
+    /// The kind name used in config files (`"http-health"`): the [`ProbeSpec::KIND`] of the
+    /// type (a name of its own, so that both traits in scope leave `KIND` unambiguous).
+    const NAME: &'static str;
+    /// The probe this spec builds.
+    type Probe: Probe + 'static;
+
+    /// Builds the probe (its HTTP client once).
+    ///
+    /// # Errors
+    /// `NotConfigured` when the spec names no target, `Misconfigured` naming the bad field.
+    fn build_probe(&self) -> Result<Self::Probe, ProbeError>;
+}
+
+impl<S: HttpKind> ProbeSpec for S {
+    const KIND: &'static str = <S as HttpKind>::NAME;
+
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
+        Ok(Arc::new(self.build_probe()?))
+    }
+}
+pub use oci::{OciImageProbe, OciImageProbeBuilder, OciImageSpec};

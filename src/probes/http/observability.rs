@@ -1,6 +1,5 @@
 //! Monitoring and logging stack probes: Prometheus, Grafana, Loki, Elasticsearch, log queries.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -9,10 +8,11 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, Url};
 use serde::Deserialize;
 
+use super::HttpKind;
 use super::client::{ClientOptions, Fetched, HttpClient, SafeUrl, display_url, parse_method, parse_url};
 use super::verdict::{Blockers, blocked, unverified};
 use crate::model::Unit;
-use crate::probe::{BuildContext, Measurement, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Verdict};
+use crate::probe::{Measurement, Observation, Probe, ProbeContext, ProbeError, Verdict};
 
 scrubbed_debug!(MonitoringSpec: prometheus_url, grafana_url, client);
 scrubbed_debug!(LogAggregationSpec: loki_url, elasticsearch_url, client);
@@ -83,12 +83,23 @@ impl MonitoringSpec {
     pub fn new() -> Self {
         MonitoringSpec { prometheus_url: None, grafana_url: None, client: ClientOptions::default() }
     }
+}
+
+impl Default for MonitoringSpec {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HttpKind for MonitoringSpec {
+    const NAME: &'static str = "monitoring-stack";
+    type Probe = MonitoringProbe;
 
     /// Builds the probe.
     ///
     /// # Errors
     /// `NotConfigured` without any URL, `Misconfigured` for a bad one.
-    pub fn build_probe(&self) -> Result<MonitoringProbe, ProbeError> {
+    fn build_probe(&self) -> Result<MonitoringProbe, ProbeError> {
         let prometheus = self.prometheus_url.as_deref().map(|u| parse_url("prometheus_url", u)).transpose()?;
         let grafana = self.grafana_url.as_deref().map(|u| parse_url("grafana_url", u)).transpose()?;
         if prometheus.is_none() && grafana.is_none() {
@@ -102,17 +113,45 @@ impl MonitoringSpec {
     }
 }
 
-impl Default for MonitoringSpec {
-    fn default() -> Self {
-        Self::new()
+/// Builds a [`MonitoringProbe`] in Rust: `MonitoringProbe::builder(..).….build()`, the same probe as the
+/// `monitoring-stack` kind's [`MonitoringSpec`].
+#[derive(Debug, Clone)]
+pub struct MonitoringProbeBuilder {
+    spec: MonitoringSpec,
+}
+
+impl MonitoringProbeBuilder {
+    /// Prometheus base URL (`http://prometheus:9090`).
+    pub fn prometheus_url(mut self, url: impl Into<String>) -> Self {
+        self.spec.prometheus_url = Some(url.into());
+        self
+    }
+
+    /// Grafana base URL (`http://grafana:3000`).
+    pub fn grafana_url(mut self, url: impl Into<String>) -> Self {
+        self.spec.grafana_url = Some(url.into());
+        self
+    }
+
+    /// Connection settings.
+    pub fn client(mut self, client: ClientOptions) -> Self {
+        self.spec.client = client;
+        self
+    }
+
+    /// The probe.
+    ///
+    /// # Errors
+    /// `NotConfigured` without a URL, `Misconfigured` naming the bad setting.
+    pub fn build(self) -> Result<MonitoringProbe, ProbeError> {
+        self.spec.build_probe()
     }
 }
 
-impl ProbeSpec for MonitoringSpec {
-    const KIND: &'static str = "monitoring-stack";
-
-    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(self.build_probe()?))
+impl MonitoringProbe {
+    /// A builder for the monitoring stack (set at least one URL).
+    pub fn builder() -> MonitoringProbeBuilder {
+        MonitoringProbeBuilder { spec: MonitoringSpec::new() }
     }
 }
 
@@ -215,12 +254,23 @@ impl LogAggregationSpec {
     pub fn new() -> Self {
         LogAggregationSpec { loki_url: None, elasticsearch_url: None, client: ClientOptions::default() }
     }
+}
+
+impl Default for LogAggregationSpec {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HttpKind for LogAggregationSpec {
+    const NAME: &'static str = "log-aggregation";
+    type Probe = LogAggregationProbe;
 
     /// Builds the probe.
     ///
     /// # Errors
     /// `NotConfigured` without any URL, `Misconfigured` for a bad one.
-    pub fn build_probe(&self) -> Result<LogAggregationProbe, ProbeError> {
+    fn build_probe(&self) -> Result<LogAggregationProbe, ProbeError> {
         let loki = self.loki_url.as_deref().map(|u| parse_url("loki_url", u)).transpose()?;
         let es = self.elasticsearch_url.as_deref().map(|u| parse_url("elasticsearch_url", u)).transpose()?;
         if loki.is_none() && es.is_none() {
@@ -234,17 +284,45 @@ impl LogAggregationSpec {
     }
 }
 
-impl Default for LogAggregationSpec {
-    fn default() -> Self {
-        Self::new()
+/// Builds a [`LogAggregationProbe`] in Rust: `LogAggregationProbe::builder(..).….build()`, the same probe as the
+/// `log-aggregation` kind's [`LogAggregationSpec`].
+#[derive(Debug, Clone)]
+pub struct LogAggregationProbeBuilder {
+    spec: LogAggregationSpec,
+}
+
+impl LogAggregationProbeBuilder {
+    /// Loki base URL (`http://loki:3100`).
+    pub fn loki_url(mut self, url: impl Into<String>) -> Self {
+        self.spec.loki_url = Some(url.into());
+        self
+    }
+
+    /// Elasticsearch / OpenSearch base URL (`https://es:9200`).
+    pub fn elasticsearch_url(mut self, url: impl Into<String>) -> Self {
+        self.spec.elasticsearch_url = Some(url.into());
+        self
+    }
+
+    /// Connection settings.
+    pub fn client(mut self, client: ClientOptions) -> Self {
+        self.spec.client = client;
+        self
+    }
+
+    /// The probe.
+    ///
+    /// # Errors
+    /// `NotConfigured` without a URL, `Misconfigured` naming the bad setting.
+    pub fn build(self) -> Result<LogAggregationProbe, ProbeError> {
+        self.spec.build_probe()
     }
 }
 
-impl ProbeSpec for LogAggregationSpec {
-    const KIND: &'static str = "log-aggregation";
-
-    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(self.build_probe()?))
+impl LogAggregationProbe {
+    /// A builder for the log aggregation stack (set at least one URL).
+    pub fn builder() -> LogAggregationProbeBuilder {
+        LogAggregationProbeBuilder { spec: LogAggregationSpec::new() }
     }
 }
 
@@ -406,12 +484,22 @@ impl LogsAppearingSpec {
             client: ClientOptions::default(),
         }
     }
+}
+
+fn fill_url(template: &str, start: &str, end: &str) -> String {
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    template.trim().replace("{start}", &enc(start)).replace("{end}", &enc(end))
+}
+
+impl HttpKind for LogsAppearingSpec {
+    const NAME: &'static str = "logs-appearing";
+    type Probe = LogsAppearingProbe;
 
     /// Builds the probe.
     ///
     /// # Errors
     /// `NotConfigured` without URL, `Misconfigured` for a bad URL, pointer or window.
-    pub fn build_probe(&self) -> Result<LogsAppearingProbe, ProbeError> {
+    fn build_probe(&self) -> Result<LogsAppearingProbe, ProbeError> {
         // The template must give a valid URL once filled.
         let sample = fill_url(&self.url, "0", "0");
         let parsed = parse_url("url", &sample)?;
@@ -434,16 +522,57 @@ impl LogsAppearingSpec {
     }
 }
 
-fn fill_url(template: &str, start: &str, end: &str) -> String {
-    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    template.trim().replace("{start}", &enc(start)).replace("{end}", &enc(end))
+/// Builds a [`LogsAppearingProbe`] in Rust: `LogsAppearingProbe::builder(..).….build()`, the same probe as the
+/// `logs-appearing` kind's [`LogsAppearingSpec`].
+#[derive(Debug, Clone)]
+pub struct LogsAppearingProbeBuilder {
+    spec: LogsAppearingSpec,
 }
 
-impl ProbeSpec for LogsAppearingSpec {
-    const KIND: &'static str = "logs-appearing";
+impl LogsAppearingProbeBuilder {
+    /// How far back to look (default 15m).
+    pub fn window(mut self, window: Duration) -> Self {
+        self.spec.window = window;
+        self
+    }
 
-    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(self.build_probe()?))
+    /// How `{start}` / `{end}` are written (default rfc3339).
+    pub fn time_format(mut self, format: TimeFormat) -> Self {
+        self.spec.time_format = format;
+        self
+    }
+
+    /// The method (default `GET`; Elasticsearch `_count`/`_search` queries use `POST`).
+    pub fn method(mut self, method: impl Into<String>) -> Self {
+        self.spec.method = method.into();
+        self
+    }
+
+    /// A request body (JSON), may hold `{start}` / `{end}`.
+    pub fn body(mut self, body: impl Into<String>) -> Self {
+        self.spec.body = Some(body.into());
+        self
+    }
+
+    /// Connection settings.
+    pub fn client(mut self, client: ClientOptions) -> Self {
+        self.spec.client = client;
+        self
+    }
+
+    /// The probe.
+    ///
+    /// # Errors
+    /// `Misconfigured` naming the bad setting (URL, pointer, window).
+    pub fn build(self) -> Result<LogsAppearingProbe, ProbeError> {
+        self.spec.build_probe()
+    }
+}
+
+impl LogsAppearingProbe {
+    /// A builder for a log query at `url` whose entries (or count) are at the JSON `pointer`.
+    pub fn builder(url: impl Into<String>, pointer: impl Into<String>) -> LogsAppearingProbeBuilder {
+        LogsAppearingProbeBuilder { spec: LogsAppearingSpec::new(url, pointer) }
     }
 }
 

@@ -1,17 +1,16 @@
 //! Image pushed: the OCI distribution API, with the anonymous/basic Bearer token flow.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use reqwest::header::{ACCEPT, AUTHORIZATION, WWW_AUTHENTICATE};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 
+use super::HttpKind;
 use super::client::{
     ClientOptions, Fetched, HttpClient, INSECURE_NOTE, SafeUrl, display_url, parse_url, secret_header_value,
 };
 use super::verdict::{Blockers, at_best_warn, blocked};
-use crate::probe::{BuildContext, Observation, Probe, ProbeContext, ProbeError, ProbeSpec, Secret};
+use crate::probe::{Observation, Probe, ProbeContext, ProbeError, Secret};
 
 scrubbed_debug!(OciImageSpec: registry, repository, tag, username, password, client);
 
@@ -57,12 +56,17 @@ impl OciImageSpec {
             client: ClientOptions::default(),
         }
     }
+}
+
+impl HttpKind for OciImageSpec {
+    const NAME: &'static str = "oci-image";
+    type Probe = OciImageProbe;
 
     /// Builds the probe.
     ///
     /// # Errors
     /// `NotConfigured` for an empty registry, repository or tag; `Misconfigured` for a bad one.
-    pub fn build_probe(&self) -> Result<OciImageProbe, ProbeError> {
+    fn build_probe(&self) -> Result<OciImageProbe, ProbeError> {
         let registry = self.registry.trim().trim_end_matches('/');
         let registry = if registry.contains("://") || registry.is_empty() {
             registry.to_string()
@@ -97,11 +101,49 @@ impl OciImageSpec {
     }
 }
 
-impl ProbeSpec for OciImageSpec {
-    const KIND: &'static str = "oci-image";
+/// Builds a [`OciImageProbe`] in Rust: `OciImageProbe::builder(..).….build()`, the same probe as the
+/// `oci-image` kind's [`OciImageSpec`].
+#[derive(Debug, Clone)]
+pub struct OciImageProbeBuilder {
+    spec: OciImageSpec,
+}
 
-    fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(self.build_probe()?))
+impl OciImageProbeBuilder {
+    /// User name for the token endpoint or Basic authentication.
+    pub fn username(mut self, username: impl Into<String>) -> Self {
+        self.spec.username = Some(username.into());
+        self
+    }
+
+    /// Password or access token.
+    pub fn password(mut self, password: Secret) -> Self {
+        self.spec.password = Some(password);
+        self
+    }
+
+    /// Connection settings.
+    pub fn client(mut self, client: ClientOptions) -> Self {
+        self.spec.client = client;
+        self
+    }
+
+    /// The probe.
+    ///
+    /// # Errors
+    /// `NotConfigured` without a repository, `Misconfigured` naming the bad setting.
+    pub fn build(self) -> Result<OciImageProbe, ProbeError> {
+        self.spec.build_probe()
+    }
+}
+
+impl OciImageProbe {
+    /// A builder for the image `repository:tag` in `registry`.
+    pub fn builder(
+        registry: impl Into<String>,
+        repository: impl Into<String>,
+        tag: impl Into<String>,
+    ) -> OciImageProbeBuilder {
+        OciImageProbeBuilder { spec: OciImageSpec::new(registry, repository, tag) }
     }
 }
 

@@ -78,7 +78,7 @@ impl ProbeSpec for GpuCapacitySpec {
     const KIND: &'static str = "nvml-capacity";
 
     fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(GpuCapacityProbe::new(self.clone())?))
+        Ok(Arc::new(GpuCapacityProbe::from_spec(self.clone())?))
     }
 }
 
@@ -93,12 +93,65 @@ pub struct GpuCapacityProbe {
     memory: Threshold,
 }
 
-impl GpuCapacityProbe {
-    /// A probe from its spec.
+/// Builds a [`GpuCapacityProbe`]: `GpuCapacityProbe::builder().….build()`.
+///
+/// ```
+/// use nexus_readiness::probes::nvml::{Aggregation, GpuCapacityProbe};
+///
+/// let probe = GpuCapacityProbe::builder().utilization(70.0, 90.0).aggregation(Aggregation::Mean).build()?;
+/// # let _ = probe;
+/// assert!(GpuCapacityProbe::builder().memory(90.0, 80.0).build().is_err());
+/// # Ok::<(), nexus_readiness::probe::ProbeError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct GpuCapacityProbeBuilder {
+    spec: GpuCapacitySpec,
+}
+
+impl GpuCapacityProbeBuilder {
+    /// The NVML library to load: a soname or a path (default `libnvidia-ml.so.1`).
+    pub fn library(mut self, library: impl Into<PathBuf>) -> Self {
+        self.spec.library = library.into();
+        self
+    }
+
+    /// Utilization healthy below `healthy` percent, breaching above `breach` (default 70, 85).
+    pub fn utilization(mut self, healthy: f64, breach: f64) -> Self {
+        self.spec.utilization_healthy_percent = healthy;
+        self.spec.utilization_breach_percent = breach;
+        self
+    }
+
+    /// Memory usage healthy below `healthy` percent, breaching above `breach` (default 70, 85).
+    pub fn memory(mut self, healthy: f64, breach: f64) -> Self {
+        self.spec.memory_healthy_percent = healthy;
+        self.spec.memory_breach_percent = breach;
+        self
+    }
+
+    /// Judge the busiest GPU ([`Aggregation::Max`], default) or the node's mean.
+    pub fn aggregation(mut self, aggregation: Aggregation) -> Self {
+        self.spec.aggregation = aggregation;
+        self
+    }
+
+    /// The probe.
     ///
     /// # Errors
     /// `Misconfigured` when the library is empty or a healthy bound is above its breach bound.
-    pub fn new(spec: GpuCapacitySpec) -> Result<Self, ProbeError> {
+    pub fn build(self) -> Result<GpuCapacityProbe, ProbeError> {
+        GpuCapacityProbe::from_spec(self.spec)
+    }
+}
+
+impl GpuCapacityProbe {
+    /// A builder with the defaults of the `nvml-capacity` kind.
+    pub fn builder() -> GpuCapacityProbeBuilder {
+        GpuCapacityProbeBuilder { spec: GpuCapacitySpec::default() }
+    }
+
+    /// A probe from its spec (what the `nvml-capacity` kind builds).
+    pub(crate) fn from_spec(spec: GpuCapacitySpec) -> Result<Self, ProbeError> {
         validate_library(&spec.library, "library")?;
         let utilization = Threshold::ceiling(
             "GPU Utilization",
@@ -252,7 +305,7 @@ mod tests {
     #[test]
     fn inverted_bounds_are_misconfigured() {
         let spec = GpuCapacitySpec { memory_healthy_percent: 90.0, ..Default::default() };
-        let err = GpuCapacityProbe::new(spec).unwrap_err();
+        let err = GpuCapacityProbe::from_spec(spec).unwrap_err();
         assert!(err.message.starts_with("memory_healthy_percent/memory_breach_percent"), "{}", err.message);
     }
 

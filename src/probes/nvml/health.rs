@@ -55,7 +55,7 @@ impl ProbeSpec for GpuHealthSpec {
     const KIND: &'static str = "nvml-health";
 
     fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(GpuHealthProbe::new(self.clone())?))
+        Ok(Arc::new(GpuHealthProbe::from_spec(self.clone())?))
     }
 }
 
@@ -77,12 +77,57 @@ const THERMAL: ThrottleReasons = ThrottleReasons::SW_THERMAL_SLOWDOWN
     .union(ThrottleReasons::HW_THERMAL_SLOWDOWN)
     .union(ThrottleReasons::HW_SLOWDOWN);
 
-impl GpuHealthProbe {
-    /// A probe from its spec.
+/// Builds a [`GpuHealthProbe`]: `GpuHealthProbe::builder().….build()`.
+///
+/// ```
+/// use nexus_readiness::probes::nvml::GpuHealthProbe;
+///
+/// let probe = GpuHealthProbe::builder().temperature_warn_celsius(75.0).temperature_critical_celsius(88.0).build()?;
+/// # let _ = probe;
+/// assert!(GpuHealthProbe::builder().temperature_warn_celsius(95.0).build().is_err());
+/// # Ok::<(), nexus_readiness::probe::ProbeError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct GpuHealthProbeBuilder {
+    spec: GpuHealthSpec,
+}
+
+impl GpuHealthProbeBuilder {
+    /// The NVML library to load: a soname or a path (default `libnvidia-ml.so.1`).
+    pub fn library(mut self, library: impl Into<PathBuf>) -> Self {
+        self.spec.library = library.into();
+        self
+    }
+
+    /// GPU temperature at or above which the probe warns (default 80 °C).
+    pub fn temperature_warn_celsius(mut self, celsius: f64) -> Self {
+        self.spec.temperature_warn_celsius = celsius;
+        self
+    }
+
+    /// GPU temperature above which the probe fails (default 90 °C).
+    pub fn temperature_critical_celsius(mut self, celsius: f64) -> Self {
+        self.spec.temperature_critical_celsius = celsius;
+        self
+    }
+
+    /// The probe.
     ///
     /// # Errors
     /// `Misconfigured` when the library is empty or the warn temperature is above critical.
-    pub fn new(spec: GpuHealthSpec) -> Result<Self, ProbeError> {
+    pub fn build(self) -> Result<GpuHealthProbe, ProbeError> {
+        GpuHealthProbe::from_spec(self.spec)
+    }
+}
+
+impl GpuHealthProbe {
+    /// A builder with the defaults of the `nvml-health` kind.
+    pub fn builder() -> GpuHealthProbeBuilder {
+        GpuHealthProbeBuilder { spec: GpuHealthSpec::default() }
+    }
+
+    /// A probe from its spec (what the `nvml-health` kind builds).
+    pub(crate) fn from_spec(spec: GpuHealthSpec) -> Result<Self, ProbeError> {
         validate_library(&spec.library, "library")?;
         let temperature = Threshold::ceiling(
             "GPU Temperature",
@@ -310,7 +355,7 @@ mod tests {
     #[test]
     fn warn_above_critical_is_misconfigured() {
         let spec = GpuHealthSpec { temperature_warn_celsius: 95.0, ..Default::default() };
-        let err = GpuHealthProbe::new(spec).unwrap_err();
+        let err = GpuHealthProbe::from_spec(spec).unwrap_err();
         assert!(err.message.contains("temperature_warn_celsius"), "{}", err.message);
         assert!(err.message.contains("above the breach bound"), "{}", err.message);
     }

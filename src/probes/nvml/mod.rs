@@ -55,10 +55,10 @@ use std::path::{Path, PathBuf};
 use nvml_wrapper::Nvml;
 use nvml_wrapper::error::NvmlError;
 
-pub use capacity::{Aggregation, GpuCapacityProbe, GpuCapacitySpec};
-pub use health::{GpuHealthProbe, GpuHealthSpec};
-pub use presence::{GpuPresenceProbe, GpuPresenceSpec};
-pub use xid::{DEFAULT_IGNORED_XIDS, GpuXidProbe, GpuXidSpec};
+pub use capacity::{Aggregation, GpuCapacityProbe, GpuCapacityProbeBuilder, GpuCapacitySpec};
+pub use health::{GpuHealthProbe, GpuHealthProbeBuilder, GpuHealthSpec};
+pub use presence::{GpuPresenceProbe, GpuPresenceProbeBuilder, GpuPresenceSpec};
+pub use xid::{DEFAULT_IGNORED_XIDS, GpuXidProbe, GpuXidProbeBuilder, GpuXidSpec};
 
 use crate::probe::{ProbeContext, ProbeError, ProbeErrorKind};
 

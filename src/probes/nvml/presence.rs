@@ -46,7 +46,7 @@ impl ProbeSpec for GpuPresenceSpec {
     const KIND: &'static str = "nvml-gpus";
 
     fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(GpuPresenceProbe::new(self.clone())?))
+        Ok(Arc::new(GpuPresenceProbe::from_spec(self.clone())?))
     }
 }
 
@@ -58,12 +58,57 @@ pub struct GpuPresenceProbe {
     min_driver: Option<Vec<u64>>,
 }
 
-impl GpuPresenceProbe {
-    /// A probe from its spec.
+/// Builds a [`GpuPresenceProbe`]: `GpuPresenceProbe::builder().….build()`.
+///
+/// ```
+/// use nexus_readiness::probes::nvml::GpuPresenceProbe;
+///
+/// let probe = GpuPresenceProbe::builder().expected_count(8).min_driver_version("550.54").build()?;
+/// # let _ = probe;
+/// assert!(GpuPresenceProbe::builder().min_driver_version("latest").build().is_err());
+/// # Ok::<(), nexus_readiness::probe::ProbeError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct GpuPresenceProbeBuilder {
+    spec: GpuPresenceSpec,
+}
+
+impl GpuPresenceProbeBuilder {
+    /// The NVML library to load: a soname or a path (default `libnvidia-ml.so.1`).
+    pub fn library(mut self, library: impl Into<PathBuf>) -> Self {
+        self.spec.library = library.into();
+        self
+    }
+
+    /// How many GPUs the node must have at least (default 1).
+    pub fn expected_count(mut self, count: u32) -> Self {
+        self.spec.expected_count = count;
+        self
+    }
+
+    /// The oldest acceptable driver version, dotted numbers (`"550.54"`); none by default.
+    pub fn min_driver_version(mut self, version: impl Into<String>) -> Self {
+        self.spec.min_driver_version = Some(version.into());
+        self
+    }
+
+    /// The probe.
     ///
     /// # Errors
     /// `Misconfigured` when the library is empty or `min_driver_version` is not dotted numbers.
-    pub fn new(spec: GpuPresenceSpec) -> Result<Self, ProbeError> {
+    pub fn build(self) -> Result<GpuPresenceProbe, ProbeError> {
+        GpuPresenceProbe::from_spec(self.spec)
+    }
+}
+
+impl GpuPresenceProbe {
+    /// A builder with the defaults of the `nvml-gpus` kind.
+    pub fn builder() -> GpuPresenceProbeBuilder {
+        GpuPresenceProbeBuilder { spec: GpuPresenceSpec::default() }
+    }
+
+    /// A probe from its spec (what the `nvml-gpus` kind builds).
+    pub(crate) fn from_spec(spec: GpuPresenceSpec) -> Result<Self, ProbeError> {
         validate_library(&spec.library, "library")?;
         let min_driver = match &spec.min_driver_version {
             None => None,
@@ -164,7 +209,7 @@ mod tests {
     #[test]
     fn bad_min_driver_is_misconfigured() {
         let spec = GpuPresenceSpec { min_driver_version: Some("latest".into()), ..Default::default() };
-        let err = GpuPresenceProbe::new(spec).unwrap_err();
+        let err = GpuPresenceProbe::from_spec(spec).unwrap_err();
         assert!(err.message.contains("min_driver_version \"latest\""), "{}", err.message);
     }
 }

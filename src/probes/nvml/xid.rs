@@ -63,7 +63,7 @@ impl ProbeSpec for GpuXidSpec {
     const KIND: &'static str = "nvml-xid";
 
     fn build(&self, _cx: &BuildContext<'_>) -> Result<Arc<dyn Probe>, ProbeError> {
-        Ok(Arc::new(GpuXidProbe::new(self.clone())?))
+        Ok(Arc::new(GpuXidProbe::from_spec(self.clone())?))
     }
 }
 
@@ -76,12 +76,58 @@ pub struct GpuXidProbe {
     spec: GpuXidSpec,
 }
 
-impl GpuXidProbe {
-    /// A probe from its spec.
+/// Builds a [`GpuXidProbe`]: `GpuXidProbe::builder().….build()`.
+///
+/// ```
+/// use std::time::Duration;
+/// use nexus_readiness::probes::nvml::GpuXidProbe;
+///
+/// let probe = GpuXidProbe::builder().window(Duration::from_secs(5)).build()?;
+/// # let _ = probe;
+/// assert!(GpuXidProbe::builder().window(Duration::ZERO).build().is_err());
+/// # Ok::<(), nexus_readiness::probe::ProbeError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct GpuXidProbeBuilder {
+    spec: GpuXidSpec,
+}
+
+impl GpuXidProbeBuilder {
+    /// The NVML library to load: a soname or a path (default `libnvidia-ml.so.1`).
+    pub fn library(mut self, library: impl Into<PathBuf>) -> Self {
+        self.spec.library = library.into();
+        self
+    }
+
+    /// How long to listen for events (default 2s, at most 10 minutes).
+    pub fn window(mut self, window: Duration) -> Self {
+        self.spec.window = window;
+        self
+    }
+
+    /// XIDs that are not GPU faults (default [`DEFAULT_IGNORED_XIDS`]).
+    pub fn ignored_xids(mut self, xids: impl IntoIterator<Item = u64>) -> Self {
+        self.spec.ignored_xids = xids.into_iter().collect();
+        self
+    }
+
+    /// The probe.
     ///
     /// # Errors
     /// `Misconfigured` when the library is empty or the window is zero or above 10 minutes.
-    pub fn new(spec: GpuXidSpec) -> Result<Self, ProbeError> {
+    pub fn build(self) -> Result<GpuXidProbe, ProbeError> {
+        GpuXidProbe::from_spec(self.spec)
+    }
+}
+
+impl GpuXidProbe {
+    /// A builder with the defaults of the `nvml-xid` kind.
+    pub fn builder() -> GpuXidProbeBuilder {
+        GpuXidProbeBuilder { spec: GpuXidSpec::default() }
+    }
+
+    /// A probe from its spec (what the `nvml-xid` kind builds).
+    pub(crate) fn from_spec(spec: GpuXidSpec) -> Result<Self, ProbeError> {
         validate_library(&spec.library, "library")?;
         if spec.window.is_zero() || spec.window > MAX_WINDOW {
             return Err(ProbeError::misconfigured(format!(
@@ -290,7 +336,7 @@ mod tests {
     #[test]
     fn window_bounds() {
         let spec = GpuXidSpec { window: Duration::ZERO, ..Default::default() };
-        assert!(GpuXidProbe::new(spec).unwrap_err().message.contains("window 0s must be above 0s"));
+        assert!(GpuXidProbe::from_spec(spec).unwrap_err().message.contains("window 0s must be above 0s"));
         let spec: GpuXidSpec = toml::from_str("window = \"250ms\"").unwrap();
         assert_eq!(spec.window, Duration::from_millis(250));
         assert_eq!(spec.ignored_xids, DEFAULT_IGNORED_XIDS.to_vec());

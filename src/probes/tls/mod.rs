@@ -256,6 +256,9 @@ impl TlsProbeBuilder {
         if self.host.trim().is_empty() {
             return Err(ProbeError::misconfigured("tls probe: host is empty"));
         }
+        if self.timeout.is_zero() {
+            return Err(ProbeError::misconfigured("tls probe: timeout must be above 0s"));
+        }
         let sni = self.sni.unwrap_or_else(|| self.host.clone());
         ServerName::try_from(sni.clone()).map_err(|_| {
             ProbeError::misconfigured(format!("tls probe: sni {sni:?} is not a dns name or ip address"))
@@ -623,12 +626,10 @@ impl Probe for TlsProbe {
 }
 
 /// Several [`TlsProbe`]s checked concurrently as one probe (what a [`TlsSpec`] with more than
-/// one endpoint builds).
-///
-/// The verdict is the worst; the summary lists the problems of each endpoint (prefixed with
-/// it), or all endpoints' earliest expiry when everything passes. Measurements carry an
-/// `endpoint` label. When no endpoint fails but one could not be checked, the check is an
-/// error naming it.
+/// one endpoint builds): the crate's labelled fan-out ([`All`](crate::probe::All)), with its
+/// precedence **Fail > Error > Warn > Pass**. Each endpoint's result is kept, labelled with
+/// the endpoint (`api.test:443: ...`); evidence keys read `<endpoint>.<key>`; measurements
+/// carry an `endpoint` label.
 #[derive(Debug, Clone)]
 pub struct TlsEndpoints {
     probes: Vec<TlsProbe>,
@@ -657,42 +658,7 @@ impl Probe for TlsEndpoints {
             return Err(ProbeError::not_configured("endpoints"));
         }
         let results = futures_util::future::join_all(self.probes.iter().map(|p| p.check(cx))).await;
-        let mut verdict = Verdict::Pass;
-        let mut lines = Vec::new();
-        let mut errors = Vec::new();
-        let mut obs_all = Observation::pass("");
-        for (p, r) in self.probes.iter().zip(results) {
-            let ep = p.endpoint();
-            match r {
-                Ok(o) => {
-                    verdict = verdict.worst(o.verdict);
-                    if o.verdict != Verdict::Pass {
-                        lines.push(format!("{ep}: {}", o.summary));
-                    }
-                    for m in o.measurements {
-                        obs_all.measurements.push(m.label("endpoint", ep.clone()));
-                    }
-                    for (k, v) in o.evidence.iter() {
-                        obs_all.evidence.insert(format!("{ep} {k}"), v);
-                    }
-                }
-                Err(e) => errors.push(e.context(&ep)),
-            }
-        }
-        if verdict != Verdict::Fail
-            && let Some(first) = errors.first()
-        {
-            let mut e = first.clone();
-            if errors.len() > 1 {
-                e.message = errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ");
-            }
-            return Err(e);
-        }
-        lines.extend(errors.iter().map(|e| format!("error: {}", e.message)));
-        obs_all.verdict = verdict;
-        obs_all.summary =
-            if lines.is_empty() { format!("{} endpoints valid", self.probes.len()) } else { lines.join("; ") };
-        Ok(obs_all)
+        crate::probe::compose::combine(self.probes.iter().map(TlsProbe::endpoint).zip(results), "endpoint")
     }
 }
 
@@ -731,9 +697,10 @@ pub struct TlsSpec {
     /// Lowest acceptable negotiated version, `"1.2"` or `"1.3"`.
     #[serde(default)]
     pub min_version: TlsVersion,
-    /// Connect and handshake timeout in seconds.
-    #[serde(default = "default_timeout_secs")]
-    pub timeout_secs: u64,
+    /// Connect and handshake timeout (`"10s"`).
+    #[serde(default = "default_timeout", with = "crate::model::duration::human")]
+    #[schemars(with = "String")]
+    pub timeout: Duration,
 }
 
 fn default_warn_days() -> u32 {
@@ -744,8 +711,8 @@ fn default_critical_days() -> u32 {
     7
 }
 
-fn default_timeout_secs() -> u64 {
-    DEFAULT_TIMEOUT.as_secs()
+fn default_timeout() -> Duration {
+    DEFAULT_TIMEOUT
 }
 
 impl Default for TlsSpec {
@@ -758,7 +725,7 @@ impl Default for TlsSpec {
             warn_days: default_warn_days(),
             critical_days: default_critical_days(),
             min_version: TlsVersion::Tls12,
-            timeout_secs: default_timeout_secs(),
+            timeout: default_timeout(),
         }
     }
 }
@@ -793,7 +760,7 @@ impl TlsSpec {
             .warn_days(self.warn_days)
             .critical_days(self.critical_days)
             .min_version(self.min_version)
-            .timeout(Duration::from_secs(self.timeout_secs.max(1)));
+            .timeout(self.timeout);
         if let Some(s) = &self.sni {
             b = b.sni(s.clone());
         }
@@ -837,7 +804,17 @@ mod tests {
     fn spec_defaults_and_errors() {
         let spec: TlsSpec = toml::from_str("endpoints = [\"a.test\"]\nmin_version = \"1.3\"").unwrap();
         assert_eq!((spec.warn_days, spec.critical_days, spec.min_version), (30, 7, TlsVersion::Tls13));
+        assert_eq!(spec.timeout, Duration::from_secs(10));
         assert!(toml::from_str::<TlsSpec>("endpoint = \"a.test\"").is_err());
+        // One duration type: "2s" in TOML; the old `timeout_secs` is refused by name.
+        let spec: TlsSpec = toml::from_str("endpoints = [\"a.test\"]\ntimeout = \"2500ms\"").unwrap();
+        assert_eq!(spec.timeout, Duration::from_millis(2500));
+        let e = toml::from_str::<TlsSpec>("endpoints = [\"a.test\"]\ntimeout_secs = 5").unwrap_err();
+        assert!(e.to_string().contains("timeout_secs"), "{e}");
+        assert!(toml::from_str::<TlsSpec>("endpoints = [\"a.test\"]\ntimeout = 5").is_err());
+        let zero: TlsSpec = toml::from_str("endpoints = [\"a.test\"]\ntimeout = \"0s\"").unwrap();
+        let e = zero.build(&BuildContext::detached()).unwrap_err();
+        assert_eq!(e.message, "tls probe: timeout must be above 0s");
         let none = TlsSpec::default().build(&BuildContext::detached()).unwrap_err();
         assert_eq!(none.kind, ProbeErrorKind::NotConfigured);
         let spec = TlsSpec {
