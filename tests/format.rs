@@ -757,3 +757,16 @@ fn the_last_line_reads_the_same_without_its_newline() {
         }
     }
 }
+
+/// Text made of backslashes is no rST adornment once rendered (found by fuzzing
+/// `format_roundtrip`: a Markdown paragraph `\\\` rendered to rST read as an adornment line).
+#[test]
+fn backslash_lines_render_to_rst_that_reads_back() {
+    for doc in ["\\\\\\\n\\C\n", "# \\\\\\\\\n\n- [ ] a\n", "# T\n\n\\\\\\\\\n\n- [ ] a\n"] {
+        let c = format::parse_markdown(doc).unwrap_or_else(|e| panic!("{e}\n{doc:?}"));
+        let rst = format::render_rst(&c);
+        let back = format::parse_rst(&rst).unwrap_or_else(|e| panic!("{e}\n{rst}"));
+        assert_eq!(back.items().count(), c.items().count(), "{rst}");
+        assert_eq!(format::render_rst(&back), rst, "rST rendering is stable");
+    }
+}

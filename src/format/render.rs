@@ -159,7 +159,7 @@ impl Renderer<'_> {
                 let text = if super::lex::rst_plain_line(text) {
                     text
                 } else {
-                    escaped = format!("\\{text}");
+                    escaped = escape_rst_line(text);
                     escaped.as_str()
                 };
                 let width = text.chars().count().max(3);
@@ -562,11 +562,19 @@ fn escape_rst_paragraph(p: &str) -> std::borrow::Cow<'_, str> {
     p.lines()
         .map(|l| {
             let t = l.trim();
-            if super::lex::rst_plain_line(t) { t.to_string() } else { format!("\\{t}") }
+            if super::lex::rst_plain_line(t) { t.to_string() } else { escape_rst_line(t) }
         })
         .collect::<Vec<_>>()
         .join("\n")
         .into()
+}
+
+/// A line that would read as a list, a table, a directive or an adornment in rST, escaped with a
+/// backslash; a line of backslashes (an adornment with one more) gets an escaped space (nothing,
+/// in rST) in front instead, which breaks the run.
+fn escape_rst_line(t: &str) -> String {
+    let escaped = format!("\\{t}");
+    if super::lex::rst_plain_line(&escaped) { escaped } else { format!("\\ {t}") }
 }
 
 /// Whether a line of an item's body reads as a child item or an attribute field in rST.
