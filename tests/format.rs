@@ -770,3 +770,14 @@ fn backslash_lines_render_to_rst_that_reads_back() {
         assert_eq!(format::render_rst(&back), rst, "rST rendering is stable");
     }
 }
+
+/// A block kept verbatim loses no more indentation than every line has, so its lines keep
+/// their places relative to each other (found by fuzzing `format_roundtrip`: a list at column 1
+/// with a line at column 0 and a quote at column 2 read back as two blocks).
+#[test]
+fn verbatim_blocks_keep_relative_indentation() {
+    for doc in [" *\n  *\n *\n *\n*\n  >`\n", "# T\n\n - a\n-  b\n   > q\n\n- [ ] item\n", "  1. x\n 2. y\n    z\n"] {
+        let c = format::parse_markdown(doc).unwrap_or_else(|e| panic!("{e}\n{doc:?}"));
+        assert_round_trip(&c);
+    }
+}

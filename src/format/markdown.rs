@@ -284,8 +284,24 @@ impl Lexer<'_> {
             // A paragraph's continuation lines keep their indentation: with less of it, a line
             // could start a list or a heading instead of continuing the paragraph.
             Kind::Code { fenced: false, .. } | Kind::Paragraph => 0,
-            _ => self.indent_at(node.range.start),
+            _ => self.strip_for(&node.range),
         }
+    }
+
+    /// How much indentation text at `range` loses when kept verbatim: its column, but no more
+    /// than every later line has, so that a line with less (a lazy line, an item at column 0
+    /// after one at column 1) keeps its place relative to the others.
+    fn strip_for(&self, range: &Range<usize>) -> usize {
+        let end = range.end.min(self.src.len());
+        let least = self
+            .slice(self.line_start(range.start), end)
+            .split('\n')
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| l.chars().take_while(|&c| c == ' ').count())
+            .min();
+        let indent = self.indent_at(range.start);
+        least.map_or(indent, |l| l.min(indent))
     }
 
     /// The indentation of the block starting at `offset`: its column, or the leading spaces of
@@ -482,7 +498,7 @@ impl Lexer<'_> {
                 && entries.last().is_some_and(|l| l.range.end == r.end)
                 && entries.iter().all(|i| i.task.is_none() && !i.has_task());
             if whole && let Some((steps, nexus_form)) = self.steps_of(entries.iter().copied()) {
-                let raw = self.verbatim(r, self.indent_at(r.start));
+                let raw = self.verbatim(r, self.strip_for(r));
                 self.out.push(Block::Steps { steps, nexus_form, raw });
                 return;
             }
@@ -491,7 +507,7 @@ impl Lexer<'_> {
     }
 
     fn text_piece(&mut self, r: &Range<usize>) {
-        let text = self.verbatim(r, self.indent_at(r.start));
+        let text = self.verbatim(r, self.strip_for(r));
         if !text.trim().is_empty() {
             self.out.push(Block::Opaque { syntax: Syntax::Markdown, text });
         }
