@@ -194,6 +194,34 @@ fn labels_match(item: &Value, selector: &str) -> bool {
     })
 }
 
+/// A protobuf length-delimited field.
+fn pb(field: u32, bytes: &[u8]) -> Vec<u8> {
+    fn varint(mut v: u64, out: &mut Vec<u8>) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+    let mut out = Vec::new();
+    varint(u64::from(field << 3 | 2), &mut out);
+    varint(bytes.len() as u64, &mut out);
+    out.extend_from_slice(bytes);
+    out
+}
+
+/// The OpenAPI v2 document (gnostic's `openapi.v2.Document` protobuf) of what kubectl asks:
+/// PATCH of apps/v1 Deployments takes `dryRun`.
+fn openapi_v2() -> Vec<u8> {
+    let query = [pb(2, b"query"), pb(4, b"dryRun")].concat(); // QueryParameterSubSchema: in, name
+    let parameter = pb(1, &pb(2, &pb(3, &query))); // ParametersItem > Parameter > NonBodyParameter
+    let gvk = pb(2, b"group: apps\nkind: Deployment\nversion: v1\n"); // Any.yaml
+    let extension = [pb(1, b"x-kubernetes-group-version-kind"), pb(2, &gvk)].concat(); // NamedAny
+    let patch = [pb(8, &parameter), pb(13, &extension)].concat(); // Operation: parameters, vendor_extension
+    let path = [pb(1, b"/apis/apps/v1/namespaces/{namespace}/deployments/{name}"), pb(2, &pb(8, &patch))].concat();
+    [pb(1, b"2.0"), pb(8, &pb(2, &path))].concat() // Document: swagger, paths (Paths.path = 2)
+}
+
 async fn handle(State(fake): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let path = uri.path().to_string();
     let query = uri.query().unwrap_or("").to_string();
@@ -213,6 +241,12 @@ async fn handle(State(fake): State<Shared>, method: Method, uri: Uri, headers: H
     }
     if let Some(doc) = discovery(&path) {
         return axum::Json(doc).into_response();
+    }
+    if path == "/openapi/v2" {
+        // kubectl 1.20 (Debian's kubernetes-client) reads the OpenAPI v2 document, in protobuf,
+        // to see whether a kind supports server-side dry run; later ones read /openapi/v3 and
+        // accept its 404.
+        return ([(axum::http::header::CONTENT_TYPE, "application/octet-stream")], openapi_v2()).into_response();
     }
     if matches!(query_param(&query, "watch"), Some("true" | "1")) {
         // A watch that sees no change: held open a moment, then ended (clients re-watch).
