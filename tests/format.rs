@@ -781,3 +781,13 @@ fn verbatim_blocks_keep_relative_indentation() {
         assert_round_trip(&c);
     }
 }
+
+/// A link reference definition right after a list is not the list's (found by fuzzing
+/// `format_roundtrip`: kept inside the list's text, it read back on its own once rendered).
+#[test]
+fn a_link_definition_after_a_list_is_its_own_text() {
+    for doc in ["-\n[ref]: \u{b}>>>-/~\n\u{6}?*\n", "# T\n\n- a\n[ref]: https://example.com\n\n- [ ] item\n"] {
+        let c = format::parse_markdown(doc).unwrap_or_else(|e| panic!("{e}\n{doc:?}"));
+        assert_round_trip(&c);
+    }
+}

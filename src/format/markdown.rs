@@ -114,9 +114,18 @@ fn tree(text: &str) -> Vec<Node> {
         | Options::ENABLE_PLUSES_DELIMITED_METADATA_BLOCKS;
     let mut stack: Vec<Node> = vec![Node::new(Kind::Other, 0..text.len())];
     fn close(stack: &mut Vec<Node>) {
-        if let Some(node) = stack.pop()
+        if let Some(mut node) = stack.pop()
             && let Some(parent) = stack.last_mut()
         {
+            // A list's range may run past its last item over link reference definitions that
+            // follow it (pulldown-cmark reads them while looking for more items): they are not
+            // the list's, and read as their own text, the same whether a blank line follows
+            // the list or not.
+            if node.kind.is_list()
+                && let Some(last) = node.children.last()
+            {
+                node.range.end = node.range.end.min(last.range.end);
+            }
             parent.children.push(node);
         }
     }
