@@ -791,3 +791,13 @@ fn a_link_definition_after_a_list_is_its_own_text() {
         assert_round_trip(&c);
     }
 }
+
+/// A paragraph's trailing tab stays: without it the paragraph would read as a table (found by
+/// fuzzing `format_roundtrip`).
+#[test]
+fn a_trailing_tab_that_keeps_a_paragraph_a_paragraph_stays() {
+    let doc = "--\t|\n|-\t";
+    let c = format::parse_markdown(doc).unwrap();
+    let md = format::render_markdown(&c);
+    assert_eq!(format::parse_markdown(&md).unwrap(), c, "{md}");
+}

@@ -262,7 +262,9 @@ impl Lexer<'_> {
                 if k == 0 && start != ls { 0 } else { line.chars().take(strip).take_while(|&c| c == ' ').count() };
             out.push_str(&line[cut..]);
         }
-        let trimmed = out.trim_end_matches([' ', '\t', '\n']);
+        // Trailing newlines and spaces go; a tab stays: it can decide what the last line is (a
+        // table's delimiter row `|-\t` is none without it).
+        let trimmed = out.trim_end_matches([' ', '\n']);
         // Keep a hard line break's trailing spaces only inside the text, never at its end.
         trimmed.to_string()
     }
