@@ -801,3 +801,14 @@ fn a_trailing_tab_that_keeps_a_paragraph_a_paragraph_stays() {
     let md = format::render_markdown(&c);
     assert_eq!(format::parse_markdown(&md).unwrap(), c, "{md}");
 }
+
+/// Blank lines of tabs after a block are no part of it; a tab right after the last line's text
+/// is.
+#[test]
+fn trailing_lines_of_tabs_are_not_kept() {
+    let c = format::parse_markdown("# T\n\n> quote\n\t\n\t\n\n- [ ] a\n").unwrap();
+    assert_eq!(c.passages[0].text, "> quote");
+    assert_round_trip(&c);
+    let c = format::parse_markdown("--\t|\n|-\t\n\t\n").unwrap();
+    assert_eq!(c.description.as_deref(), Some("--\t|\n|-\t"));
+}

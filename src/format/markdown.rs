@@ -262,11 +262,13 @@ impl Lexer<'_> {
                 if k == 0 && start != ls { 0 } else { line.chars().take(strip).take_while(|&c| c == ' ').count() };
             out.push_str(&line[cut..]);
         }
-        // Trailing newlines and spaces go; a tab stays: it can decide what the last line is (a
-        // table's delimiter row `|-\t` is none without it).
-        let trimmed = out.trim_end_matches([' ', '\n']);
-        // Keep a hard line break's trailing spaces only inside the text, never at its end.
-        trimmed.to_string()
+        // Trailing blank lines and spaces go (a hard line break's trailing spaces are kept only
+        // inside the text); a tab right after the last line's text stays: it can decide what
+        // that line is (a table's delimiter row `|-\t` is none without it).
+        let core = out.trim_end_matches([' ', '\t', '\n']);
+        let tail = out[core.len()..].split('\n').next().unwrap_or("");
+        let keep = if tail.contains('\t') { tail.trim_end_matches(' ') } else { "" };
+        format!("{core}{keep}")
     }
 
     fn gap(&mut self, from: usize, to: usize) {
