@@ -812,3 +812,19 @@ fn trailing_lines_of_tabs_are_not_kept() {
     let c = format::parse_markdown("--\t|\n|-\t\n\t\n").unwrap();
     assert_eq!(c.description.as_deref(), Some("--\t|\n|-\t"));
 }
+
+/// Blocks kept verbatim one after the other are joined as the source joins them: with no blank
+/// line where it has none (found by fuzzing `format_roundtrip`: a blank line added between a
+/// link definition and a tab-indented line made that line a code block).
+#[test]
+fn verbatim_blocks_are_joined_as_in_the_source() {
+    for doc in [
+        " [r+*]:\n\t|\n\t@ '.\u{6}\u{7f}",
+        "# T\n\n> q\n<!-- c -->\n\n- [ ] a\n",
+        "# T\n\n<div>\n</div>\n> q\n\n> r\n- [ ] a\n",
+    ] {
+        let c = format::parse_markdown(doc).unwrap_or_else(|e| panic!("{e}\n{doc:?}"));
+        let md = format::render_markdown(&c);
+        assert_eq!(format::parse_markdown(&md).unwrap(), c, "{doc:?}\n{md}");
+    }
+}

@@ -254,7 +254,8 @@ fn front_matter_badges_and_comments_before_the_title() {
     assert_eq!(c.title, "API security checklist");
     assert!(c.passages[0].text.starts_with("[![CI]"));
     let rendered = format::render_markdown(&c);
-    assert!(rendered.starts_with("[![CI](https://example.com/ci.svg)](https://example.com/ci)\n\n<!-- generated"));
+    // Joined as in the source: no blank line between the badge and the comment.
+    assert!(rendered.starts_with("[![CI](https://example.com/ci.svg)](https://example.com/ci)\n<!-- generated"));
     assert!(rendered.contains("[owasp]: https://owasp.org/API-Security/"));
     assert!(rendered.trim_end().ends_with("---\n\nFound a gap? Open an issue."));
 }

@@ -33,6 +33,12 @@ struct Assembler<'o> {
     parents: Vec<(usize, ItemId)>,
     placed: Vec<Block>,
     pending: Option<(String, Pos)>,
+    /// The pending paragraph follows the previous block with no blank line.
+    pending_tight: bool,
+    /// A `Tight` marker was read: the next block follows the previous one with no blank line.
+    tight_next: bool,
+    /// The passage being added joins the previous one with one newline, not a blank line.
+    join_tight: bool,
     thresholds: Vec<Threshold>,
     key_metrics: Vec<String>,
     alert_rules: Vec<AlertRule>,
@@ -94,6 +100,9 @@ pub(crate) fn assemble(blocks: Vec<Lexed>, syntax: Syntax, options: &LoadOptions
         parents: Vec::new(),
         placed: Vec::new(),
         pending: None,
+        pending_tight: false,
+        tight_next: false,
+        join_tight: false,
         thresholds: Vec::new(),
         key_metrics: Vec::new(),
         alert_rules: Vec::new(),
@@ -117,12 +126,13 @@ impl Assembler<'_> {
     /// Keeps content verbatim. Passages that follow each other become one, as they read back
     /// once rendered (an indented block after another reads as its continuation in rST).
     fn passage(&mut self, syntax: Syntax, text: String) {
+        let sep = if self.join_tight { "\n" } else { "\n\n" };
         let s = self.current();
         if let Some(Part::Passage(k)) = s.layout.last()
             && let Some(last) = s.passages.get_mut(*k)
             && last.syntax == syntax
         {
-            last.text.push_str("\n\n");
+            last.text.push_str(sep);
             last.text.push_str(&text);
             return;
         }
@@ -132,9 +142,21 @@ impl Assembler<'_> {
     }
 
     fn block(&mut self, index: usize, block: Lexed) -> Result<(), FormatError> {
+        if matches!(block, Lexed::Tight) {
+            self.tight_next = true;
+            return Ok(());
+        }
+        let tight = std::mem::take(&mut self.tight_next);
         if !matches!(block, Lexed::Bullets { .. }) {
             self.flush_paragraph();
         }
+        self.join_tight = tight;
+        let result = self.block_inner(index, block, tight);
+        self.join_tight = false;
+        result
+    }
+
+    fn block_inner(&mut self, index: usize, block: Lexed, tight: bool) -> Result<(), FormatError> {
         if !matches!(block, Lexed::Item { .. }) {
             self.parents.clear();
         }
@@ -163,7 +185,10 @@ impl Assembler<'_> {
                     self.heading(level + 1 - self.base_level.min(level + 1), text, pos)?;
                 }
             }
-            Lexed::Paragraph { text, pos } => self.pending = Some((text, pos)),
+            Lexed::Paragraph { text, pos } => {
+                self.pending = Some((text, pos));
+                self.pending_tight = tight;
+            }
             Lexed::Item { checked, title, pos, depth, description, fields } => {
                 self.item(checked, &title, pos, depth, description, fields)?;
             }
@@ -182,6 +207,7 @@ impl Assembler<'_> {
             }
             Lexed::Table(table) => self.table(table)?,
             Lexed::Opaque { syntax, text } => self.passage(syntax, text),
+            Lexed::Tight => {}
         }
         Ok(())
     }
@@ -215,7 +241,9 @@ impl Assembler<'_> {
                     s.layout.push(Part::Description);
                 }
             } else {
+                self.join_tight = std::mem::take(&mut self.pending_tight);
                 self.passage(self.syntax, text);
+                self.join_tight = false;
             }
         }
     }

@@ -80,6 +80,9 @@ pub(crate) enum Block {
     Table(Table),
     /// Content kept verbatim.
     Opaque { syntax: Syntax, text: String },
+    /// The next block follows the previous one with no blank line between them (Markdown): kept
+    /// verbatim together, they are joined the same way.
+    Tight,
 }
 
 #[derive(Clone, Debug, PartialEq)]

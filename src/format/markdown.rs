@@ -275,6 +275,8 @@ impl Lexer<'_> {
         if from < to && !self.slice(from, to).trim().is_empty() {
             let text = self.verbatim(&(from..to), 0);
             let text = text.trim_start_matches('\n').to_string();
+            let lead = self.slice(from, to).len() - self.slice(from, to).trim_start_matches([' ', '\t', '\n']).len();
+            self.tight(from + lead);
             self.out.push(Block::Opaque { syntax: Syntax::Markdown, text });
         }
     }
@@ -283,11 +285,22 @@ impl Lexer<'_> {
         let mut cursor = 0;
         for node in nodes {
             self.gap(cursor, node.range.start);
+            self.tight(node.range.start);
             self.block(node)?;
             cursor = cursor.max(node.range.end);
         }
         self.gap(cursor, self.src.len());
         Ok(())
+    }
+
+    /// Marks that the block starting at `start` follows earlier content with no blank line
+    /// between them.
+    fn tight(&mut self, start: usize) {
+        let before = self.slice(0, start);
+        let core = before.trim_end_matches([' ', '\t', '\n']);
+        if !core.is_empty() && before[core.len()..].matches('\n').count() <= 1 {
+            self.out.push(Block::Tight);
+        }
     }
 
     /// The indentation of a top-level block (none for indented code, whose indentation is
