@@ -121,7 +121,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_kube_and_s3_binding_names_its_check() {
+    fn every_kube_and_backup_binding_names_its_check() {
         for (item, kind, _, check) in ROWS {
             if matches!(*kind, "kube" | "backup") {
                 assert!(!check.is_empty(), "{item} has no check");
