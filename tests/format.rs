@@ -828,3 +828,60 @@ fn verbatim_blocks_are_joined_as_in_the_source() {
         assert_eq!(format::parse_markdown(&md).unwrap(), c, "{doc:?}\n{md}");
     }
 }
+
+/// A document whose rendering would read differently is refused at the line that would change,
+/// never loaded as one checklist and rendered as another (found by fuzzing `format_roundtrip`:
+/// a top-level list indented with spaces and tabs, with lazy lines, changed what it was once its
+/// indentation moved; numbered steps with an item and a lone bullet between them).
+#[test]
+fn a_document_whose_rendering_would_read_differently_is_refused_where_it_changes() {
+    let md = "# T\n\nIntro.\n\n+\tone\n `\n   - \tx\n J\n    - \t[  ] y\n\n## S\n\n- [ ] a\n";
+    let (line, column, message) = md_error(md);
+    assert_eq!((line, column), (5, 1), "{message}");
+    assert!(message.starts_with("`+\\tone` would not read back the same once rendered"), "{message}");
+    assert!(message.contains("indent it with spaces rather than tabs"), "{message}");
+
+    let rst = "Release\n=======\n\nRollback\n--------\n\n1. **Scale down:**\n- [ ] Pager ready\n2. **Restore:**\n -\n";
+    let (line, column, message) = rst_error(rst);
+    assert_eq!((line, column), (10, 2), "{message}");
+    assert!(message.contains("reStructuredText is ambiguous here"), "{message}");
+
+    // The same content set off as the message says reads back.
+    let fixed = "# T\n\nIntro.\n\n+ one\n  `\n\n  - x\n    J\n\n## S\n\n- [ ] a\n";
+    let c = format::parse_markdown(fixed).unwrap();
+    assert_round_trip(&c);
+}
+
+/// A bullet's text that would read as something else after its bullet is escaped: a key metric
+/// `- [ ] GPU utilization` read from rST (a bullet there) would be a checklist item in Markdown
+/// (found by fuzzing `format_roundtrip`, Rst -> Markdown items differed).
+#[test]
+fn bullet_texts_that_would_read_as_items_are_escaped() {
+    let rst = "Release\n=======\n\nMonitoring\n----------\n\nKey metrics to monitor:\n\n* - [ ] GPU utilization\n\
+               * Queue depth\n\nRecommended alerting rules:\n\n* # Disk space > 80%\n* Pod restart loops\n\n\
+               Rollback\n--------\n\n1. **Restore:**\n\n   - - [x] from the last backup\n\n- [ ] Dashboards exist\n";
+    let c = format::parse_rst(rst).unwrap();
+    assert_eq!(c.key_metrics[0], "- [ ] GPU utilization");
+    assert_eq!(c.items().count(), 1);
+    assert_eq!(format::parse_rst(&format::render_rst(&c)).unwrap(), c);
+    let md = format::render_markdown(&c);
+    assert!(md.contains("- \\- [ ] GPU utilization\n"), "{md}");
+    let back = format::parse_markdown(&md).unwrap_or_else(|e| panic!("{e}\n{md}"));
+    let ids = |c: &Checklist| c.items().map(|i| i.id.to_string()).collect::<Vec<_>>();
+    assert_eq!(ids(&back), ids(&c), "{md}");
+    assert_eq!(back.alert_rules.len(), c.alert_rules.len(), "{md}");
+    assert_eq!(back.rollback[0].actions.len(), 1, "{md}");
+}
+
+/// A checkbox line inside a numbered step's code block is code, in both syntaxes (found by
+/// fuzzing `format_roundtrip`: the Markdown step rendered as rST did not read back).
+#[test]
+fn a_checkbox_line_in_a_step_code_block_is_code() {
+    let md =
+        "# Release\n\n## Rollback\n\n1. **Revert:**\n\n   ```\n   - [ ] not an item\n   ```\n\n## Checks\n\n- [ ] a\n";
+    let c = format::parse_markdown(md).unwrap();
+    assert_eq!(c.rollback[0].command.as_deref(), Some("- [ ] not an item"));
+    assert_round_trip(&c);
+    let rst = format::render_rst(&c);
+    assert_eq!(format::parse_rst(&rst).unwrap_or_else(|e| panic!("{e}\n{rst}")), c, "{rst}");
+}

@@ -292,3 +292,115 @@ proptest! {
         check(&text, Syntax::Rst, n)?;
     }
 }
+
+/// Edits that make Markdown and reStructuredText ambiguous: indentation with tabs and spaces,
+/// lazy lines, list markers, checkboxes, quotes, fences, comments, table bars, control characters.
+const EDITS: &[&str] = &[
+    "\t",
+    " ",
+    "   ",
+    "    ",
+    "\n",
+    "\n\n",
+    "\n ",
+    "\n   ",
+    "- ",
+    "* ",
+    "+\t",
+    "1. ",
+    "2) ",
+    "- [ ] ",
+    "[x] ",
+    "> ",
+    "```",
+    "~~~",
+    "<!--",
+    "-->",
+    "<div>",
+    "|",
+    "|---|",
+    "#",
+    "## ",
+    "===",
+    "---",
+    ".. ",
+    "::",
+    ":tags: a",
+    "{#x}",
+    "{severity=blocker}",
+    "\u{b}",
+    "\0",
+    "\\",
+    "**",
+    "`",
+];
+
+/// Corpus document `k` with `edits` applied: (position as a fraction of the length, edit).
+fn mutated(k: usize, edits: &[(f64, usize)]) -> (String, Syntax) {
+    let (name, source) = CORPUS[k % CORPUS.len()];
+    let mut text = source.to_string();
+    for &(at, e) in edits {
+        let mut i = ((text.len() as f64) * at) as usize;
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        text.insert_str(i, EDITS[e % EDITS.len()]);
+    }
+    (text, if name.ends_with(".rst") { Syntax::Rst } else { Syntax::Markdown })
+}
+
+const CORPUS: &[(&str, &str)] = &[
+    ("01", include_str!("fixtures/documents/01-task-list-under-title.md")),
+    ("02", include_str!("fixtures/documents/02-no-title.md")),
+    ("03", include_str!("fixtures/documents/03-pr-template.md")),
+    ("04", include_str!("fixtures/documents/04-nested-three-deep.md")),
+    ("05", include_str!("fixtures/documents/05-code-blocks.md")),
+    ("06", include_str!("fixtures/documents/06-tables.md")),
+    ("07", include_str!("fixtures/documents/07-front-matter.md")),
+    ("10", include_str!("fixtures/documents/10-attributes.md")),
+    ("11", include_str!("fixtures/documents/11-launch-checklist.md")),
+    ("12.rst", include_str!("fixtures/documents/12-release.rst")),
+    ("13.rst", include_str!("fixtures/documents/13-security.rst")),
+    ("14.rst", include_str!("fixtures/documents/14-runbook.rst")),
+];
+
+/// Whatever a parser accepts reads back as the same checklist: rendered in its syntax it parses to
+/// an equal checklist, and rendered in the other it parses to the same items.
+fn accepted_reads_back(text: &str, syntax: Syntax) -> Result<(), TestCaseError> {
+    let Ok(c) = format::parse(text, syntax) else { return Ok(()) };
+    let rendered = format::render(&c, syntax);
+    let again = format::parse(&rendered, syntax).map_err(|e| TestCaseError::fail(format!("{e}\n{rendered}")))?;
+    prop_assert_eq!(&again, &c, "{}", rendered);
+    let other = if syntax == Syntax::Markdown { Syntax::Rst } else { Syntax::Markdown };
+    let there = format::render(&c, other);
+    let c2 = format::parse(&there, other).map_err(|e| TestCaseError::fail(format!("{e}\n{there}")))?;
+    // Ids, titles and attributes (a description may read back with escapes in the other syntax).
+    let items = |c: &Checklist| {
+        c.items()
+            .map(|i| {
+                let (id, title, severity, phase) = (&i.id, &i.title, i.severity, i.phase);
+                let (v, tags, after, parent, a) = (i.verification, &i.tags, &i.after, &i.parent, i.applicability);
+                format!("{id} {title:?} {} {severity:?} {phase:?} {v:?} {tags:?} {after:?} {parent:?} {a:?}", i.checked)
+            })
+            .collect::<Vec<_>>()
+    };
+    prop_assert_eq!(items(&c2), items(&c), "{}", there);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Corpus documents with ambiguous edits, read in both syntaxes: a document is accepted only
+    /// when it reads back the same (the parser refuses, with a position, what would not).
+    #[test]
+    fn edited_documents_are_refused_or_read_back(
+        k in 0..CORPUS.len(),
+        edits in prop::collection::vec((0.0f64..1.0, 0usize..64), 1..6),
+    ) {
+        let (text, syntax) = mutated(k, &edits);
+        accepted_reads_back(&text, syntax)?;
+        let other = if syntax == Syntax::Markdown { Syntax::Rst } else { Syntax::Markdown };
+        accepted_reads_back(&text, other)?;
+    }
+}

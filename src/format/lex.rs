@@ -729,9 +729,8 @@ impl<'a> Lexer<'a> {
                 i = k;
                 continue;
             }
-            if let Some(k) = (start..end).find(|&k| checkbox_line(self.lines[k])) {
-                return Err(Pos::at(k, 1).error("checklist item in a numbered list"));
-            }
+            // `step_body` refused checkbox lines outside a step's code block; inside one they are
+            // code, as in a code block at the top level.
             let raw = self.raw(start, end);
             self.out.push(Block::Steps { steps, nexus_form, raw });
             return Ok(end);

@@ -45,7 +45,10 @@
 //! item's `phase` attribute overrides it.
 //!
 //! A malformed document is a [`FormatError`] with its line and column, never a panic. Rendering a
-//! parsed document and parsing it again gives an equal checklist.
+//! parsed document and parsing it again gives an equal checklist: the parser checks it, and
+//! refuses a document whose rendering would read differently (both syntaxes are
+//! context-sensitive: a block indented with tabs and spaces can change what it is once
+//! re-indented) at the line that would change, rather than load one checklist and render another.
 //!
 //! ```
 //! use nexus_readiness::format;
@@ -199,7 +202,8 @@ fn slug_pattern(pattern: &str) -> String {
 /// Parses a document in the given syntax with the given options.
 ///
 /// # Errors
-/// A [`FormatError`] at the first problem's line and column.
+/// A [`FormatError`] at the first problem's line and column, or where the document would not
+/// read back the same once rendered.
 pub fn parse_with(text: &str, syntax: Syntax, options: &LoadOptions) -> Result<Checklist, FormatError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut text: std::borrow::Cow<'_, str> =
@@ -209,11 +213,112 @@ pub fn parse_with(text: &str, syntax: Syntax, options: &LoadOptions) -> Result<C
     if !text.is_empty() && !text.ends_with('\n') {
         text.to_mut().push('\n');
     }
+    let checklist = read(&text, syntax, options)?;
+    reads_back(&text, syntax, options, &checklist)?;
+    Ok(checklist)
+}
+
+/// The first line of the first passage, item or section of `a` that `b` does not have the same.
+fn landmark(a: &Checklist, b: &Checklist) -> Option<String> {
+    fn first_line(t: &str) -> Option<String> {
+        t.lines().map(str::trim).find(|l| !l.is_empty()).map(str::to_string)
+    }
+    fn passages(c: &Checklist) -> Vec<&str> {
+        let mut out: Vec<&str> = c.passages.iter().map(|p| p.text.as_str()).collect();
+        for s in c.all_sections() {
+            out.extend(s.passages.iter().map(|p| p.text.as_str()));
+        }
+        out
+    }
+    let (pa, pb) = (passages(a), passages(b));
+    if let Some(k) = (0..pa.len()).find(|&k| pb.get(k) != Some(&pa[k])) {
+        return first_line(pa[k]);
+    }
+    let (ia, ib): (Vec<_>, Vec<_>) = (a.items().collect(), b.items().collect());
+    if let Some(k) = (0..ia.len()).find(|&k| ib.get(k) != Some(&ia[k])) {
+        return first_line(&ia[k].title);
+    }
+    let (sa, sb) = (a.all_sections(), b.all_sections());
+    let k = (0..sa.len())
+        .find(|&k| sb.get(k).is_none_or(|s| s.title != sa[k].title || s.description != sa[k].description))?;
+    first_line(sa[k].description.as_deref().unwrap_or(&sa[k].title))
+}
+
+/// Lexes and assembles a normalized document.
+fn read(text: &str, syntax: Syntax, options: &LoadOptions) -> Result<Checklist, FormatError> {
     let blocks = match syntax {
-        Syntax::Markdown => markdown::lex(&text)?,
-        _ => lex::lex(&text)?,
+        Syntax::Markdown => markdown::lex(text)?,
+        _ => lex::lex(text)?,
     };
     assemble::assemble(blocks, syntax, options)
+}
+
+/// Checks that the checklist read from `text` reads back the same once rendered, so that a
+/// document is never accepted as something its rendering would not say. Markdown and
+/// reStructuredText are context-sensitive: text kept verbatim can read differently in the
+/// place the renderer gives it (an indented block after an item joins the item; a tab moves
+/// with the spaces before it). Such a document is refused at the first line that would change,
+/// rather than loaded as one checklist and rendered as another.
+fn reads_back(text: &str, syntax: Syntax, options: &LoadOptions, checklist: &Checklist) -> Result<(), FormatError> {
+    let rendered = render::render(checklist, syntax);
+    let again = read(&rendered, syntax, options);
+    if again.as_ref() == Ok(checklist) {
+        return Ok(());
+    }
+    // What does not come back the same (a passage, an item, else the first rendered line that
+    // changes), found again in the source.
+    let changed = again.as_ref().ok().and_then(|c| landmark(checklist, c)).or_else(|| {
+        let back = again.as_ref().map(|c| render::render(c, syntax)).unwrap_or_default();
+        let (a, b): (Vec<&str>, Vec<&str>) = (rendered.lines().collect(), back.lines().collect());
+        let at = (0..a.len()).find(|&k| b.get(k) != Some(&a[k]))?;
+        a[at..].iter().map(|l| l.trim()).find(|l| !l.is_empty()).map(str::to_string)
+    });
+    let (line, column) = changed
+        .as_deref()
+        .and_then(|l| {
+            // The source line that reads as this one, else the first place holding it.
+            let mut start = 0;
+            for source in text.split('\n') {
+                if source.trim() == l {
+                    return Some(start + source.len() - source.trim_start().len());
+                }
+                start += source.len() + 1;
+            }
+            text.find(l)
+        })
+        .map(|at| {
+            let before = &text[..at];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |s| s.chars().count()) + 1;
+            (line, column)
+        })
+        .unwrap_or((1, 1));
+    let name = if syntax == Syntax::Rst { "reStructuredText" } else { "Markdown" };
+    let what = match changed.as_deref() {
+        Some(l) => {
+            let mut l = l.chars().take(60).fold(String::new(), |mut out, c| {
+                if c.is_control() {
+                    out.extend(c.escape_debug());
+                } else {
+                    out.push(c);
+                }
+                out
+            });
+            if l.contains('`') {
+                l = format!(" {l} ");
+            }
+            format!("`{l}`")
+        }
+        None => "this document".to_string(),
+    };
+    Err(FormatError::new(
+        line,
+        column,
+        format!(
+            "{what} would not read back the same once rendered ({name} is ambiguous here): set the block off with \
+             blank lines, indent it with spaces rather than tabs, or put it in a code block"
+        ),
+    ))
 }
 
 /// Parses a document in the given syntax.

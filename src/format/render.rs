@@ -441,9 +441,25 @@ impl Renderer<'_> {
             Syntax::Markdown => '-',
         };
         for item in items {
+            let item = self.bullet_text(mark, item);
             self.line(&format!("{mark} {item}"));
         }
         self.blank();
+    }
+
+    /// A bullet's text, escaped when after its bullet it would read as something else (a
+    /// checklist item, a nested list, a heading): a key metric `- [ ] x` read from rST is no
+    /// item there, but would be one in Markdown.
+    fn bullet_text<'t>(&self, mark: char, text: &'t str) -> std::borrow::Cow<'t, str> {
+        let line = format!("{mark} {text}\n");
+        let reads_back = |blocks: Result<Vec<super::lex::Block>, _>| matches!(blocks.as_deref(), Ok([super::lex::Block::Bullets { items, .. }]) if items.len() == 1 && items[0] == text);
+        match self.syntax {
+            Syntax::Rst if !reads_back(super::lex::lex(&line)) => escape_rst_line(text).into(),
+            Syntax::Markdown if !reads_back(super::markdown::lex(&line)) => {
+                super::markdown::escape_paragraph(text).into_owned().into()
+            }
+            _ => text.into(),
+        }
     }
 
     fn step(&mut self, step: &RollbackStep) {
@@ -494,6 +510,7 @@ impl Renderer<'_> {
         }
         if !step.actions.is_empty() {
             for a in &step.actions {
+                let a = self.bullet_text('-', a);
                 self.line(&format!("{pad}- {a}"));
             }
             self.blank();
