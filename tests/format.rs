@@ -6,8 +6,8 @@ use std::time::Duration;
 use nexus_readiness::builtin::{NEXUS_MARKDOWN, NEXUS_RST};
 use nexus_readiness::format::{self, FormatError, Syntax};
 use nexus_readiness::model::{
-    AlertRule, Applicability, Checklist, Comparison, Direction, Item, Phase, RollbackStep, Section, SignOff, Threshold,
-    Unit,
+    AlertRule, Applicability, Checklist, Comparison, Direction, Item, Phase, RollbackStep, Section, Severity, SignOff,
+    Threshold, Unit,
 };
 
 fn rst_error(doc: &str) -> (usize, usize, String) {
@@ -884,4 +884,38 @@ fn a_checkbox_line_in_a_step_code_block_is_code() {
     assert_round_trip(&c);
     let rst = format::render_rst(&c);
     assert_eq!(format::parse_rst(&rst).unwrap_or_else(|e| panic!("{e}\n{rst}")), c, "{rst}");
+}
+
+/// Several trailing attribute lists all apply, in the order written: the title never ends with
+/// text that reads as attributes, so it renders the same in both syntaxes (found by editing the
+/// corpus: a list on a lazy line after one on the item's line left the first in the title, and
+/// rST read it as attributes).
+#[test]
+fn several_trailing_attribute_lists_all_apply() {
+    let md = "# T\n\n## Checks\n\n- [x] Runbook reviewed {phase=post-deployment tags=\"docs, runbooks\"}\n{severity=blocker}\n\
+              - [ ] Backups restored {#db-backups} <!-- severity=critical -->\n";
+    let c = format::parse_markdown(md).unwrap();
+    let runbook = c.item("checks.runbook-reviewed").unwrap();
+    assert_eq!(runbook.title, "Runbook reviewed");
+    assert_eq!((runbook.severity, runbook.phase), (Severity::Blocker, Some(Phase::PostDeployment)));
+    assert_eq!(runbook.tags, ["docs, runbooks"]);
+    assert_eq!(c.item("db-backups").unwrap().severity, Severity::Critical);
+    assert_round_trip(&c);
+    let (line, column, message) = md_error("# T\n\n- [ ] Twice {severity=minor} {severity=major}\n");
+    assert_eq!((line, column), (3, 31), "{message}");
+    assert!(message.contains("`severity` is given twice"), "{message}");
+}
+
+/// An item description written in rST that would hold an item in Markdown (`1. - [ ] x`, a
+/// numbered entry holding a checkbox) is escaped there: the items stay the same (found by editing
+/// the corpus).
+#[test]
+fn a_description_that_would_hold_an_item_in_markdown_is_escaped() {
+    let rst = "Release\n=======\n\nChecks\n------\n\n- [x] CI green\n\n  1. - [ ] Integration tests\n  * [ ] x\n\n- [ ] Tag pushed\n";
+    let c = format::parse_rst(rst).unwrap();
+    let ids = |c: &Checklist| c.items().map(|i| i.id.to_string()).collect::<Vec<_>>();
+    let md = format::render_markdown(&c);
+    let back = format::parse_markdown(&md).unwrap_or_else(|e| panic!("{e}\n{md}"));
+    assert_eq!(ids(&back), ids(&c), "{md}");
+    assert_eq!(format::parse_rst(&format::render_rst(&back)).map(|c| ids(&c)), Ok(ids(&c)));
 }

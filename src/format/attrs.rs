@@ -129,12 +129,26 @@ fn fields_of(inner: &str, at: usize, spanned: &Spanned) -> Result<Option<Vec<Fie
     Ok(Some(fields))
 }
 
-/// Splits a trailing attribute list (`{...}` or `<!-- ... -->`) off an item's title.
+/// Splits the trailing attribute lists (`{...}` or `<!-- ... -->`, one or more) off an item's
+/// title; their fields come in the order written.
 ///
 /// A trailing `{...}` or comment whose first token is not `#id` or `key=value` is part of the
 /// title.
 pub(crate) fn split(spanned: &Spanned) -> Result<(String, Vec<Field>), FormatError> {
-    let t = spanned.text.trim_end();
+    let mut end = spanned.text.trim_end().len();
+    let mut fields: Vec<Field> = Vec::new();
+    // One list after another (`{#id} {severity=blocker}`, or a list on a lazy continuation line
+    // after one on the item's line): the title never ends with text that reads as attributes.
+    while let Some((head, more)) = split_one(&spanned.text[..end], spanned)? {
+        fields.splice(0..0, more);
+        end = head;
+    }
+    Ok((spanned.text[..end].to_string(), fields))
+}
+
+/// The last attribute list of `t` (a prefix of the title, trimmed at its end): the length of
+/// the title before it, and its fields.
+fn split_one(t: &str, spanned: &Spanned) -> Result<Option<(usize, Vec<Field>)>, FormatError> {
     if let Some(head) = t.strip_suffix("-->")
         && let Some(open) = head.rfind("<!--")
     {
@@ -147,7 +161,7 @@ pub(crate) fn split(spanned: &Spanned) -> Result<(String, Vec<Field>), FormatErr
             inner = b;
         }
         if let Some(fields) = fields_of(inner, at, spanned)? {
-            return Ok((head[..open].trim_end().to_string(), fields));
+            return Ok(Some((head[..open].trim_end().len(), fields)));
         }
     }
     if let Some(head) = t.strip_suffix('}') {
@@ -156,11 +170,11 @@ pub(crate) fn split(spanned: &Spanned) -> Result<(String, Vec<Field>), FormatErr
         let opens = head.match_indices('{').map(|(k, _)| k).rev();
         for open in opens.filter(|&k| k == 0 || head[..k].ends_with(char::is_whitespace)) {
             if let Some(fields) = fields_of(&head[open + 1..], open + 1, spanned)? {
-                return Ok((head[..open].trim_end().to_string(), fields));
+                return Ok(Some((head[..open].trim_end().len(), fields)));
             }
         }
     }
-    Ok((t.to_string(), Vec::new()))
+    Ok(None)
 }
 
 /// A field list line of a reStructuredText item body: `:severity: blocker`, for a known key.

@@ -734,8 +734,9 @@ pub(crate) fn escape_paragraph(p: &str) -> std::borrow::Cow<'_, str> {
 /// same description of an item followed by a child (an unclosed fence or HTML block would take
 /// the children in) gets the starts of its lines escaped.
 pub(crate) fn escape_description(d: &str, children: bool) -> std::borrow::Cow<'_, str> {
-    // Only a fence, an HTML block or a link definition can reach past the description.
-    if !d.lines().any(|l| l.trim_start().starts_with(['`', '~', '<', '['])) {
+    // Only a fence, an HTML block or a link definition can reach past the description, and only
+    // a checkbox make an item of it (`1. - [ ] x` written in rST is text there).
+    if !d.lines().any(|l| l.trim_start().starts_with(['`', '~', '<', '['])) && !d.contains('[') {
         return d.into();
     }
     let body = |d: &str| {
@@ -758,8 +759,12 @@ pub(crate) fn escape_description(d: &str, children: bool) -> std::borrow::Cow<'_
         .map(|l| {
             let t = l.trim_start();
             let lead = &l[..l.len() - t.len()];
+            let digits = t.chars().take_while(char::is_ascii_digit).count();
             match t.chars().next() {
                 Some(c) if c.is_ascii_punctuation() => format!("{lead}\\{t}"),
+                Some(_) if digits > 0 && t[digits..].starts_with(['.', ')']) => {
+                    format!("{lead}{}\\{}", &t[..digits], &t[digits..])
+                }
                 _ => l.to_string(),
             }
         })
