@@ -919,3 +919,22 @@ fn a_description_that_would_hold_an_item_in_markdown_is_escaped() {
     assert_eq!(ids(&back), ids(&c), "{md}");
     assert_eq!(format::parse_rst(&format::render_rst(&back)).map(|c| ids(&c)), Ok(ids(&c)));
 }
+
+/// A raw reStructuredText block in Markdown is unwrapped in rST only when it stays verbatim
+/// there: one holding a heading (or a label) would change the sections and ids, so it stays a
+/// code block (found by fuzzing `format_roundtrip`: Markdown -> rST ids differed).
+#[test]
+fn a_raw_rst_block_holding_a_heading_stays_a_code_block() {
+    let md = "t\n=\n- [ ] s\n```{=rst}\ng\n===\n";
+    let c = format::parse_markdown(md).unwrap();
+    assert_eq!(c.passages[0].syntax, Syntax::Markdown);
+    let rst = format::render_rst(&c);
+    assert!(rst.contains(".. raw:: markdown"), "{rst}");
+    let back = format::parse_rst(&rst).unwrap_or_else(|e| panic!("{e}\n{rst}"));
+    let ids = |c: &Checklist| c.items().map(|i| i.id.to_string()).collect::<Vec<_>>();
+    assert_eq!(ids(&back), ["s"], "{rst}");
+    assert_eq!(ids(&back), ids(&c));
+    // A raw block that stays verbatim in rST is still unwrapped there.
+    let c = format::parse_markdown("# T\n\n- [ ] s\n\n```{=rst}\n.. note:: hi\n```\n").unwrap();
+    assert_eq!(c.passages[0].syntax, Syntax::Rst);
+}
