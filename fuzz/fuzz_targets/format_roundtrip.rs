@@ -2,7 +2,9 @@
 //! reStructuredText one). A parser must never panic; whenever a document parses, rendering it
 //! and parsing the rendering must give the same checklist (items, children, attributes and the
 //! verbatim passages), rendering that again must give the same text, and the rendering in the
-//! other syntax must read back with the same items, ids and attributes.
+//! other syntax must read back with the same items, ids and attributes. (`format::parse` checks
+//! the same-syntax read-back itself and refuses a document that fails it; this target checks
+//! that nothing it accepts fails it, and the cross-syntax read-back, which parse does not check.)
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
