@@ -722,21 +722,19 @@ pub(crate) fn escape_paragraph(p: &str) -> std::borrow::Cow<'_, str> {
     if one_paragraph(p) {
         return p.into();
     }
-    let escaped: Vec<String> = p
-        .lines()
-        .map(|l| {
-            let t = l.trim();
-            let digits = t.chars().take_while(char::is_ascii_digit).count();
-            match t.chars().next() {
-                Some(c) if c.is_ascii_punctuation() => format!("\\{t}"),
-                Some(_) if digits > 0 && t[digits..].starts_with(['.', ')']) => {
-                    format!("{}\\{}", &t[..digits], &t[digits..])
-                }
-                _ => t.to_string(),
-            }
-        })
-        .collect();
+    let escaped: Vec<String> = p.lines().map(|l| escape_start(l.trim())).collect();
     escaped.join("\n").into()
+}
+
+/// A line (without its indentation) whose start cannot open a block: a backslash before leading
+/// punctuation (`\#`, `\-`, `\[`) or after a list number (`1\.`).
+fn escape_start(t: &str) -> String {
+    let digits = t.chars().take_while(char::is_ascii_digit).count();
+    match t.chars().next() {
+        Some(c) if c.is_ascii_punctuation() => format!("\\{t}"),
+        Some(_) if digits > 0 && t[digits..].starts_with(['.', ')']) => format!("{}\\{}", &t[..digits], &t[digits..]),
+        _ => t.to_string(),
+    }
 }
 
 /// An item description (written in reStructuredText, say) that would not read back as the
@@ -767,15 +765,7 @@ pub(crate) fn escape_description(d: &str, children: bool) -> std::borrow::Cow<'_
     d.lines()
         .map(|l| {
             let t = l.trim_start();
-            let lead = &l[..l.len() - t.len()];
-            let digits = t.chars().take_while(char::is_ascii_digit).count();
-            match t.chars().next() {
-                Some(c) if c.is_ascii_punctuation() => format!("{lead}\\{t}"),
-                Some(_) if digits > 0 && t[digits..].starts_with(['.', ')']) => {
-                    format!("{lead}{}\\{}", &t[..digits], &t[digits..])
-                }
-                _ => l.to_string(),
-            }
+            format!("{}{}", &l[..l.len() - t.len()], escape_start(t))
         })
         .collect::<Vec<_>>()
         .join("\n")
