@@ -938,3 +938,37 @@ fn a_raw_rst_block_holding_a_heading_stays_a_code_block() {
     let c = format::parse_markdown("# T\n\n- [ ] s\n\n```{=rst}\n.. note:: hi\n```\n").unwrap();
     assert_eq!(c.passages[0].syntax, Syntax::Rst);
 }
+
+/// A raw block of the other syntax is unwrapped only when it stays verbatim there: a sign-off
+/// table in a Markdown ```` ```{=rst} ```` block would be read as the sign-off in rST, a
+/// Markdown heading in an rST `.. raw:: markdown` block would be a section in Markdown (both
+/// found by fuzzing `format_roundtrip`).
+#[test]
+fn raw_blocks_that_the_other_syntax_would_interpret_stay_wrapped() {
+    let ids = |c: &Checklist| c.items().map(|i| i.id.to_string()).collect::<Vec<_>>();
+    let md = "# T\n\n- [ ] a\n\n```{=rst}\n|Role|Name|Date|Signature\n|-|-|-|-\n||||-\n```\n";
+    let c = format::parse_markdown(md).unwrap();
+    assert_eq!(c.passages[0].syntax, Syntax::Markdown);
+    let rst = format::render_rst(&c);
+    assert_eq!(format::parse_rst(&rst).map(|c| ids(&c)), Ok(ids(&c)), "{rst}");
+
+    let rst = "T\n=\n\n.. raw:: markdown\n\n   ## i\n\n- [ ] e\n";
+    let c = format::parse_rst(rst).unwrap();
+    assert_eq!(c.passages[0].syntax, Syntax::Rst);
+    let md = format::render_markdown(&c);
+    let back = format::parse_markdown(&md).unwrap_or_else(|e| panic!("{e}\n{md}"));
+    assert_eq!(ids(&back), ["e"], "{md}");
+    assert_eq!(ids(&back), ids(&c));
+}
+
+/// An attribute value holding a brace is written with it escaped: `{tags="n {h="}` would have
+/// ended in an attribute list of its own (found by fuzzing `format_roundtrip`, rST -> Markdown).
+#[test]
+fn attribute_values_with_braces_read_back() {
+    let c = format::parse_rst("- [ ] d\n\n  :tags: \"n {h=\", \"x}\"\n").unwrap();
+    assert_eq!(c.items().next().unwrap().tags, ["n {h=", "x}"]);
+    let md = format::render_markdown(&c);
+    let back = format::parse_markdown(&md).unwrap_or_else(|e| panic!("{e}\n{md}"));
+    assert_eq!(back.items().next().unwrap().tags, ["n {h=", "x}"], "{md}");
+    assert_eq!(format::parse_rst(&format::render_rst(&c)).unwrap(), c);
+}

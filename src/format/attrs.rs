@@ -323,7 +323,8 @@ fn quote(v: &str) -> String {
     } else {
         let mut s = String::from("\"");
         for c in v.chars() {
-            if c == '"' || c == '\\' {
+            // A brace is escaped too: unescaped, `{tags="a {b=c"}` would end in a list of its own.
+            if matches!(c, '"' | '\\' | '{' | '}') {
                 s.push('\\');
             }
             s.push(c);

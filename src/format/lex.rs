@@ -430,8 +430,14 @@ impl<'a> Lexer<'a> {
                             return Err(Pos::at(i, 1)
                                 .error("checklist item inside a raw Markdown block: it would not be read as an item"));
                         }
-                        self.out.push(Block::Opaque { syntax: Syntax::Markdown, text });
-                        end
+                        if super::stays_verbatim(&text, Syntax::Markdown) {
+                            self.out.push(Block::Opaque { syntax: Syntax::Markdown, text });
+                            end
+                        } else {
+                            // Unwrapped in Markdown, a heading in it would change the document:
+                            // kept as the directive it is.
+                            self.opaque(i, end, &format!("directive `{}`", t))?
+                        }
                     } else if matches!(name.trim(), "code-block" | "code" | "sourcecode" | "literalinclude") {
                         let text = self.raw(i, end);
                         self.out.push(Block::Opaque { syntax: Syntax::Rst, text });

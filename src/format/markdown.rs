@@ -409,12 +409,9 @@ impl Lexer<'_> {
                     return Err(pos
                         .error("checklist item inside a raw reStructuredText block: it would not be read as an item"));
                 }
-                // Unwrapped in reStructuredText, a heading, a label or a malformed table would
-                // change the document's sections and ids: such a block stays a code block.
-                let stays_verbatim = super::lex::lex(&text).is_ok_and(|blocks| {
-                    !blocks.iter().any(|b| matches!(b, Block::Heading { .. } | Block::Label { .. } | Block::Untitled))
-                });
-                if stays_verbatim {
+                // Unwrapped in reStructuredText, a heading, a label or a table the model reads
+                // would change the document: such a block stays a code block.
+                if super::stays_verbatim(&text, Syntax::Rst) {
                     self.out.push(Block::Opaque { syntax: Syntax::Rst, text });
                 } else {
                     self.opaque(node);

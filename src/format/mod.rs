@@ -244,6 +244,33 @@ fn landmark(a: &Checklist, b: &Checklist) -> Option<String> {
     first_line(sa[k].description.as_deref().unwrap_or(&sa[k].title))
 }
 
+/// Whether `text`, read on its own in `syntax`, is nothing but verbatim content: no heading,
+/// label, item, or table or list the model would interpret. A raw block of one syntax inside a
+/// document of the other is unwrapped only then, where it cannot change the document around it
+/// (a heading in it would add a section and change every id after it).
+fn stays_verbatim(text: &str, syntax: Syntax) -> bool {
+    let text = format!("{}\n", text.trim_end_matches('\n'));
+    let blocks = match syntax {
+        Syntax::Markdown => markdown::lex(&text),
+        _ => lex::lex(&text),
+    };
+    let Ok(blocks) = blocks else { return false };
+    let structural = |b: &lex::Block| {
+        matches!(
+            b,
+            lex::Block::Heading { .. } | lex::Block::Label { .. } | lex::Block::Untitled | lex::Block::Item { .. }
+        )
+    };
+    !blocks.iter().any(structural)
+        && assemble::assemble(blocks, syntax, &LoadOptions::default()).is_ok_and(|c| {
+            c.thresholds.is_empty()
+                && c.sign_off.is_empty()
+                && c.rollback.is_empty()
+                && c.alert_rules.is_empty()
+                && c.key_metrics.is_empty()
+        })
+}
+
 /// Lexes and assembles a normalized document.
 fn read(text: &str, syntax: Syntax, options: &LoadOptions) -> Result<Checklist, FormatError> {
     let blocks = match syntax {
