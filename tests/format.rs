@@ -972,3 +972,28 @@ fn attribute_values_with_braces_read_back() {
     assert_eq!(back.items().next().unwrap().tags, ["n {h=", "x}"], "{md}");
     assert_eq!(format::parse_rst(&format::render_rst(&c)).unwrap(), c);
 }
+
+/// Raw blocks nested in raw blocks, alternating syntaxes 200 deep, are read in bounded stack
+/// (each level is read again to decide whether it stays verbatim; deep levels stay wrapped).
+#[test]
+fn deeply_nested_raw_blocks_are_read_in_bounded_stack() {
+    let mut inner = String::from("text\n");
+    for level in 0..200 {
+        inner = if level % 2 == 0 {
+            let body: String =
+                inner.lines().map(|l| if l.is_empty() { "\n".to_string() } else { format!("   {l}\n") }).collect();
+            format!(".. raw:: markdown\n\n{body}")
+        } else {
+            format!("```{{=rst}}\n{inner}")
+        };
+    }
+    let doc = format!("# T\n\n- [ ] a\n\n```{{=rst}}\n{inner}");
+    // A thread with a small stack: unbounded recursion would overflow it.
+    let parsed = std::thread::Builder::new()
+        .stack_size(512 * 1024)
+        .spawn(move || format::parse_markdown(&doc).map(|c| c.items().count()))
+        .unwrap()
+        .join()
+        .expect("no stack overflow");
+    assert_eq!(parsed, Ok(1));
+}

@@ -249,6 +249,27 @@ fn landmark(a: &Checklist, b: &Checklist) -> Option<String> {
 /// document of the other is unwrapped only then, where it cannot change the document around it
 /// (a heading in it would add a section and change every id after it).
 fn stays_verbatim(text: &str, syntax: Syntax) -> bool {
+    thread_local! {
+        /// Raw blocks nested in raw blocks being read (each level reads its inside again).
+        static DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+    // Deeper nesting stays wrapped: reading stays bounded in stack and time.
+    if DEPTH.with(|d| d.get()) >= 4 {
+        return false;
+    }
+    struct Level;
+    impl Drop for Level {
+        fn drop(&mut self) {
+            DEPTH.with(|d| d.set(d.get() - 1));
+        }
+    }
+    DEPTH.with(|d| d.set(d.get() + 1));
+    let _level = Level;
+    reads_verbatim(text, syntax)
+}
+
+/// [`stays_verbatim`] without the depth bound.
+fn reads_verbatim(text: &str, syntax: Syntax) -> bool {
     let text = format!("{}\n", text.trim_end_matches('\n'));
     let blocks = match syntax {
         Syntax::Markdown => markdown::lex(&text),
