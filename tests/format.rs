@@ -997,3 +997,17 @@ fn deeply_nested_raw_blocks_are_read_in_bounded_stack() {
         .expect("no stack overflow");
     assert_eq!(parsed, Ok(1));
 }
+
+/// Whitespace other than spaces and tabs is text to Markdown: a fence followed by `\u{b}` closes
+/// nothing, and it still closes nothing once the passage travels through rST (found by fuzzing
+/// `format_roundtrip`: the rST rendering trimmed it and the checkbox after it became an item).
+#[test]
+fn whitespace_markdown_reads_as_text_survives_the_trip_through_rst() {
+    let md = "# T\n\n```\n```\u{b}\n- [ ] x\n";
+    let c = format::parse_markdown(md).unwrap();
+    assert_eq!(c.items().count(), 0);
+    let rst = format::render_rst(&c);
+    let back = format::parse_rst(&rst).unwrap_or_else(|e| panic!("{e}\n{rst}"));
+    assert_eq!(back.items().count(), 0, "{rst}");
+    assert_eq!(format::parse_markdown(&format::render_markdown(&back)).unwrap().items().count(), 0);
+}

@@ -425,7 +425,9 @@ impl<'a> Lexer<'a> {
                         let body = &self.lines[i + 1..end];
                         // The renderer indents by 3; more indentation is the passage's own.
                         let cut = body.iter().filter(|l| !is_blank(l)).map(|l| indent(l)).min().unwrap_or(0).min(3);
-                        let text = code_text(body.iter().map(|l| if is_blank(l) { "" } else { skip_chars(l, cut) }));
+                        // Markdown's blank lines hold spaces and tabs only (`\u{b}` is text there).
+                        let md_blank = |l: &str| l.trim_matches([' ', '\t']).is_empty();
+                        let text = code_text(body.iter().map(|l| if md_blank(l) { "" } else { skip_chars(l, cut) }));
                         if super::markdown::has_task(&text) {
                             return Err(Pos::at(i, 1)
                                 .error("checklist item inside a raw Markdown block: it would not be read as an item"));
@@ -998,7 +1000,8 @@ fn unreachable_adornment(i: usize) -> Result<usize, FormatError> {
 
 /// Joins code lines without trailing whitespace, dropping leading and trailing blank lines.
 pub(crate) fn code_text<'b>(lines: impl Iterator<Item = &'b str>) -> String {
-    let lines: Vec<&str> = lines.map(str::trim_end).collect();
+    // Only spaces and tabs: other whitespace (`\u{b}` after a closing fence) is text to Markdown.
+    let lines: Vec<&str> = lines.map(|l| l.trim_end_matches([' ', '\t'])).collect();
     let first = lines.iter().position(|l| !l.is_empty());
     let last = lines.iter().rposition(|l| !l.is_empty());
     match (first, last) {
