@@ -1011,3 +1011,18 @@ fn whitespace_markdown_reads_as_text_survives_the_trip_through_rst() {
     assert_eq!(back.items().count(), 0, "{rst}");
     assert_eq!(format::parse_markdown(&format::render_markdown(&back)).unwrap().items().count(), 0);
 }
+
+/// A `.. raw:: markdown` block kept as a directive (it holds a heading) may hold lines that look
+/// like checkboxes to rST but are code to Markdown: they are no error (found by fuzzing
+/// `format_roundtrip`, Markdown -> rST).
+#[test]
+fn a_raw_markdown_directive_kept_whole_may_hold_code_that_looks_like_checkboxes() {
+    let rst = "T\n=\n\n.. raw:: markdown\n\n   ## i\n\n   ```\n   - [ ] y\n   ```\n\n- [ ] e\n";
+    let c = format::parse_rst(rst).unwrap();
+    let ids = |c: &Checklist| c.items().map(|i| i.id.to_string()).collect::<Vec<_>>();
+    assert_eq!(ids(&c), ["e"]);
+    let md = format::render_markdown(&c);
+    let back = format::parse_markdown(&md).unwrap_or_else(|e| panic!("{e}\n{md}"));
+    assert_eq!(ids(&back), ids(&c), "{md}");
+    assert_eq!(format::parse_rst(&format::render_rst(&back)).map(|c| ids(&c)), Ok(ids(&c)));
+}

@@ -437,8 +437,11 @@ impl<'a> Lexer<'a> {
                             end
                         } else {
                             // Unwrapped in Markdown, a heading in it would change the document:
-                            // kept as the directive it is.
-                            self.opaque(i, end, &format!("directive `{}`", t))?
+                            // kept as the directive it is (its checkboxes were read as Markdown
+                            // above: none is an item there).
+                            let text = self.raw(i, end);
+                            self.out.push(Block::Opaque { syntax: Syntax::Rst, text });
+                            end
                         }
                     } else if matches!(name.trim(), "code-block" | "code" | "sourcecode" | "literalinclude") {
                         let text = self.raw(i, end);
