@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use nexus_readiness::builtin;
@@ -17,6 +16,8 @@ use nexus_readiness::probe::{Probe, ProbeContext, ProbeErrorKind, Verdict};
 use nexus_readiness::probes::command::CommandProbe;
 use nexus_readiness::probes::file::{DockerfileProbe, JunitProbe, TrivyProbe};
 use nexus_readiness::report::{Format, Report};
+
+mod common;
 
 const CANARY: &str = "canary-7f3e9a1c-SECRET";
 
@@ -275,26 +276,6 @@ env = { TOKEN = "${env:SMOKE_TOKEN}" }
     assert_eq!(redacted, "root [redacted] [redacted]");
 }
 
-/// Collects everything `tracing` prints at `trace`, while `f` runs on this thread.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
 fn all_formats(report: &Report) -> String {
     Format::ALL.iter().map(|f| report.render(*f)).collect::<Vec<_>>().join("\n")
 }
@@ -302,19 +283,14 @@ fn all_formats(report: &Report) -> String {
 /// Runs a config on a current-thread runtime with `trace` logs captured; returns every report
 /// format and the logs.
 fn run_traced(config: &Config, phases: &[Phase]) -> (Report, String, String) {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let capture = common::trace::capture();
     let plan = config.plan(builtin::nexus()).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let report = rt.block_on(config.runner().phases(phases.iter().copied()).build().run(&plan));
     let rendered = all_formats(&report);
-    (report, rendered, logs.text())
+    let logs = capture.logs();
+    assert!(logs.contains("item finished"), "the logs were captured: {logs}");
+    (report, rendered, logs)
 }
 
 #[test]
@@ -356,21 +332,14 @@ fn evidence_keys_and_targets_are_scrubbed_in_reports_and_logs() {
     }
     let mut plan = nexus_readiness::run::Plan::new(builtin::nexus());
     plan.bind("post-deployment.testing.smoke-tests-passed", Leaky).unwrap();
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let capture = common::trace::capture();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let report =
         rt.block_on(nexus_readiness::run::Runner::builder().phases([Phase::PostDeployment]).build().run(&plan));
     let rendered = all_formats(&report);
     assert!(rendered.contains("store.example.com"), "{rendered}");
     assert!(!rendered.contains(CANARY), "{rendered}");
-    let logs = logs.text();
+    let logs = capture.logs();
     assert!(logs.contains("store.example.com"), "the target is logged: {logs}");
     assert!(!logs.contains(CANARY), "{logs}");
 }

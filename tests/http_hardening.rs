@@ -16,6 +16,8 @@ use nexus_readiness::probe::{Probe, ProbeContext, ProbeErrorKind, Secret, Verdic
 use nexus_readiness::probes::http::{HttpKind, HttpSpec, OciImageSpec, StatusPattern};
 use nexus_readiness::report::Format;
 
+mod common;
+
 const CANARY: &str = "canary-52b1d0e7/+SECRET";
 
 async fn serve(router: Router) -> String {
@@ -168,46 +170,19 @@ client.secret_headers = {{ Authorization = "${{env:ENC}}" }}
         .env_source(move |n| env.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone()))
         .from_str(&text, "nexus.toml")
         .unwrap();
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
     let plan = config.plan(builtin::nexus()).unwrap();
-    let report = tracing::subscriber::with_default(subscriber, || {
-        rt.block_on(config.runner().phases([Phase::PreDeployment]).build().run(&plan))
-    });
+    let capture = common::trace::capture();
+    let report = rt.block_on(config.runner().phases([Phase::PreDeployment]).build().run(&plan));
     let item = report.item("pre-deployment.infrastructure.monitoring-stack-deployed").unwrap();
     assert!(item.reason.contains("answered 500"), "{}", item.reason);
     let rendered: String = Format::ALL.iter().map(|f| report.render(*f)).collect();
-    let logs = logs.text();
+    let logs = capture.logs();
     assert!(rendered.contains(host), "{rendered}");
     assert!(logs.contains(host) && logs.contains("TRACE"), "the logs were captured: {logs}");
     for (what, text) in [("reports", &rendered), ("trace logs", &logs)] {
         for needle in [CANARY, enc.as_str(), &enc.to_lowercase(), "canary-52b1d0e7"] {
             assert!(!text.contains(needle), "{what} hold {needle}: {text}");
         }
-    }
-}
-
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
 }
 

@@ -13,6 +13,8 @@ use nexus_readiness::report::{BlockRule, MinVerified, SkipKind, Status};
 use nexus_readiness::run::{Plan, PollPolicy, RunEvent, Runner};
 use tokio_util::sync::CancellationToken;
 
+mod common;
+
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
 }
@@ -693,68 +695,9 @@ async fn probe_contexts_carry_item_clock_and_deadline() {
     assert_eq!(report.started.date_naive(), date(2030, 5, 6));
 }
 
-mod spans {
-    use std::collections::BTreeMap;
-    use std::fmt::Debug;
-    use std::sync::{Arc, Mutex};
-
-    use tracing::field::{Field, Visit};
-    use tracing::span::{Attributes, Id, Record};
-    use tracing_subscriber::layer::{Context, SubscriberExt};
-    use tracing_subscriber::registry::LookupSpan;
-
-    type Closed = Arc<Mutex<Vec<(String, BTreeMap<String, String>)>>>;
-
-    #[derive(Default)]
-    struct Fields(BTreeMap<String, String>);
-
-    impl Visit for Fields {
-        fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
-            self.0.insert(field.name().to_string(), format!("{value:?}").trim_matches('"').to_string());
-        }
-        fn record_str(&mut self, field: &Field, value: &str) {
-            self.0.insert(field.name().to_string(), value.to_string());
-        }
-    }
-
-    /// Collects every span with its fields when it closes.
-    pub(super) struct Capture(pub(super) Closed);
-
-    impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for Capture {
-        fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-            let mut f = Fields::default();
-            attrs.record(&mut f);
-            if let Some(span) = ctx.span(id) {
-                if let Some(parent) = span.parent() {
-                    f.0.insert("parent".into(), parent.name().to_string());
-                }
-                span.extensions_mut().insert(f);
-            }
-        }
-        fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-            if let Some(span) = ctx.span(id)
-                && let Some(f) = span.extensions_mut().get_mut::<Fields>()
-            {
-                values.record(f);
-            }
-        }
-        fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-            if let Some(span) = ctx.span(&id) {
-                let fields = span.extensions().get::<Fields>().map(|f| f.0.clone()).unwrap_or_default();
-                self.0.lock().unwrap().push((span.name().to_string(), fields));
-            }
-        }
-    }
-
-    pub(super) fn subscriber(closed: Closed) -> impl tracing::Subscriber {
-        tracing_subscriber::registry().with(Capture(closed))
-    }
-}
-
 #[tokio::test]
 async fn items_and_probes_get_tracing_spans() {
-    let closed = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let _guard = tracing::subscriber::set_default(spans::subscriber(closed.clone()));
+    let capture = common::trace::capture();
     let mut plan = Plan::new(flat(&["Traced"]));
     plan.bind(
         "checks.traced",
@@ -763,7 +706,7 @@ async fn items_and_probes_get_tracing_spans() {
     .unwrap();
     let report = Runner::builder().build().run(&plan).await;
     drop(report);
-    let closed = closed.lock().unwrap();
+    let closed = capture.closed_spans();
     let item = closed.iter().find(|(n, _)| n == "item").expect("an item span");
     assert_eq!(item.1.get("id").map(String::as_str), Some("checks.traced"));
     assert_eq!(item.1.get("outcome").map(String::as_str), Some("fail"));

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+pub mod trace;
+
 /// Finds a server binary: the path in `NEXUS_READINESS_BIN_<NAME>` when set (`scripts/test.sh`
 /// sets it to the binary whose version it checked, e.g. `NEXUS_READINESS_BIN_MOTO_SERVER` for
 /// `moto_server` in its own virtual environment), else on PATH or in the sbin directories Debian
