@@ -120,7 +120,7 @@ async fn retry_stops_at_the_context_deadline() {
     let t0 = Instant::now();
     let cx = ProbeContext::new().with_timeout(Duration::from_millis(300));
     let err = probe.check(&cx).await.unwrap_err();
-    assert!(t0.elapsed() < Duration::from_millis(450), "{:?}", t0.elapsed());
+    assert!(t0.elapsed() < Duration::from_secs(1), "{:?}", t0.elapsed());
     assert_eq!(err.to_string(), "refused (after 2 attempts)");
 }
 
