@@ -1026,3 +1026,22 @@ fn a_raw_markdown_directive_kept_whole_may_hold_code_that_looks_like_checkboxes(
     assert_eq!(ids(&back), ids(&c), "{md}");
     assert_eq!(format::parse_rst(&format::render_rst(&back)).map(|c| ids(&c)), Ok(ids(&c)));
 }
+
+/// A line of only spaces or tabs in an item's body (an editor's leftover, often inside a code
+/// block) is a blank line in every syntax: the document is accepted and reads back the same
+/// (found by mutating the corpus: such a document was refused as ambiguous).
+#[test]
+fn whitespace_only_lines_in_an_item_body_are_blank_lines() {
+    for (doc, syntax) in [
+        ("# T\n\n- [ ] Preflight\n\n  ```text\n   \n  ok   dns\n  ```\n", Syntax::Markdown),
+        ("# T\n\n- [ ] a\n\n  - [ ] b\n\n    ```\n    x\n      \n    y\n    ```\n", Syntax::Markdown),
+        ("# T\n\n- [ ] a\n\n  one\n  \t\n  two\n", Syntax::Markdown),
+        ("Title\n=====\n\n- [ ] a\n\n  .. code-block:: bash\n\n     x\n       \n     y\n\n- [ ] b\n", Syntax::Rst),
+    ] {
+        let c = format::parse(doc, syntax).unwrap_or_else(|e| panic!("{e}\n{doc}"));
+        let d = c.items().find_map(|i| i.description.clone()).expect("a description");
+        assert!(d.split('\n').all(|l| l.is_empty() || !l.trim().is_empty()), "{d:?}");
+        assert!(d.contains("\n\n"), "the blank line is kept: {d:?}");
+        assert_round_trip(&c);
+    }
+}

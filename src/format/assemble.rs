@@ -346,7 +346,18 @@ impl Assembler<'_> {
             self.deps.push((id.clone(), dep.clone(), at));
             item.after.push(dep);
         }
-        item.description = description;
+        // A line of only spaces or tabs (an editor's leftover, in a code block say) is a blank
+        // line: every renderer writes it as one, and it reads back as one.
+        item.description = description.map(|d| {
+            if d.split('\n').any(|l| !l.is_empty() && l.trim_matches([' ', '\t']).is_empty()) {
+                d.split('\n')
+                    .map(|l| if l.trim_matches([' ', '\t']).is_empty() { "" } else { l })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            } else {
+                d
+            }
+        });
         item.parent.clone_from(&parent);
         item.id = id.clone();
         let s = self.current();
