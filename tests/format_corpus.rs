@@ -282,6 +282,8 @@ fn attributes_are_read_and_written_back() {
         (Verification::Attestation, Severity::Critical, "DPO approval recorded")
     );
     let runbook = c.item("pre-deployment.runbook-reviewed").unwrap();
+    // An item that gives no severity is critical: it gates, as an unchecked box means it must be.
+    assert_eq!(runbook.severity, Severity::Critical);
     assert_eq!(runbook.tags, ["docs, runbooks"]);
     assert_eq!(c.phase_of("pre-deployment.runbook-reviewed"), Some(Phase::PostDeployment));
     assert_eq!(c.phase_of("pre-deployment.replication-lag-under-1s"), Some(Phase::PreDeployment));
@@ -294,11 +296,11 @@ fn attributes_are_read_and_written_back() {
         "{md}"
     );
     assert!(md.contains("- [x] Runbook reviewed {phase=post-deployment tags=\"docs, runbooks\"}\n"), "{md}");
+    // Critical is the default, so it is not written.
+    assert!(md.contains("- [ ] Replication lag under 1s {after=db-backups}\n"), "{md}");
     let rst = format::render_rst(&c);
     assert!(
-        rst.contains(
-            "- [ ] DPO approval recorded\n\n  :id: dpo-approval\n  :severity: critical\n  :verification: attestation\n"
-        ),
+        rst.contains("- [ ] DPO approval recorded\n\n  :id: dpo-approval\n  :verification: attestation\n"),
         "{rst}"
     );
 }

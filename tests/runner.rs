@@ -741,6 +741,45 @@ async fn an_unchecked_or_waived_dependency_lets_dependents_run() {
 
 // ---------------------------------------------------------------- fail closed: the gate rules
 
+/// A run in which nothing gates has decided nothing: a document with no checkbox (a plain bullet
+/// list, say), or phases that select no gating item, is not ready, and says why.
+#[tokio::test]
+async fn a_run_with_no_gating_item_is_not_ready() {
+    for doc in ["# Deployment checklist\n\n- DNS resolves\n- Apply links redirect\n", "# Empty\n"] {
+        let checklist = nexus_readiness::format::parse_markdown(doc).unwrap();
+        assert_eq!(checklist.items().count(), 0);
+        let report = Runner::builder().build().run(&Plan::new(checklist)).await;
+        assert!(!report.ready(), "{doc}");
+        assert!(!report.gates_anything());
+        assert_eq!(
+            report.headline(),
+            "NOT READY: no gating item in this run: nothing in it could hold the deploy back (give items a \
+             blocker or critical severity, or select phases or items that have some)"
+        );
+        assert_eq!(report.exit_code(), nexus_readiness::report::EXIT_NOT_READY);
+    }
+    // Gating items of a phase not run do not count; one in the phase run does.
+    let checklist = Checklist::builder("test", "Test")
+        .section(
+            Section::new("Before").phase(Phase::PreDeployment).item(Item::new("Backups").severity(Severity::Blocker)),
+        )
+        .section(Section::new("After").phase(Phase::PostDeployment).item(Item::new("Docs").severity(Severity::Minor)))
+        .build()
+        .unwrap();
+    let mut plan = Plan::new(checklist);
+    plan.bind("before.backups", pass("s3://backups")).unwrap();
+    plan.bind("after.docs", pass("file://docs")).unwrap();
+    let post = Runner::builder().phases([Phase::PostDeployment]).build().run(&plan).await;
+    assert_eq!(post.item("after.docs").unwrap().status, Status::Pass);
+    assert!(!post.ready(), "{}", post.headline());
+    let pre = Runner::builder().phases([Phase::PreDeployment]).build().run(&plan).await;
+    assert!(pre.ready(), "{}", pre.headline());
+    // The verdict is recomputed from the items when a report is read back.
+    let back: nexus_readiness::report::Report =
+        serde_json::from_str(&post.render(nexus_readiness::report::Format::Json)).unwrap();
+    assert!(!back.ready());
+}
+
 use nexus_readiness::builtin;
 use nexus_readiness::config::Config;
 use nexus_readiness::model::Verification;
@@ -983,7 +1022,24 @@ async fn gating_policy_comes_from_severities_and_per_item_overrides() {
     let mut plan = Plan::new(checklist.clone());
     plan.bind("checks.major-one", fail()).unwrap();
     plan.bind("checks.minor-one", fail()).unwrap();
-    assert!(Runner::builder().build().run(&plan).await.ready(), "major and minor do not gate by default");
+    // Major and minor do not gate by default; a run with nothing that gates decides nothing.
+    let report = Runner::builder().build().run(&plan).await;
+    assert_eq!(report.blockers().count(), 0);
+    assert!(!report.ready());
+    assert!(report.headline().starts_with("NOT READY: no gating item in this run"), "{}", report.headline());
+    let mut with_gate = Plan::new(
+        Checklist::builder("test", "Test")
+            .section(
+                Section::new("Checks").item(Item::new("Major one").severity(Severity::Major)).item(Item::new("Gate")),
+            )
+            .build()
+            .unwrap(),
+    );
+    with_gate.bind("checks.major-one", fail()).unwrap();
+    with_gate.bind("checks.gate", pass("gate")).unwrap();
+    let report = Runner::builder().build().run(&with_gate).await;
+    assert_eq!(report.item("checks.gate").unwrap().severity, Severity::Critical, "an item gates unless it says");
+    assert!(report.ready(), "a failing major item does not block: {}", report.headline());
     plan.gate_severities([Severity::Blocker, Severity::Critical, Severity::Major]);
     let report = Runner::builder().build().run(&plan).await;
     assert_eq!(report.blockers().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["checks.major-one"]);

@@ -114,7 +114,7 @@ pub use crate::model::Syntax;
 ///
 /// The default reads the headings Pre-Deployment, Deployment and Post-Deployment as those phases
 /// and Capacity Planning, Monitoring, Monitoring Dashboards and Compliance as
-/// [`Phase::Continuous`]; items default to [`Severity::Major`] and ids have no prefix.
+/// [`Phase::Continuous`]; items default to [`Severity::Critical`] (they gate) and ids have no prefix.
 ///
 /// ```
 /// use nexus_readiness::format::{self, LoadOptions, Syntax};
@@ -165,7 +165,8 @@ impl LoadOptions {
         Self::default()
     }
 
-    /// The severity of items that do not give one (default [`Severity::Major`]).
+    /// The severity of items that do not give one (default [`Severity::Critical`]: an item of a
+    /// team's checklist gates unless it says `severity=major` or `minor`).
     pub fn default_severity(mut self, severity: Severity) -> Self {
         self.default_severity = severity;
         self

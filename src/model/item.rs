@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{ItemId, Part, Passage};
 
-/// How much an item matters. Blocker and critical items gate readiness by default.
+/// How much an item matters. Blocker and critical items gate readiness by default, and an item
+/// that does not say is critical: a gate fails closed, so an item blocks unless someone decided
+/// it need not.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default, schemars::JsonSchema,
 )]
@@ -12,10 +14,10 @@ use super::{ItemId, Part, Passage};
 pub enum Severity {
     /// Deploying without it is unsafe: security, health checks, pods ready, certificates.
     Blocker,
-    /// Must be fixed before traffic; gates readiness.
+    /// Must be fixed before traffic; gates readiness. The default.
+    #[default]
     Critical,
     /// Should be fixed soon; reported but does not gate by default.
-    #[default]
     Major,
     /// Housekeeping such as documentation; never gates by default.
     Minor,

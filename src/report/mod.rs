@@ -914,6 +914,7 @@ impl Report {
         self.coverage = coverage;
         self.ready = !self.cancelled
             && self.unmatched_selectors.is_empty()
+            && self.gates_anything()
             && self.coverage.met()
             && !self.items.iter().any(ItemReport::blocks);
         self.unverified = self.ready && self.allow_unverified && self.summary.gating_not_configured > 0;
@@ -941,10 +942,25 @@ impl Report {
         for sel in &self.unmatched_selectors {
             parts.push(format!("selector `{sel}` matched no item"));
         }
+        // (A selector that matched nothing says why the run is empty already.)
+        if !self.gates_anything() && self.unmatched_selectors.is_empty() {
+            parts.push(
+                "no gating item in this run: nothing in it could hold the deploy back (give items a blocker \
+                 or critical severity, or select phases or items that have some)"
+                    .into(),
+            );
+        }
         if self.cancelled {
             parts.push("run cancelled".into());
         }
         format!("NOT READY: {}", parts.join("; "))
+    }
+
+    /// Whether the run holds a gating item (an item out of scope, of a phase not run or not
+    /// selected, does not count). A run with none is not ready: a gate in which nothing could
+    /// have blocked has not decided anything.
+    pub fn gates_anything(&self) -> bool {
+        self.items.iter().any(|i| i.gating && !matches!(i.skip, Some(SkipKind::PhaseNotRun | SkipKind::NotSelected)))
     }
 
     /// "3 of 46 automatable items verified by a probe, min_verified 80% needs 37", when the
