@@ -753,11 +753,30 @@ async fn a_run_with_no_gating_item_is_not_ready() {
         assert!(!report.gates_anything());
         assert_eq!(
             report.headline(),
-            "NOT READY: no gating item in this run: nothing in it could hold the deploy back (give items a \
-             blocker or critical severity, or select phases or items that have some)"
+            "NOT READY: the checklist has no items, so nothing was checked (a document's items are its \
+             checkboxes, `- [ ] ...`)"
         );
         assert_eq!(report.exit_code(), nexus_readiness::report::EXIT_NOT_READY);
     }
+    // Items that do not gate are no gate either.
+    let checklist = nexus_readiness::format::parse_markdown("# T\n\n- [ ] Docs {severity=minor}\n").unwrap();
+    let mut minor = Plan::new(checklist);
+    minor.bind("t.docs", pass("file://docs")).unwrap();
+    let report = Runner::builder().build().run(&minor).await;
+    assert!(!report.ready());
+    // No probe can change that: polling for readiness stops at once.
+    let t0 = Instant::now();
+    let polled = Runner::builder()
+        .build()
+        .wait_until_ready(&minor, PollPolicy::new(Duration::from_millis(20), Duration::from_secs(30)))
+        .await;
+    assert!(!polled.ready());
+    assert!(t0.elapsed() < Duration::from_secs(10), "polled for {:?}", t0.elapsed());
+    assert_eq!(
+        report.headline(),
+        "NOT READY: no gating item in this run: nothing in it could hold the deploy back (give items a \
+         blocker or critical severity, or select phases or items that have some)"
+    );
     // Gating items of a phase not run do not count; one in the phase run does.
     let checklist = Checklist::builder("test", "Test")
         .section(

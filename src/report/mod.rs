@@ -943,7 +943,13 @@ impl Report {
             parts.push(format!("selector `{sel}` matched no item"));
         }
         // (A selector that matched nothing says why the run is empty already.)
-        if !self.gates_anything() && self.unmatched_selectors.is_empty() {
+        if self.items.is_empty() {
+            parts.push(
+                "the checklist has no items, so nothing was checked (a document's items are its checkboxes, \
+                 `- [ ] ...`)"
+                    .into(),
+            );
+        } else if !self.gates_anything() && self.unmatched_selectors.is_empty() {
             parts.push(
                 "no gating item in this run: nothing in it could hold the deploy back (give items a blocker \
                  or critical severity, or select phases or items that have some)"

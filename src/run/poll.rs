@@ -151,8 +151,9 @@ impl Runner {
                 break;
             }
             // Blocked by something no probe can change (a pending attestation, an `only`
-            // selector that matches no item).
+            // selector that matches no item, no gating item in the run).
             if !report.unmatched_selectors().is_empty()
+                || !report.gates_anything()
                 || report.items().iter().enumerate().any(|(i, it)| !pollable[i] && it.blocks())
             {
                 break;
