@@ -761,7 +761,7 @@ async fn a_run_with_no_gating_item_is_not_ready() {
     // Items that do not gate are no gate either.
     let checklist = nexus_readiness::format::parse_markdown("# T\n\n- [ ] Docs {severity=minor}\n").unwrap();
     let mut minor = Plan::new(checklist);
-    minor.bind("t.docs", pass("file://docs")).unwrap();
+    minor.bind("docs", pass("file://docs")).unwrap();
     let report = Runner::builder().build().run(&minor).await;
     assert!(!report.ready());
     // No probe can change that: polling for readiness stops at once.
