@@ -363,7 +363,7 @@ async fn the_overall_deadline_cuts_the_run() {
     }
     let t0 = Instant::now();
     let report = Runner::builder().concurrency(1).deadline(Duration::from_millis(180)).build().run(&plan).await;
-    assert!(t0.elapsed() < Duration::from_millis(900), "took {:?}", t0.elapsed());
+    assert!(t0.elapsed() < Duration::from_secs(5), "took {:?}", t0.elapsed());
     assert_eq!(report.item("checks.a").unwrap().status, Status::Pass);
     let b = report.item("checks.b").unwrap();
     assert_eq!(b.status, Status::Error);
@@ -462,7 +462,8 @@ async fn wall_time_tracks_the_slowest_probe_not_the_sum() {
     }
     let report = Runner::builder().build().run(&plan).await;
     assert_eq!(report.summary().pass, 10);
-    assert!(report.duration < Duration::from_millis(700), "took {:?}", report.duration);
+    // Run one after another, the ten would take 2 s; the bound leaves room for a loaded machine.
+    assert!(report.duration < Duration::from_millis(1500), "took {:?}", report.duration);
     assert!(report.duration >= Duration::from_millis(200));
 }
 
@@ -620,7 +621,8 @@ async fn polling_stops_at_its_timeout() {
     let report = Runner::builder().build().wait_until_ready(&plan, policy).await;
     let took = t0.elapsed();
     assert!(!report.ready());
-    assert!(took < Duration::from_millis(800) && took >= Duration::from_millis(200), "took {took:?}");
+    // Without the timeout it would poll for ever (the failure threshold is out of reach).
+    assert!(took < Duration::from_secs(3) && took >= Duration::from_millis(200), "took {took:?}");
 }
 
 #[tokio::test]
