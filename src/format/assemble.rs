@@ -349,14 +349,10 @@ impl Assembler<'_> {
         // A line of only spaces or tabs (an editor's leftover, in a code block say) is a blank
         // line: every renderer writes it as one, and it reads back as one.
         item.description = description.map(|d| {
-            if d.split('\n').any(|l| !l.is_empty() && l.trim_matches([' ', '\t']).is_empty()) {
-                d.split('\n')
-                    .map(|l| if l.trim_matches([' ', '\t']).is_empty() { "" } else { l })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            } else {
-                d
-            }
+            d.split('\n')
+                .map(|l| if l.trim_matches([' ', '\t']).is_empty() { "" } else { l })
+                .collect::<Vec<_>>()
+                .join("\n")
         });
         item.parent.clone_from(&parent);
         item.id = id.clone();

@@ -942,7 +942,6 @@ impl Report {
         for sel in &self.unmatched_selectors {
             parts.push(format!("selector `{sel}` matched no item"));
         }
-        // (A selector that matched nothing says why the run is empty already.)
         if self.items.is_empty() {
             parts.push(
                 "the checklist has no items, so nothing was checked (a document's items are its checkboxes, \
@@ -950,6 +949,7 @@ impl Report {
                     .into(),
             );
         } else if !self.gates_anything() && self.unmatched_selectors.is_empty() {
+            // (A selector that matched nothing already says why the run holds no gating item.)
             parts.push(
                 "no gating item in this run: nothing in it could hold the deploy back (give items a blocker \
                  or critical severity, or select phases or items that have some)"
