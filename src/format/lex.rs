@@ -427,7 +427,8 @@ impl<'a> Lexer<'a> {
                         let cut = body.iter().filter(|l| !is_blank(l)).map(|l| indent(l)).min().unwrap_or(0).min(3);
                         // Markdown's blank lines hold spaces and tabs only (`\u{b}` is text there).
                         let md_blank = |l: &str| l.trim_matches([' ', '\t']).is_empty();
-                        let text = code_text(body.iter().map(|l| if md_blank(l) { "" } else { skip_chars(l, cut) }));
+                        let text =
+                            verbatim_lines(body.iter().map(|l| if md_blank(l) { "" } else { skip_chars(l, cut) }));
                         if super::markdown::has_task(&text) {
                             return Err(Pos::at(i, 1)
                                 .error("checklist item inside a raw Markdown block: it would not be read as an item"));
@@ -1002,6 +1003,19 @@ fn unreachable_adornment(i: usize) -> Result<usize, FormatError> {
 }
 
 /// Joins code lines without trailing whitespace, dropping leading and trailing blank lines.
+/// Lines carried as written, less the blank lines around them: trailing spaces and tabs stay, as
+/// they can change what Markdown reads (a fence followed by a tab closes nothing to
+/// pulldown-cmark, so the checkbox after it is code).
+fn verbatim_lines<'b>(lines: impl Iterator<Item = &'b str>) -> String {
+    let lines: Vec<&str> = lines.collect();
+    let first = lines.iter().position(|l| !l.is_empty());
+    let last = lines.iter().rposition(|l| !l.is_empty());
+    match (first, last) {
+        (Some(a), Some(b)) => lines[a..=b].join("\n"),
+        _ => String::new(),
+    }
+}
+
 pub(crate) fn code_text<'b>(lines: impl Iterator<Item = &'b str>) -> String {
     // Only spaces and tabs: other whitespace (`\u{b}` after a closing fence) is text to Markdown.
     let lines: Vec<&str> = lines.map(|l| l.trim_end_matches([' ', '\t'])).collect();
