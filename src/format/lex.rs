@@ -422,11 +422,18 @@ impl<'a> Lexer<'a> {
                     let t = line.trim();
                     let (name, arg) = t[3..].split_once("::").unwrap_or(("", ""));
                     if name.trim() == "raw" && arg.trim() == "markdown" {
-                        let body = &self.lines[i + 1..end];
-                        // The renderer indents by 3; more indentation is the passage's own.
-                        let cut = body.iter().filter(|l| !is_blank(l)).map(|l| indent(l)).min().unwrap_or(0).min(3);
                         // Markdown's blank lines hold spaces and tabs only (`\u{b}` is text there).
                         let md_blank = |l: &str| l.trim_matches([' ', '\t']).is_empty();
+                        // The block as Markdown reads it, whether unwrapped or kept whole: lines
+                        // as written (trailing whitespace can change what Markdown reads), less
+                        // the lines blank to Markdown after it.
+                        let mut last = end.min(self.lines.len());
+                        while last > i + 1 && md_blank(self.lines[last - 1]) {
+                            last -= 1;
+                        }
+                        let body = &self.lines[i + 1..last];
+                        // The renderer indents by 3; more indentation is the passage's own.
+                        let cut = body.iter().filter(|l| !is_blank(l)).map(|l| indent(l)).min().unwrap_or(0).min(3);
                         let text =
                             verbatim_lines(body.iter().map(|l| if md_blank(l) { "" } else { skip_chars(l, cut) }));
                         if super::markdown::has_task(&text) {
@@ -440,7 +447,7 @@ impl<'a> Lexer<'a> {
                             // Unwrapped in Markdown, a heading in it would change the document:
                             // kept as the directive it is (its checkboxes were read as Markdown
                             // above: none is an item there).
-                            let text = self.raw(i, end);
+                            let text = self.lines[i..last].join("\n");
                             self.out.push(Block::Opaque { syntax: Syntax::Rst, text });
                             end
                         }
@@ -1005,8 +1012,8 @@ fn unreachable_adornment(i: usize) -> Result<usize, FormatError> {
 /// Joins code lines without trailing whitespace, dropping leading and trailing blank lines.
 /// Lines carried as written, less the blank lines around them: trailing spaces and tabs stay, as
 /// they can change what Markdown reads (a fence followed by a tab closes nothing to
-/// pulldown-cmark, so the checkbox after it is code).
-fn verbatim_lines<'b>(lines: impl Iterator<Item = &'b str>) -> String {
+/// pulldown-cmark, so the checkbox after it is code), Markdown in a raw block included.
+pub(crate) fn verbatim_lines<'b>(lines: impl Iterator<Item = &'b str>) -> String {
     let lines: Vec<&str> = lines.collect();
     let first = lines.iter().position(|l| !l.is_empty());
     let last = lines.iter().rposition(|l| !l.is_empty());

@@ -7,7 +7,7 @@ use std::ops::Range;
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
 use super::attrs::Spanned;
-use super::lex::{Block, Cell, Code, Pos, Step, Table, code_text, step_title};
+use super::lex::{Block, Cell, Code, Pos, Step, Table, code_text, step_title, verbatim_lines};
 use super::{FormatError, Syntax};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -404,7 +404,9 @@ impl Lexer<'_> {
                 }
             }
             Kind::Code { fenced: true, lang } if lang.trim() == "{=rst}" => {
-                let text = code_text(node.text.split('\n'));
+                // As written: a `.. raw:: markdown` block in it may hold Markdown whose meaning
+                // hangs on a trailing tab.
+                let text = verbatim_lines(node.text.split('\n'));
                 if super::lex::has_item(&text) {
                     return Err(pos
                         .error("checklist item inside a raw reStructuredText block: it would not be read as an item"));
