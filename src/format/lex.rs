@@ -1009,7 +1009,6 @@ fn unreachable_adornment(i: usize) -> Result<usize, FormatError> {
     Err(Pos::at(i, 1).error("adornment line without a title above it"))
 }
 
-/// Joins code lines without trailing whitespace, dropping leading and trailing blank lines.
 /// Lines carried as written, less the blank lines around them: trailing spaces and tabs stay, as
 /// they can change what Markdown reads (a fence followed by a tab closes nothing to
 /// pulldown-cmark, so the checkbox after it is code), Markdown in a raw block included.
@@ -1023,6 +1022,7 @@ pub(crate) fn verbatim_lines<'b>(lines: impl Iterator<Item = &'b str>) -> String
     }
 }
 
+/// Joins code lines without trailing whitespace, dropping leading and trailing blank lines.
 pub(crate) fn code_text<'b>(lines: impl Iterator<Item = &'b str>) -> String {
     // Only spaces and tabs: other whitespace (`\u{b}` after a closing fence) is text to Markdown.
     let lines: Vec<&str> = lines.map(|l| l.trim_end_matches([' ', '\t'])).collect();
