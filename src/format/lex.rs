@@ -1025,13 +1025,7 @@ pub(crate) fn verbatim_lines<'b>(lines: impl Iterator<Item = &'b str>) -> String
 /// Joins code lines without trailing whitespace, dropping leading and trailing blank lines.
 pub(crate) fn code_text<'b>(lines: impl Iterator<Item = &'b str>) -> String {
     // Only spaces and tabs: other whitespace (`\u{b}` after a closing fence) is text to Markdown.
-    let lines: Vec<&str> = lines.map(|l| l.trim_end_matches([' ', '\t'])).collect();
-    let first = lines.iter().position(|l| !l.is_empty());
-    let last = lines.iter().rposition(|l| !l.is_empty());
-    match (first, last) {
-        (Some(a), Some(b)) => lines[a..=b].join("\n"),
-        _ => String::new(),
-    }
+    verbatim_lines(lines.map(|l| l.trim_end_matches([' ', '\t'])))
 }
 
 fn grid_cells(content: &[(usize, Vec<char>)], bounds: &[usize]) -> Vec<Cell> {
