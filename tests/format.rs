@@ -20,6 +20,11 @@ fn md_error(doc: &str) -> (usize, usize, String) {
     (e.line, e.column, e.message)
 }
 
+/// The item ids of a checklist, in order.
+fn ids(c: &Checklist) -> Vec<String> {
+    c.items().map(|i| i.id.to_string()).collect()
+}
+
 fn assert_round_trip(checklist: &Checklist) {
     for syntax in [Syntax::Rst, Syntax::Markdown] {
         let rendered = format::render(checklist, syntax);
@@ -867,7 +872,6 @@ fn bullet_texts_that_would_read_as_items_are_escaped() {
     let md = format::render_markdown(&c);
     assert!(md.contains("- \\- [ ] GPU utilization\n"), "{md}");
     let back = format::parse_markdown(&md).unwrap_or_else(|e| panic!("{e}\n{md}"));
-    let ids = |c: &Checklist| c.items().map(|i| i.id.to_string()).collect::<Vec<_>>();
     assert_eq!(ids(&back), ids(&c), "{md}");
     assert_eq!(back.alert_rules.len(), c.alert_rules.len(), "{md}");
     assert_eq!(back.rollback[0].actions.len(), 1, "{md}");
@@ -913,7 +917,6 @@ fn several_trailing_attribute_lists_all_apply() {
 fn a_description_that_would_hold_an_item_in_markdown_is_escaped() {
     let rst = "Release\n=======\n\nChecks\n------\n\n- [x] CI green\n\n  1. - [ ] Integration tests\n  * [ ] x\n\n- [ ] Tag pushed\n";
     let c = format::parse_rst(rst).unwrap();
-    let ids = |c: &Checklist| c.items().map(|i| i.id.to_string()).collect::<Vec<_>>();
     let md = format::render_markdown(&c);
     let back = format::parse_markdown(&md).unwrap_or_else(|e| panic!("{e}\n{md}"));
     assert_eq!(ids(&back), ids(&c), "{md}");
@@ -931,7 +934,6 @@ fn a_raw_rst_block_holding_a_heading_stays_a_code_block() {
     let rst = format::render_rst(&c);
     assert!(rst.contains(".. raw:: markdown"), "{rst}");
     let back = format::parse_rst(&rst).unwrap_or_else(|e| panic!("{e}\n{rst}"));
-    let ids = |c: &Checklist| c.items().map(|i| i.id.to_string()).collect::<Vec<_>>();
     assert_eq!(ids(&back), ["s"], "{rst}");
     assert_eq!(ids(&back), ids(&c));
     // A raw block that stays verbatim in rST is still unwrapped there.
@@ -945,7 +947,6 @@ fn a_raw_rst_block_holding_a_heading_stays_a_code_block() {
 /// found by fuzzing `format_roundtrip`).
 #[test]
 fn raw_blocks_that_the_other_syntax_would_interpret_stay_wrapped() {
-    let ids = |c: &Checklist| c.items().map(|i| i.id.to_string()).collect::<Vec<_>>();
     let md = "# T\n\n- [ ] a\n\n```{=rst}\n|Role|Name|Date|Signature\n|-|-|-|-\n||||-\n```\n";
     let c = format::parse_markdown(md).unwrap();
     assert_eq!(c.passages[0].syntax, Syntax::Markdown);
@@ -1019,7 +1020,6 @@ fn whitespace_markdown_reads_as_text_survives_the_trip_through_rst() {
 fn a_raw_markdown_directive_kept_whole_may_hold_code_that_looks_like_checkboxes() {
     let rst = "T\n=\n\n.. raw:: markdown\n\n   ## i\n\n   ```\n   - [ ] y\n   ```\n\n- [ ] e\n";
     let c = format::parse_rst(rst).unwrap();
-    let ids = |c: &Checklist| c.items().map(|i| i.id.to_string()).collect::<Vec<_>>();
     assert_eq!(ids(&c), ["e"]);
     let md = format::render_markdown(&c);
     let back = format::parse_markdown(&md).unwrap_or_else(|e| panic!("{e}\n{md}"));
@@ -1054,7 +1054,6 @@ fn whitespace_only_lines_in_an_item_body_are_blank_lines() {
 fn markdown_carried_through_rst_keeps_trailing_tabs() {
     let md = "# T\n\n```bash\nx\n```\t\n\n- [ ] In the code\n```\n\n- [ ] Item\n";
     let c = format::parse_markdown(md).unwrap();
-    let ids = |c: &Checklist| c.items().map(|i| i.id.to_string()).collect::<Vec<_>>();
     assert_eq!(ids(&c), ["item"]);
     let rst = format::render_rst(&c);
     assert!(rst.contains("   ```\t\n"), "{rst}");
@@ -1070,7 +1069,6 @@ fn markdown_carried_through_rst_keeps_trailing_tabs() {
 /// `format_roundtrip`, Markdown -> rST).
 #[test]
 fn a_raw_markdown_block_kept_whole_keeps_its_lines_as_written() {
-    let ids = |c: &Checklist| c.items().map(|i| i.id.to_string()).collect::<Vec<_>>();
     let md = "-\nalert:\n- -\u{b}\n- [ ] C";
     let c = format::parse_markdown(md).unwrap();
     assert_eq!(ids(&c), ["c"]);
@@ -1085,7 +1083,6 @@ fn a_raw_markdown_block_kept_whole_keeps_its_lines_as_written() {
 }
 
 fn assert_round_trip_items(c: &Checklist) {
-    let ids = |c: &Checklist| c.items().map(|i| i.id.to_string()).collect::<Vec<_>>();
     for syntax in [Syntax::Rst, Syntax::Markdown] {
         let text = format::render(c, syntax);
         let back = format::parse(&text, syntax).unwrap_or_else(|e| panic!("{syntax:?}: {e}\n{text}"));

@@ -349,10 +349,7 @@ impl Assembler<'_> {
         // A line of only spaces or tabs (an editor's leftover, in a code block say) is a blank
         // line: every renderer writes it as one, and it reads back as one.
         item.description = description.map(|d| {
-            d.split('\n')
-                .map(|l| if l.trim_matches([' ', '\t']).is_empty() { "" } else { l })
-                .collect::<Vec<_>>()
-                .join("\n")
+            d.split('\n').map(|l| if super::lex::md_blank(l) { "" } else { l }).collect::<Vec<_>>().join("\n")
         });
         item.parent.clone_from(&parent);
         item.id = id.clone();

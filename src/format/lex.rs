@@ -106,6 +106,12 @@ fn is_blank(line: &str) -> bool {
     line.trim().is_empty()
 }
 
+/// Whether a line is blank to Markdown, and so to every renderer: spaces and tabs only
+/// (`\u{b}` is text there).
+pub(crate) fn md_blank(line: &str) -> bool {
+    line.trim_matches([' ', '\t']).is_empty()
+}
+
 /// Leading whitespace, in characters.
 fn indent(line: &str) -> usize {
     line.chars().take_while(|c| c.is_whitespace()).count()
@@ -422,8 +428,6 @@ impl<'a> Lexer<'a> {
                     let t = line.trim();
                     let (name, arg) = t[3..].split_once("::").unwrap_or(("", ""));
                     if name.trim() == "raw" && arg.trim() == "markdown" {
-                        // Markdown's blank lines hold spaces and tabs only (`\u{b}` is text there).
-                        let md_blank = |l: &str| l.trim_matches([' ', '\t']).is_empty();
                         // The block as Markdown reads it, whether unwrapped or kept whole: lines
                         // as written (trailing whitespace can change what Markdown reads), less
                         // the lines blank to Markdown after it.

@@ -742,7 +742,7 @@ fn escape_start(t: &str) -> String {
 pub(crate) fn escape_description(d: &str, children: bool) -> std::borrow::Cow<'_, str> {
     // Only a fence, an HTML block or a link definition can reach past the description, and only
     // a checkbox make an item of it (`1. - [ ] x` written in rST is text there).
-    if !d.lines().any(|l| l.trim_start().starts_with(['`', '~', '<', '['])) && !d.contains('[') {
+    if !d.lines().any(|l| l.trim_start().starts_with(['`', '~', '<'])) && !d.contains('[') {
         return d.into();
     }
     let body = |d: &str| {

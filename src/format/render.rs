@@ -369,7 +369,7 @@ impl Renderer<'_> {
                     self.line(".. raw:: markdown");
                     self.blank();
                     for l in p.text.split('\n') {
-                        if l.trim_matches([' ', '\t']).is_empty() {
+                        if super::lex::md_blank(l) {
                             self.blank();
                         } else {
                             self.line(&format!("   {l}"));
@@ -476,7 +476,7 @@ impl Renderer<'_> {
                     }
                     self.blank();
                     for l in code.split('\n') {
-                        if l.trim_matches([' ', '\t']).is_empty() {
+                        if super::lex::md_blank(l) {
                             self.blank();
                         } else {
                             self.line(&format!("{pad}   {l}"));
@@ -497,7 +497,7 @@ impl Renderer<'_> {
                     let fence = c.to_string().repeat(longest.max(2) + 1);
                     self.line(&format!("{pad}{fence}{}", step.language.as_deref().unwrap_or("")));
                     for l in code.split('\n') {
-                        if l.trim_matches([' ', '\t']).is_empty() {
+                        if super::lex::md_blank(l) {
                             self.blank();
                         } else {
                             self.line(&format!("{pad}{l}"));
